@@ -1,0 +1,3 @@
+"""spacy-bert-ner: a BERT named-entity recogniser as a first-class spaCy citizen."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,240 @@
+"""CoNLL column files (CoNLL-2003 style) <-> sentences: a strict reader and a lossless IOB2 writer.
+
+No spaCy and no model code here: the reader turns text into :class:`Sentence` records with decoded
+spans, the writer turns token columns back into text.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .bio import SCHEMES, Span, TagError, split_tag, spans_to_iob2, tags_to_spans
+
+DOCSTART = "-DOCSTART-"
+DOCSTART_LINES = {4: "-DOCSTART- -X- -X- O", 2: "-DOCSTART- O"}
+COLUMN_LAYOUTS = {4: "TOKEN POS CHUNK NER", 2: "TOKEN NER"}
+
+
+class ConllFormatError(ValueError):
+    """Bad CoNLL input. The message names the file and line, what was found and what was expected."""
+
+
+class RepairWarning(UserWarning):
+    """I- tags that open an entity in an IOB2 file were repaired by the conlleval rule."""
+
+
+@dataclass
+class Sentence:
+    """One sentence: its tokens, optional POS and chunk columns, and decoded entity / chunk spans."""
+
+    words: list[str]
+    ner_tags: list[str]
+    pos: list[str] | None = None
+    chunk_tags: list[str] | None = None
+    origin: str = ""
+    first_line: int | None = None  # file line of the first token; None for dataset rows
+    ents: list[Span] = field(default_factory=list)
+    chunks: list[Span] | None = None
+
+    def location(self, i: int = 0) -> str:
+        """Where token ``i`` came from, for error messages."""
+        if self.first_line is None:
+            return f"{self.origin}, token {i + 1}"
+        return f"{self.origin}:{self.first_line + i}"
+
+
+@dataclass
+class Article:
+    """The sentences between two ``-DOCSTART-`` lines; ``docstart`` says whether one opened it."""
+
+    sentences: list[Sentence]
+    docstart: bool
+
+
+def _decode_column(
+    sentences: Sequence[Sentence], column: str, scheme: str, strict: bool, source: str
+) -> tuple[str, int]:
+    """Validate one tag column, resolve ``auto`` to iob1/iob2, decode spans. Returns (scheme, repaired)."""
+    tag_scheme = "iob2" if scheme == "auto" else scheme
+    distinct: set[str] = set()
+    for sent in sentences:
+        distinct.update(getattr(sent, column))
+    for tag in sorted(distinct):
+        try:
+            split_tag(tag, tag_scheme)
+        except TagError as err:
+            sent, i = next((s, t.index(tag)) for s in sentences if tag in (t := getattr(s, column)))
+            hint = " (pass --scheme bioes or --scheme bilou for those tags)" if scheme == "auto" else ""
+            raise ConllFormatError(f"{sent.location(i)}: {column} column: {err}{hint}") from None
+    target = "ents" if column == "ner_tags" else "chunks"
+    openings = 0  # entities opened by I-/E- (IOB1 style, or errors in IOB2/BIOES)
+    first_opening = ""
+    b_opens_entity = False  # IOB1 uses B- only right after an entity of the same type
+    for sent in sentences:
+        tags = getattr(sent, column)
+        spans = tags_to_spans(tags, tag_scheme)
+        setattr(sent, target, spans)
+        for start, _, label in spans:
+            if tags[start][0] in "IE":
+                openings += 1
+                first_opening = first_opening or f"{sent.location(start)} ({tags[start]})"
+            elif not b_opens_entity and tags[start][0] == "B":
+                b_opens_entity = start == 0 or split_tag(tags[start - 1], tag_scheme)[1] != label
+    resolved = scheme
+    if scheme == "auto":
+        resolved = "iob1" if openings and not b_opens_entity else "iob2"
+    repaired = 0 if resolved == "iob1" else openings
+    if repaired and strict:
+        raise ConllFormatError(
+            f"{source}: {repaired} {column} tag(s) open an entity with I- in {resolved} data, first at "
+            f"{first_opening}; fix them to B-, drop --strict to repair them by the conlleval rule, or pass "
+            "--scheme iob1 if the file is IOB1"
+        )
+    return resolved, repaired
+
+
+def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source: str) -> dict[str, object]:
+    """Validate and decode the NER (and chunk) columns of ``sentences`` in place.
+
+    ``scheme`` is ``auto`` or one of :data:`~spacy_bert_ner.bio.SCHEMES` and applies to the NER column;
+    the chunk column is always auto-detected (IOB1/IOB2). Repairs of I- openings in IOB2 data warn with
+    their count, or raise under ``strict``.
+    """
+    if scheme != "auto" and scheme not in SCHEMES:
+        raise ConllFormatError(f"unknown scheme {scheme!r}: use auto or one of {', '.join(SCHEMES)}")
+    info: dict[str, object] = {}
+    info["ner_scheme"], info["ner_repaired"] = _decode_column(sentences, "ner_tags", scheme, strict, source)
+    if sentences and sentences[0].chunk_tags is not None:
+        info["chunk_scheme"], info["chunk_repaired"] = _decode_column(
+            sentences, "chunk_tags", "auto", strict, source
+        )
+    for column in ("ner", "chunk"):
+        if info.get(f"{column}_repaired"):
+            warnings.warn(
+                f"{source}: repaired {info[f'{column}_repaired']} {column} tag(s) where I- opened an entity "
+                f"in {info[f'{column}_scheme']} data (conlleval rule: they start an entity); "
+                "pass --strict to reject them instead",
+                RepairWarning,
+                stacklevel=2,
+            )
+    return info
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise ConllFormatError(f"{path}: file not found; pass a CoNLL column file or a folder of them")
+    if not path.is_file():
+        raise ConllFormatError(f"{path}: not a file")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConllFormatError(
+            f"{path}:{line}: not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start}); "
+            "re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
+
+
+def parse_conll(text: str, origin: str) -> list[Article]:
+    """Parse CoNLL column text into articles of sentences (tags not yet validated or decoded)."""
+    articles: list[Article] = []
+    article = Article([], docstart=False)
+    layout: tuple[int, int] | None = None  # (columns per line, line that set it)
+    block: list[str] = []  # raw lines of the sentence being read
+    first = 0
+
+    def flush() -> None:
+        nonlocal block, layout
+        if not block:
+            return
+        rows = [line.split("\t") if "\t" in line else line.split(" ") for line in block]
+        if layout is None:
+            layout = (len(rows[0]), first)
+        n_columns = layout[0]
+        if n_columns not in COLUMN_LAYOUTS:
+            _raise_bad_line(origin, first, block[0], rows[0], layout)
+        for i, fields in enumerate(rows):
+            if len(fields) != n_columns or "" in fields:
+                _raise_bad_line(origin, first + i, block[i], fields, layout)
+        cols = [list(col) for col in zip(*rows)]
+        if n_columns == 4:
+            sent = Sentence(cols[0], cols[3], cols[1], cols[2], origin, first)
+        else:
+            sent = Sentence(cols[0], cols[1], None, None, origin, first)
+        article.sentences.append(sent)
+        block = []
+
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip(" \t\r")
+        if not line:
+            flush()
+        elif line.startswith(DOCSTART) and line.split(None, 1)[0] == DOCSTART:
+            flush()
+            if article.sentences or article.docstart:
+                articles.append(article)
+            article = Article([], docstart=True)
+        else:
+            if not block:
+                first = lineno
+            block.append(line)
+    flush()
+    if article.sentences or article.docstart:
+        articles.append(article)
+    if not any(a.sentences for a in articles):
+        raise ConllFormatError(f"{origin}: no sentences found; expected CoNLL column lines ({COLUMN_LAYOUTS[4]})")
+    return articles
+
+
+def _raise_bad_line(
+    origin: str, lineno: int, line: str, fields: list[str], layout: tuple[int, int]
+) -> None:
+    """Raise the error that says what is wrong with one line of a column file."""
+    n_columns, layout_line = layout
+    where = f"{origin}:{lineno}"
+    if "" in fields:
+        what = "empty token" if fields[0] == "" else f"empty field {fields.index('') + 1}"
+        raise ConllFormatError(
+            f"{where}: {what} in {line!r}; fields are separated by exactly one space or a tab, "
+            "and a token cannot be empty"
+        )
+    if n_columns not in COLUMN_LAYOUTS or layout_line == lineno:
+        raise ConllFormatError(
+            f"{where}: {len(fields)} columns in {line!r}; expected 4 columns ({COLUMN_LAYOUTS[4]}) or 2 "
+            f"({COLUMN_LAYOUTS[2]}), separated by one space or a tab"
+        )
+    raise ConllFormatError(
+        f"{where}: {len(fields)} columns in {line!r}, but this file has {n_columns} "
+        f"({COLUMN_LAYOUTS[n_columns]}) since line {layout_line}; one layout per file"
+    )
+
+
+def read_conll(path: str | Path, scheme: str = "auto", strict: bool = False) -> tuple[list[Article], dict]:
+    """Read a CoNLL column file: articles of sentences with decoded spans, and what was resolved."""
+    path = Path(path)
+    articles = parse_conll(_read_text(path), str(path))
+    sentences = [s for a in articles for s in a.sentences]
+    info = decode_tags(sentences, scheme, strict, str(path))
+    info["n_columns"] = 2 if sentences[0].pos is None else 4
+    return articles, info
+
+
+def conll_lines(sentences: Iterable[Sentence], docstart: bool, n_columns: int) -> Iterator[str]:
+    """Lines (without newline) of one article as IOB2 CoNLL: optional -DOCSTART-, blank after each sentence."""
+    if docstart:
+        yield DOCSTART_LINES[n_columns]
+        yield ""
+    for sent in sentences:
+        ner = spans_to_iob2(sent.ents, len(sent.words))
+        if n_columns == 4:
+            assert sent.pos is not None and sent.chunks is not None
+            chunk = spans_to_iob2(sent.chunks, len(sent.words))
+            for row in zip(sent.words, sent.pos, chunk, ner):
+                yield " ".join(row)
+        else:
+            for row in zip(sent.words, ner):
+                yield " ".join(row)
+        yield ""
