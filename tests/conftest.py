@@ -1,0 +1,44 @@
+"""Shared fixtures: where the CoNLL-2003 corpus is, and opt-in markers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-gpu", action="store_true", default=False, help="run tests that need a CUDA GPU")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-gpu"):
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU: pass --run-gpu")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+def conll2003_dir() -> Path:
+    """The shared CoNLL-2003 folder: $CONLL2003_DIR, else ../shared/data/conll2003 from the repo root."""
+    return Path(os.environ.get("CONLL2003_DIR", REPO_ROOT.parent / "shared" / "data" / "conll2003"))
+
+
+@pytest.fixture(scope="session")
+def conll_dir() -> Path:
+    """The CoNLL-2003 folder. Skips outside CI when absent; in CI (CI=true) its absence fails."""
+    path = conll2003_dir()
+    if not all((path / name).is_file() for name in SPLIT_FILES.values()):
+        message = (
+            f"CoNLL-2003 not found at {path} (train.txt, valid.txt, test.txt); "
+            "set CONLL2003_DIR to the folder that holds them"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
