@@ -1,0 +1,164 @@
+"""``python -m spacy_bert_ner``: a typer app (the CLI library spaCy itself uses)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable, Iterator, Optional, TypeVar
+
+import typer
+from wasabi import color, msg
+
+from .conll import ConllFormatError
+from .corpus import (
+    DEFAULT_HF_DATASET,
+    HF_SPLITS,
+    SplitStats,
+    convert_dataset_split,
+    convert_file,
+    docs_to_conll,
+    load_hf_dataset,
+    read_docbin,
+)
+
+app = typer.Typer(
+    name="spacy_bert_ner",
+    help="spacy-bert-ner: CoNLL-2003 -> DocBin, BERT NER training, wrapping and evaluation for spaCy.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+HF_PREFIX = "hf:"
+# Which split a CoNLL file is, by its name without suffix (HF's names, the original eng.* names, ...).
+SPLIT_OF_STEM = {
+    "train": "train",
+    "eng.train": "train",
+    "valid": "dev",
+    "dev": "dev",
+    "validation": "dev",
+    "testa": "dev",
+    "eng.testa": "dev",
+    "test": "test",
+    "testb": "test",
+    "eng.testb": "test",
+}
+T = TypeVar("T")
+
+
+def split_files(folder: Path) -> dict[str, Path]:
+    """Map train/dev/test to the CoNLL files of a folder; warn about files it does not use."""
+    found: dict[str, Path] = {}
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        stem = path.name.rsplit(".", 1)[0] if path.suffix in (".txt", ".conll", ".iob", ".iob2") else path.name
+        split = SPLIT_OF_STEM.get(stem)
+        if split is None:
+            if path.suffix not in (".md", ".json", ".zip") and not path.name.startswith("."):
+                msg.warn(f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}")
+            continue
+        if split in found:
+            raise ConllFormatError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
+        found[split] = path
+    if not found:
+        raise ConllFormatError(
+            f"{folder}: no CoNLL split files found; expected names like train.txt, valid.txt (or dev.txt), test.txt"
+        )
+    return {split: found[split] for split in ("train", "dev", "test") if split in found}
+
+
+def _say(icon: str, fg: str, text: str) -> None:
+    """One unwrapped line on stderr (wasabi wraps at 80 columns, which would split file:line messages)."""
+    typer.echo(color(f"{icon} {text}", fg=fg) if sys.stderr.isatty() else f"{icon} {text}", err=True)
+
+
+def _guarded(func: Callable[[], T]) -> T:
+    """Run ``func``; print its warnings with wasabi and turn input errors into one clear line + exit 1."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = func()
+        except ConllFormatError as err:
+            _say("✘", "red", str(err))
+            raise typer.Exit(1) from None
+        finally:
+            for warning in caught:
+                _say("⚠", "yellow", str(warning.message))
+    return result
+
+
+def print_stats(rows: list[tuple[SplitStats, str]]) -> None:
+    """The per-split stats table: articles, sentences, tokens, entities per type."""
+    labels = sorted({label for stats, _ in rows for label in stats.entities})
+    header = ["split", "docs", "articles", "sentences", "tokens", "entities", *labels, "output"]
+    data = [
+        [s.name, s.docs, s.articles, s.sentences, s.tokens, s.n_entities, *(s.entities[l] for l in labels), out]
+        for s, out in rows
+    ]
+    msg.table(data, header=header, divider=True, aligns=["l"] + ["r"] * (len(header) - 2) + ["l"])
+
+
+@app.command("convert")
+def convert_cli(
+    source: str = typer.Argument(
+        ...,
+        help=f"A folder of CoNLL files (train/valid/test), one CoNLL file, or {HF_PREFIX}DATASET_ID "
+        f"for Hugging Face datasets (e.g. {HF_PREFIX}{DEFAULT_HF_DATASET})",
+    ),
+    output_dir: Path = typer.Argument(..., help="Folder for train.spacy, dev.spacy, test.spacy"),
+    n_sents: Optional[int] = typer.Option(
+        None, "--n-sents", "-n", min=1, help="Sentences per Doc (never crossing articles); default: one Doc per article"
+    ),
+    scheme: str = typer.Option("auto", help="NER tag scheme: auto (IOB1/IOB2), iob1, iob2, bioes, bilou"),
+    strict: bool = typer.Option(False, "--strict", help="Reject I- tags that open an entity instead of repairing them"),
+    no_articles: bool = typer.Option(
+        False, "--no-articles", help="Ignore -DOCSTART- boundaries (as HF datasets does): one Doc per --n-sents"
+    ),
+    revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
+) -> None:
+    """Convert CoNLL-2003 (column files or a HF dataset) to spaCy DocBin files, with a stats table."""
+    progress = sys.stderr.isatty()
+
+    def run() -> list[tuple[SplitStats, str]]:
+        rows = []
+        if source.startswith(HF_PREFIX):
+            dataset_id = source[len(HF_PREFIX) :]
+            dataset = load_hf_dataset(dataset_id, revision)
+            for hf_split, split in HF_SPLITS.items():
+                if hf_split not in dataset:
+                    msg.warn(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
+                    continue
+                out = output_dir / f"{split}.spacy"
+                origin = f"{dataset_id}[{hf_split}]"
+                stats = convert_dataset_split(dataset[hf_split], out, split, origin, scheme, strict, n_sents, progress)
+                rows.append((stats, str(out)))
+            return rows
+        path = Path(source)
+        if path.is_dir():
+            files = split_files(path)
+        else:
+            stem = path.name.rsplit(".", 1)[0]
+            files = {SPLIT_OF_STEM.get(stem, stem): path}
+        for split, file in files.items():
+            out = output_dir / f"{split}.spacy"
+            stats = convert_file(file, out, split, scheme, strict, n_sents, not no_articles, progress)
+            rows.append((stats, str(out)))
+        return rows
+
+    rows = _guarded(run)
+    print_stats(rows)
+    msg.good(f"Wrote {len(rows)} DocBin file(s) to {output_dir}")
+
+
+@app.command("export-conll")
+def export_conll_cli(
+    docbin: Path = typer.Argument(..., help="A .spacy file written by `convert`"),
+    output: Optional[Path] = typer.Argument(None, help="Where to write the CoNLL text (default: standard output)"),
+) -> None:
+    """Write a converted DocBin back as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
+    text = _guarded(lambda: docs_to_conll(read_docbin(docbin)))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        msg.good(f"Wrote {output}")

@@ -1,0 +1,128 @@
+"""The CoNLL column reader: layouts, -DOCSTART- variants, schemes, repairs, and one clear error per bad input."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from spacy_bert_ner.conll import ConllFormatError, RepairWarning, conll_lines, read_conll
+
+FOUR = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n"
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "data.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def read(tmp_path: Path, text: str | bytes, **kwargs):
+    return read_conll(write(tmp_path, text), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        FOUR,
+        FOUR.replace(" ", "\t"),
+        FOUR.replace("-DOCSTART- -X- -X- O", "-DOCSTART- -X- O O"),
+        FOUR.replace("\n", "\r\n"),
+        FOUR.replace("\n\n", "\n   \n"),  # a whitespace-only line separates sentences too
+    ],
+)
+def test_four_column_variants_read_the_same(tmp_path: Path, text: str) -> None:
+    articles, info = read(tmp_path, text)
+    assert info["n_columns"] == 4 and info["ner_scheme"] == "iob2"
+    assert [a.docstart for a in articles] == [True]
+    first, second = articles[0].sentences
+    assert first.words == ["EU", "rejects", "German"]
+    assert first.pos == ["NNP", "VBZ", "JJ"]
+    assert first.ents == [(0, 1, "ORG"), (2, 3, "MISC")]
+    assert first.chunks == [(0, 1, "NP"), (1, 2, "VP"), (2, 3, "NP")]
+    assert second.ents == [(0, 1, "PER")] and second.first_line == 7
+
+
+@pytest.mark.parametrize("docstart", ["-DOCSTART- O", "-DOCSTART-\tO"])
+def test_two_column_files(tmp_path: Path, docstart: str) -> None:
+    articles, info = read(tmp_path, f"{docstart}\n\nNew B-LOC\nYork I-LOC\n\nHi O\n")
+    assert info["n_columns"] == 2
+    sentences = articles[0].sentences
+    assert sentences[0].pos is None and sentences[0].chunks is None
+    assert sentences[0].ents == [(0, 2, "LOC")]
+    assert list(conll_lines(sentences, True, 2)) == ["-DOCSTART- O", "", "New B-LOC", "York I-LOC", "", "Hi O", ""]
+
+
+def test_articles_split_at_docstart_and_file_without_docstart(tmp_path: Path) -> None:
+    articles, _ = read(tmp_path, "a O\n\n-DOCSTART- O\n\nb O\n\nc O\n-DOCSTART- O\nd O\n")
+    assert [(a.docstart, [s.words for s in a.sentences]) for a in articles] == [
+        (False, [["a"]]),
+        (True, [["b"], ["c"]]),
+        (True, [["d"]]),
+    ]
+
+
+def test_iob1_is_detected_and_becomes_iob2(tmp_path: Path) -> None:
+    text = "U.N. I-ORG\nofficial O\nEkeus I-PER\nheads O\nfor O\nBaghdad I-LOC\nLondon I-LOC\nParis B-LOC\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # IOB1 openings are not repairs: no warning
+        articles, info = read(tmp_path, text)
+    assert info["ner_scheme"] == "iob1" and info["ner_repaired"] == 0
+    sent = articles[0].sentences[0]
+    assert sent.ents == [(0, 1, "ORG"), (2, 3, "PER"), (5, 7, "LOC"), (7, 8, "LOC")]
+    assert [line.split()[1] for line in conll_lines([sent], False, 2) if line] == [
+        "B-ORG", "O", "B-PER", "O", "O", "B-LOC", "I-LOC", "B-LOC",
+    ]
+
+
+def test_invalid_i_starts_in_iob2_are_repaired_with_a_counted_warning(tmp_path: Path) -> None:
+    text = "John B-PER\nlives O\nin O\nBerlin I-LOC\nand O\nParis I-LOC\n"
+    with pytest.warns(RepairWarning, match="repaired 2 ner tag"):
+        articles, info = read(tmp_path, text, scheme="iob2")
+    assert info["ner_repaired"] == 2
+    assert articles[0].sentences[0].ents == [(0, 1, "PER"), (3, 4, "LOC"), (5, 6, "LOC")]
+
+
+def test_invalid_i_starts_under_strict_are_rejected_with_the_line(tmp_path: Path) -> None:
+    text = "John B-PER\nlives O\nin O\nBerlin I-LOC\n"
+    with pytest.raises(ConllFormatError, match=r"data.txt:4 \(I-LOC\).*--strict"):
+        read(tmp_path, text, scheme="iob2", strict=True)
+
+
+def test_bioes_when_declared(tmp_path: Path) -> None:
+    articles, info = read(tmp_path, "New B-LOC\nYork E-LOC\nis O\nbig O\nBob S-PER\n", scheme="bioes")
+    assert info["ner_scheme"] == "bioes"
+    assert articles[0].sentences[0].ents == [(0, 2, "LOC"), (4, 5, "PER")]
+
+
+@pytest.mark.parametrize(
+    "text,kwargs,message",
+    [
+        ("EU NNP B-NP\n", {}, r"data.txt:1: 3 columns in 'EU NNP B-NP'; expected 4 columns"),
+        ("EU NNP B-NP B-ORG\nx NNP B-NP B-ORG extra\n", {}, r"data.txt:2: 5 columns.*has 4 .* since line 1"),
+        ("EU NNP B-NP B-ORG\n\nx O\n", {}, r"data.txt:3: 2 columns.*has 4 \(TOKEN POS CHUNK NER\) since line 1"),
+        ("EU\tNNP\tB-NP\tB-ORG\n\tNN\tB-NP\tO\n", {}, r"data.txt:2: empty token"),
+        (" NN B-NP O\n", {}, r"data.txt:1: empty token"),
+        ("EU  B-ORG\n", {}, r"data.txt:1: empty field 2"),
+        ("EU NNP B-NP B-ORGANISATION\nx NNP B-NP PER\n", {}, r"data.txt:2: ner_tags column: invalid tag 'PER'"),
+        ("EU NNP B-NP S-ORG\n", {}, r"data.txt:1: .*invalid tag 'S-ORG'.*--scheme bioes"),
+        ("EU NNP B-NP E-ORG\n", {"scheme": "iob2"}, r"data.txt:1: .*invalid tag 'E-ORG'"),
+        ("EU NNP X-NP O\n", {}, r"data.txt:1: chunk_tags column: invalid tag 'X-NP'"),
+        ("\n\n-DOCSTART- -X- -X- O\n\n", {}, r"data.txt: no sentences found"),
+        ("EU B-ORG\n", {"scheme": "iob3"}, r"unknown scheme 'iob3'"),
+    ],
+)
+def test_bad_input_errors_name_file_line_and_fix(tmp_path: Path, text: str, kwargs: dict, message: str) -> None:
+    with pytest.raises(ConllFormatError, match=message):
+        read(tmp_path, text, **kwargs)
+
+
+def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ConllFormatError, match=r"data.txt:2: not valid UTF-8.*iconv"):
+        read(tmp_path, b"EU B-ORG\nK\xf6ln B-LOC\n")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConllFormatError, match=r"nope.txt: file not found"):
+        read_conll(tmp_path / "nope.txt")
