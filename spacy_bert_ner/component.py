@@ -1,0 +1,340 @@
+"""The ``bert_ner`` pipeline component: any fine-tuned Hugging Face token classifier inside spaCy.
+
+Glue only. Docs become word lists (whitespace tokens left out), :mod:`spacy_bert_ner.hf_model` labels the
+words, :func:`spacy_bert_ner.bio.tags_to_spans` decodes the labels, and the entities go to ``doc.ents``
+(or a span group) with one confidence score each in ``doc.spans[spans_key].attrs["scores"]``.
+
+A saved pipeline holds the model and tokenizer in the component's folder, so ``spacy.load`` needs no
+network. Because spaCy builds every component from config.cfg *before* ``from_disk`` restores it, the
+factory would otherwise fetch ``model`` again at load time; it skips that when ``nlp.meta`` lists the
+component under ``"spacy_bert_ner"`` (written when the component is created or initialized, so it is in
+every meta.json saved since), and loads ``model`` on first use if ``from_disk`` never comes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal, Optional, Sequence
+
+import numpy
+import srsly
+import torch
+from spacy.language import Language
+from spacy.pipeline import Pipe
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example
+from spacy.util import SimpleFrozenList, from_disk, make_tempdir, minibatch, to_disk
+from spacy.vocab import Vocab
+from thinc.util import get_torch_default_device
+
+from .bio import TagError, scheme_of_labels, tags_to_spans
+from .hf_model import ModelError, TokenClassifier, WordPredictions, load_token_classifier
+
+FORMAT_VERSION = 1
+META_KEY = "spacy_bert_ner"  # nlp.meta[META_KEY]["components"]: bert_ner components whose folder has the model
+MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "model": "",
+    "revision": None,
+    "aggregation": "first",
+    "window": None,
+    "stride": None,
+    "batch_size": 4096,
+    "device": None,
+    "dtype": "float32",
+    "annotate": "ents",
+    "spans_key": "bert_ner",
+    "overwrite": True,
+    "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+}
+
+
+@Language.factory(
+    "bert_ner",
+    default_config=DEFAULT_CONFIG,
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_bert_ner(
+    nlp: Language,
+    name: str,
+    model: str,
+    revision: Optional[str],
+    aggregation: Literal["first", "average", "max"],
+    window: Optional[int],
+    stride: Optional[int],
+    batch_size: int,
+    device: Optional[str],
+    dtype: Literal["float32", "bfloat16", "float16"],
+    annotate: Literal["ents", "spans"],
+    spans_key: str,
+    overwrite: bool,
+    scorer: Optional[Callable],
+) -> "BertNER":
+    """Wrap a fine-tuned ``AutoModelForTokenClassification`` (local folder or hub id) as an NER component.
+
+    aggregation: how a word's wordpieces vote: the first one, the average of their probabilities, or
+        the one most sure of its label.
+    window / stride: model input length in wordpieces, special tokens included (default: the model's
+        maximum), and how far windows over a longer doc advance (default: 3/4 of a window).
+    batch_size: wordpieces (sequences x longest sequence) per forward pass.
+    device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
+    annotate: write ``doc.ents``, or only the span group ``doc.spans[spans_key]``; both keep the scores
+        in ``doc.spans[spans_key].attrs["scores"]``.
+    overwrite: replace existing entities (or spans under the key); if False, keep them and add only
+        predictions that do not overlap them.
+    """
+    saved = name in nlp.meta.get(META_KEY, {}).get("components", [])
+    _record_in_meta(nlp, name)
+    return BertNER(
+        nlp.vocab,
+        name,
+        model=model,
+        revision=revision,
+        aggregation=aggregation,
+        window=window,
+        stride=stride,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        annotate=annotate,
+        spans_key=spans_key,
+        overwrite=overwrite,
+        scorer=scorer,
+        load=not saved,
+    )
+
+
+def _record_in_meta(nlp: Language, name: str) -> None:
+    """Note in nlp.meta that pipelines saved from ``nlp`` hold this component's model in its folder."""
+    entry = nlp.meta.setdefault(META_KEY, {})
+    entry["format_version"] = FORMAT_VERSION
+    components = entry.setdefault("components", [])
+    if name not in components:
+        components.append(name)
+
+
+def torch_device(device: Optional[str]) -> torch.device:
+    """An explicit torch device, or the one spaCy/thinc use (GPU after ``spacy.require_gpu``)."""
+    if device is None:
+        return get_torch_default_device()
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"bert_ner: device {device!r} is not a torch device ({err}); use e.g. 'cpu' or 'cuda:0'") from None
+
+
+class BertNER(Pipe):
+    """Named entities from a Hugging Face token classifier, aligned by spaCy token, with scores."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        name: str = "bert_ner",
+        *,
+        model: str,
+        revision: Optional[str] = None,
+        aggregation: str = "first",
+        window: Optional[int] = None,
+        stride: Optional[int] = None,
+        batch_size: int = 4096,
+        device: Optional[str] = None,
+        dtype: str = "float32",
+        annotate: str = "ents",
+        spans_key: str = "bert_ner",
+        overwrite: bool = True,
+        scorer: Optional[Callable] = None,
+        load: bool = True,
+    ) -> None:
+        if annotate not in ("ents", "spans"):
+            raise ValueError(f"bert_ner: annotate must be 'ents' or 'spans', got {annotate!r}")
+        self.vocab = vocab
+        self.name = name
+        self.model_name = model
+        self.revision = revision
+        self.options = dict(aggregation=aggregation, window=window, stride=stride, batch_size=batch_size)
+        self.device = torch_device(device)
+        self.dtype = dtype
+        self.annotate = annotate
+        self.spans_key = spans_key
+        self.overwrite = overwrite
+        self.scorer = scorer
+        self.cfg: dict[str, Any] = {"spans_key": spans_key}  # what Pipe.score passes on to the scorer
+        self._classifier: Optional[TokenClassifier] = None
+        self._scheme = "iob2"
+        self._tags = numpy.array(["O"], dtype=object)
+        if load:
+            self._set_classifier(self._load(model, revision))
+
+    # -- the model ---------------------------------------------------------------------------------------
+
+    def _load(self, model: str, revision: Optional[str]) -> TokenClassifier:
+        return load_token_classifier(model, revision=revision, device=self.device, dtype=self.dtype, **self.options)
+
+    def _set_classifier(self, classifier: TokenClassifier) -> None:
+        """Adopt a classifier after checking its labels form one BIO-style scheme with entity labels."""
+        try:
+            self._scheme = scheme_of_labels(classifier.labels)
+        except TagError as err:
+            raise TagError(f"bert_ner model {classifier.source!r}: {err}") from None
+        self._classifier = classifier
+        self._tags = numpy.array(list(classifier.labels) + ["O"], dtype=object)  # index -1: no wordpieces
+
+    @property
+    def classifier(self) -> TokenClassifier:
+        """The token classifier; loaded from ``model`` on first use if neither construction nor from_disk did."""
+        if self._classifier is None:
+            self._set_classifier(self._load(self.model_name, self.revision))
+        assert self._classifier is not None
+        return self._classifier
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The entity types the model predicts (``PER``, ``LOC``, ...)."""
+        return tuple(sorted({label.partition("-")[2] for label in self.classifier.labels if label != "O"}))
+
+    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *, nlp: Optional[Language] = None) -> None:
+        """Nothing to train; make sure the model is loaded and that saved pipelines will carry it."""
+        if nlp is not None:
+            _record_in_meta(nlp, self.name)
+        _ = self.classifier
+
+    # -- prediction ---------------------------------------------------------------------------------------
+
+    def __call__(self, doc: Doc) -> Doc:
+        error_handler = self.get_error_handler()
+        try:
+            self.set_annotations([doc], self.predict([doc]))
+        except Exception as err:  # spaCy's error-handler protocol: the default handler re-raises
+            error_handler(self.name, self, [doc], err)
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Label docs in chunks of ``batch_size`` docs; each chunk's windows are batched by wordpiece budget."""
+        error_handler = self.get_error_handler()
+        for docs in minibatch(stream, size=batch_size):
+            try:
+                self.set_annotations(docs, self.predict(docs))
+                yield from docs
+            except Exception as err:  # spaCy's error-handler protocol: the default handler re-raises
+                error_handler(self.name, self, docs, err)
+
+    def predict(self, docs: Iterable[Doc]) -> list[tuple[numpy.ndarray, WordPredictions]]:
+        """Per doc: the indices of its non-whitespace tokens and the model's predictions for them."""
+        tokens = [numpy.flatnonzero([not token.is_space for token in doc]) for doc in docs]
+        words = [[doc[int(i)].text for i in kept] for doc, kept in zip(docs, tokens)]
+        return list(zip(tokens, self.classifier.predict(words)))
+
+    def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[tuple[numpy.ndarray, WordPredictions]]) -> None:
+        for doc, (kept, (label_ids, word_scores)) in zip(docs, predictions):
+            ids = numpy.full(len(doc), -1, dtype=numpy.int64)
+            ids[kept] = label_ids
+            scores = numpy.zeros(len(doc), dtype=numpy.float32)
+            scores[kept] = word_scores
+            spans = [
+                Span(doc, start, end, label=label)
+                for start, end, label in tags_to_spans(self._tags[ids].tolist(), self._scheme)
+            ]
+            if self.annotate == "ents":
+                spans = self._set_ents(doc, spans)
+                group_spans, group_scores = spans, []
+            else:
+                group_spans, group_scores = self._spans_to_add(doc, spans)
+            span_scores = [float(scores[s.start : s.end].mean()) for s in spans]
+            doc.spans[self.spans_key] = SpanGroup(
+                doc,
+                name=self.spans_key,
+                spans=group_spans,
+                attrs={"scores": numpy.asarray(group_scores + span_scores, dtype=numpy.float32)},
+            )
+
+    def _set_ents(self, doc: Doc, spans: list[Span]) -> list[Span]:
+        """Write entities to the doc (tokens outside them become O); return the spans written."""
+        if self.overwrite or not doc.ents:
+            doc.set_ents(spans, default="outside")
+            return spans
+        existing = list(doc.ents)
+        taken = numpy.zeros(len(doc), dtype=bool)
+        for ent in existing:
+            taken[ent.start : ent.end] = True
+        spans = [s for s in spans if not taken[s.start : s.end].any()]
+        doc.set_ents(existing + spans, default="outside")
+        return spans
+
+    def _spans_to_add(self, doc: Doc, spans: list[Span]) -> tuple[list[Span], list[float]]:
+        """Spans mode: the group's spans (kept ones first) and the scores of the kept ones (NaN if unknown)."""
+        if self.overwrite or self.spans_key not in doc.spans:
+            return spans, []
+        old = doc.spans[self.spans_key]
+        old_scores = old.attrs.get("scores")
+        if old_scores is None or len(old_scores) != len(old):
+            old_scores = [float("nan")] * len(old)
+        return list(old) + spans, [float(x) for x in old_scores]
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+        """The configured scorer (spaCy's NER scorer by default), given ``spans_key`` for span scorers."""
+        if self.scorer is None:
+            return {}
+        return self.scorer(examples, **{"spans_key": self.spans_key, **kwargs})
+
+    # -- serialization ------------------------------------------------------------------------------------
+
+    def _saved_cfg(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "model": self.model_name,
+            "revision": self.revision,
+            "labels": list(self.classifier.labels),
+        }
+
+    def _read_cfg(self, path: Path) -> None:
+        if not path.exists():
+            raise ValueError(
+                f"bert_ner: {path.parent} has no cfg: it was not saved by bert_ner's to_disk "
+                f"(or the pipeline was saved with this component excluded)"
+            )
+        cfg = srsly.read_json(path)
+        version = cfg.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(
+                f"bert_ner: {path} has format version {version!r}; this spacy-bert-ner reads versions up to "
+                f"{FORMAT_VERSION}: upgrade spacy-bert-ner"
+            )
+        self.model_name = cfg.get("model", self.model_name)
+        self.revision = cfg.get("revision", self.revision)
+
+    def _read_model(self, path: Path) -> None:
+        if not path.is_dir():
+            raise ModelError(f"bert_ner: no saved model folder at {path}; save the pipeline with nlp.to_disk")
+        self._set_classifier(self._load(str(path), None))
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> None:
+        """Write ``cfg`` (format version, model reference, labels) and ``model/`` (safetensors + tokenizer)."""
+        serializers = {
+            "cfg": lambda p: srsly.write_json(p, self._saved_cfg()),
+            MODEL_DIR: lambda p: self.classifier.save_pretrained(p),
+        }
+        to_disk(path, serializers, exclude)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BertNER":
+        """Restore from a folder written by :meth:`to_disk`; no network needed."""
+        deserializers = {"cfg": self._read_cfg, MODEL_DIR: self._read_model}
+        from_disk(path, deserializers, exclude)
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = SimpleFrozenList()) -> bytes:
+        """The :meth:`to_disk` folder as msgpack bytes: ``{relative path: file bytes}``."""
+        with make_tempdir() as tmp:
+            self.to_disk(tmp, exclude=exclude)
+            files = {str(p.relative_to(tmp)): p.read_bytes() for p in sorted(tmp.rglob("*")) if p.is_file()}
+        return srsly.msgpack_dumps(files)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BertNER":
+        files = srsly.msgpack_loads(bytes_data)
+        with make_tempdir() as tmp:
+            for name, data in files.items():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / name).write_bytes(data)
+            self.from_disk(tmp, exclude=exclude)
+        return self

@@ -1,0 +1,120 @@
+"""Tiny BERT token classifiers for tests, built in seconds with no network.
+
+Two kinds:
+- :func:`save_random_classifier`: BertConfig with 2 layers and hidden size 32, random weights, and a
+  WordPiece vocab trained with ``tokenizers`` from a few hundred CoNLL sentences (or a built-in word list
+  when the corpus is absent). Its predictions are arbitrary but deterministic and context-dependent.
+- :func:`save_rigged_classifier`: the same architecture with its attention and feed-forward outputs
+  zeroed, so each wordpiece's label depends only on the wordpiece itself; a table says which. Tests can
+  then state the expected labels of every word by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import torch
+from tokenizers import BertWordPieceTokenizer
+from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
+
+CONLL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+HIDDEN = 32
+
+BUILTIN_SENTENCES = [
+    "EU rejects German call to boycott British lamb .",
+    "Peter Blackburn",
+    "BRUSSELS 1996-08-22",
+    "The European Commission said on Thursday it disagreed with German advice to consumers .",
+    "Germany 's representative to the European Union 's veterinary committee Werner Zwingmann said",
+    "Fischler proposed EU-wide measures after reports from Britain and France .",
+    "Rare Hendrix song draft sells for almost $ 17,000 .",
+    "Jimi Hendrix wrote the lyrics in a London hotel in New York .",
+    "China says Taiwan spoils atmosphere for talks with Beijing .",
+    "Japan began the defence of their Asian Cup title with a lucky 2-1 win against Syria .",
+]
+
+
+def conll_sentences(path: Path | None, limit: int = 300) -> list[list[str]]:
+    """The first ``limit`` sentences of a CoNLL file as word lists; the built-in ones if ``path`` is None."""
+    if path is None:
+        return [s.split() for s in BUILTIN_SENTENCES]
+    from spacy_bert_ner.conll import read_conll
+
+    articles, _ = read_conll(path)
+    sentences = [s.words for a in articles for s in a.sentences]
+    return sentences[:limit]
+
+
+def train_tokenizer(sentences: Iterable[Sequence[str]], folder: Path, vocab_size: int = 1000) -> BertTokenizerFast:
+    """A cased WordPiece tokenizer trained on ``sentences``, as a fast BERT tokenizer."""
+    trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
+    trainer.train_from_iterator(
+        (" ".join(words) for words in sentences), vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIAL_TOKENS
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(folder))
+    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+
+
+def _config(vocab_size: int, labels: Sequence[str], **overrides) -> BertConfig:
+    settings = dict(
+        vocab_size=vocab_size,
+        hidden_size=HIDDEN,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    settings.update(overrides)
+    return BertConfig(**settings)
+
+
+def save_random_classifier(
+    folder: Path, tokenizer: BertTokenizerFast, labels: Sequence[str] = CONLL_LABELS, seed: int = 0, **config
+) -> Path:
+    """A randomly initialised 2-layer BertForTokenClassification and its tokenizer, saved to ``folder``."""
+    torch.manual_seed(seed)
+    model = BertForTokenClassification(_config(len(tokenizer), labels, **config)).eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def save_rigged_classifier(
+    folder: Path, pieces: Mapping[str, str | Mapping[str, float]], labels: Sequence[str] = CONLL_LABELS, **config
+) -> Path:
+    """A classifier whose prediction for each wordpiece is fixed by ``pieces``.
+
+    ``pieces`` maps each vocabulary entry (``"Paris"``, ``"##ville"``) to a label, or to ``{label: weight}``
+    for a less certain vote. Any other wordpiece, ``[UNK]`` included, leans to ``"O"``.
+    """
+    vocab = SPECIAL_TOKENS + [p for p in pieces if p not in SPECIAL_TOKENS]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("".join(p + "\n" for p in vocab), encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+    model = BertForTokenClassification(_config(len(vocab), labels, **config)).eval()
+    bert = model.bert
+    with torch.no_grad():
+        for layer in bert.encoder.layer:  # each layer becomes LayerNorm(x): no mixing between positions
+            for dense in (layer.attention.output.dense, layer.output.dense):
+                dense.weight.zero_()
+                dense.bias.zero_()
+        bert.embeddings.position_embeddings.weight.zero_()
+        bert.embeddings.token_type_embeddings.weight.zero_()
+        embeddings = bert.embeddings.word_embeddings.weight
+        embeddings.zero_()
+        for i, piece in enumerate(vocab):
+            votes = pieces.get(piece, {"O": 1.0}) if piece not in ("[CLS]", "[SEP]", "[PAD]") else {}
+            if isinstance(votes, str):
+                votes = {votes: 1.0}
+            for label, weight in votes.items():
+                embeddings[i, labels.index(label)] = weight
+        model.classifier.weight.copy_(torch.eye(len(labels), HIDDEN))
+        model.classifier.bias.zero_()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
