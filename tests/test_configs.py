@@ -1,0 +1,108 @@
+"""Every shipped spaCy training config loads, validates, and trains a few steps on a tiny local backbone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.cli.evaluate import evaluate
+from spacy.cli.train import train
+from spacy.util import load_config, load_model_from_config
+from transformers import BertConfig, BertModel
+
+from spacy_bert_ner.callbacks import make_rss_monitor
+from spacy_bert_ner.conll import read_conll
+from spacy_bert_ner.corpus import SplitStats, articles_to_docbin
+from tiny_models import HIDDEN, conll_sentences, train_tokenizer
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+SPACY_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.cfg") if "nlp" in load_config(p))
+
+pytestmark = [
+    # spacy-transformers / HF emit these while building a random backbone; they do not affect results.
+    pytest.mark.filterwarnings("ignore:.*resume_download.*"),
+    pytest.mark.filterwarnings("ignore::UserWarning:torch"),
+]
+
+
+def test_there_are_spacy_configs() -> None:
+    assert {p.name for p in SPACY_CONFIGS} >= {"bert_ner.cfg", "bert_ner_cpu.cfg"}
+
+
+@pytest.mark.parametrize("path", SPACY_CONFIGS, ids=lambda p: p.name)
+def test_config_loads_and_validates(path: Path) -> None:
+    config = load_config(path)
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.pipe_names == ["transformer", "ner"]
+    model = config["components"]["transformer"]["model"]
+    assert model["@architectures"] == "spacy-transformers.TransformerModel.v3"
+    assert model["get_spans"] == {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96}
+
+
+def test_gpu_config_defaults_to_bert_base_cased() -> None:
+    config = load_config(CONFIG_DIR / "bert_ner.cfg", interpolate=True)
+    assert config["components"]["transformer"]["model"]["name"] == "bert-base-cased"
+    assert config["system"]["gpu_allocator"] == "pytorch"
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
+    """A random 2-layer BertModel with a WordPiece vocab from CoNLL sentences, as a HF folder."""
+    folder = tmp_path_factory.mktemp("backbone")
+    tokenizer = train_tokenizer(conll_sentences(conll_dir / "train.txt"), folder)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
+    """train.spacy / dev.spacy with the first articles of CoNLL-2003 train and dev."""
+    folder = tmp_path_factory.mktemp("corpus")
+    paths = {}
+    for split, name, n_articles in (("train", "train.txt", 4), ("dev", "valid.txt", 2)):
+        articles, _ = read_conll(conll_dir / name)
+        paths[split] = folder / f"{split}.spacy"
+        articles_to_docbin(articles[:n_articles], SplitStats(split)).to_disk(paths[split])
+    return paths
+
+
+@pytest.mark.parametrize("path", SPACY_CONFIGS, ids=lambda p: p.name)
+def test_config_trains_a_few_steps_on_a_tiny_backbone(
+    path: Path, tiny_backbone: Path, small_corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = {
+        "paths.train": str(small_corpus["train"]),
+        "paths.dev": str(small_corpus["dev"]),
+        "paths.backbone": str(tiny_backbone),
+        "training.max_steps": 4,
+        "training.eval_frequency": 2,
+        "system.gpu_allocator": None,
+    }
+    train(path, tmp_path / "out", overrides=overrides)
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["transformer", "ner"]
+    assert set(nlp.get_pipe("ner").labels) == {"PER", "LOC", "ORG", "MISC"}
+    doc = nlp("EU rejects German call to boycott British lamb .")
+    assert len(doc) == 9
+    scores = evaluate(str(tmp_path / "out" / "model-last"), small_corpus["dev"], output=tmp_path / "m.json")
+    assert {"ents_p", "ents_r", "ents_f"} <= set(scores)
+    assert json.loads((tmp_path / "m.json").read_text())["ents_f"] == pytest.approx(scores["ents_f"], abs=1e-9)
+
+
+def test_rss_monitor_records_every_n_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    log = tmp_path / "rss.jsonl"
+    monitor = make_rss_monitor(every=2, path=str(log))
+    for step in range(5):
+        monitor(spacy.blank("en"), {"step": step, "epoch": 0})
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [0, 2, 4] and all(r["rss_mb"] > 10 for r in rows)
+    assert "step 4 rss" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        make_rss_monitor(every=0)
