@@ -1,7 +1,16 @@
-"""spaCy training callbacks registered by this package."""
+"""spaCy training callbacks registered by this package: keep CPU training memory flat, and show it.
+
+Why: on CPU, a transformer trained on batches of varying shape frees and re-allocates large tensors of
+ever-different sizes. glibc's malloc raises its mmap threshold after such frees, so later tensors come
+from the heap, and freed heap memory stays mapped. Measured here (MiniLM, configs/bert_ner_cpu.cfg):
+at step 100 the process held 5.3 GB RSS of which malloc had 0.5 GB in use and 4.3 GB free but kept.
+Returning that free memory (``malloc_trim``) and pinning the mmap threshold keeps RSS at what is in use.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import sys
 from pathlib import Path
@@ -11,27 +20,55 @@ import psutil
 from spacy import Language
 from spacy.util import registry
 
+M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
 
-@registry.callbacks("spacy-bert-ner.rss_monitor.v1")
-def make_rss_monitor(every: int = 100, path: Optional[str] = None) -> Callable[[Language, dict], None]:
-    """A ``[training.before_update]`` callback that records the process RSS every ``every`` steps.
 
-    Prints ``step N rss X MB`` to stderr and, with ``path``, appends ``{"step", "rss_mb"}`` JSON lines
-    there, so a run's memory curve can be checked (``benchmarks/train.py`` reads it).
+def _glibc() -> Optional[ctypes.CDLL]:
+    """The C library if it is glibc (it has malloc_trim), else None (macOS, musl, Windows)."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+
+
+@registry.callbacks("spacy-bert-ner.memory_guard.v1")
+def make_memory_guard(
+    trim_every: int = 10,
+    mmap_threshold_mb: Optional[int] = 4,
+    log_every: int = 100,
+    log_path: Optional[str] = None,
+) -> Callable[[Language, dict], None]:
+    """A ``[training.before_update]`` callback that keeps RSS flat on glibc and records it.
+
+    trim_every: give free heap memory back to the OS (``malloc_trim(0)``) every N steps; 0 turns it off.
+    mmap_threshold_mb: serve allocations of at least this many MB by mmap, so freeing them returns
+        them at once (pins glibc's otherwise rising threshold); null leaves malloc as it is.
+    log_every / log_path: print ``step N rss X MB`` to stderr every N steps (0: never) and, with a path,
+        append ``{"step", "rss_mb"}`` JSON lines there (benchmarks/train.py reads them).
+    On a C library other than glibc only the logging happens.
     """
-    if every < 1:
-        raise ValueError(f"rss_monitor: every must be >= 1, got {every}")
+    for field, value in (("trim_every", trim_every), ("log_every", log_every)):
+        if value < 0:
+            raise ValueError(f"memory_guard: {field} must be >= 0, got {value}")
+    libc = _glibc()
+    if libc is not None and mmap_threshold_mb is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold_mb * 2**20))
     process = psutil.Process()
 
     def before_update(nlp: Language, args: dict[str, Any]) -> None:
         step = args["step"]
-        if step % every:
-            return
-        rss_mb = process.memory_info().rss / 2**20
-        print(f"step {step} rss {rss_mb:.0f} MB", file=sys.stderr, flush=True)
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as file:
-                file.write(json.dumps({"step": step, "rss_mb": round(rss_mb, 1)}) + "\n")
+        if libc is not None and trim_every and step % trim_every == 0:
+            libc.malloc_trim(0)
+        if log_every and step % log_every == 0:
+            rss_mb = process.memory_info().rss / 2**20
+            print(f"step {step} rss {rss_mb:.0f} MB", file=sys.stderr, flush=True)
+            if log_path:
+                Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+                with open(log_path, "a", encoding="utf-8") as file:
+                    file.write(json.dumps({"step": step, "rss_mb": round(rss_mb, 1)}) + "\n")
 
     return before_update

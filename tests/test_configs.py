@@ -12,7 +12,9 @@ from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config
 from transformers import BertConfig, BertModel
 
-from spacy_bert_ner.callbacks import make_rss_monitor
+import psutil
+
+from spacy_bert_ner.callbacks import _glibc, make_memory_guard
 from spacy_bert_ner.conll import read_conll
 from spacy_bert_ner.corpus import SplitStats, articles_to_docbin
 from tiny_models import HIDDEN, conll_sentences, train_tokenizer
@@ -96,13 +98,27 @@ def test_config_trains_a_few_steps_on_a_tiny_backbone(
     assert json.loads((tmp_path / "m.json").read_text())["ents_f"] == pytest.approx(scores["ents_f"], abs=1e-9)
 
 
-def test_rss_monitor_records_every_n_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_memory_guard_logs_rss_every_n_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     log = tmp_path / "rss.jsonl"
-    monitor = make_rss_monitor(every=2, path=str(log))
+    guard = make_memory_guard(trim_every=1, log_every=2, log_path=str(log))
     for step in range(5):
-        monitor(spacy.blank("en"), {"step": step, "epoch": 0})
+        guard(spacy.blank("en"), {"step": step, "epoch": 0})
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["step"] for r in rows] == [0, 2, 4] and all(r["rss_mb"] > 10 for r in rows)
     assert "step 4 rss" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="every must be >= 1"):
-        make_rss_monitor(every=0)
+    with pytest.raises(ValueError, match="trim_every must be >= 0"):
+        make_memory_guard(trim_every=-1)
+
+
+@pytest.mark.skipif(_glibc() is None, reason="malloc_trim is glibc's")
+def test_memory_guard_returns_freed_heap_memory_to_the_os() -> None:
+    process = psutil.Process()
+    guard = make_memory_guard(trim_every=1, mmap_threshold_mb=None, log_every=0)
+    blocks = [bytes(2000) for _ in range(200_000)]  # ~400 MB of small heap blocks
+    kept = blocks[::50]  # free all but one in fifty: the heap cannot shrink from its top
+    del blocks
+    before = process.memory_info().rss
+    guard(spacy.blank("en"), {"step": 0, "epoch": 0})
+    after = process.memory_info().rss
+    assert before - after > 200 * 2**20, (before / 2**20, after / 2**20)
+    assert len(kept) == 4_000
