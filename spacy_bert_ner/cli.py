@@ -162,3 +162,93 @@ def export_conll_cli(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         msg.good(f"Wrote {output}")
+
+
+# -- Hugging Face route: train-hf, assemble ------------------------------------------------------------------
+
+
+def _guarded_hf(func: Callable[[], T]) -> T:
+    """:func:`_guarded`, also turning config, model and label-set errors into one clear line + exit 1."""
+    from .bio import TagError
+    from .hf_model import ModelError
+    from .hf_train import TrainConfigError
+
+    try:
+        return _guarded(func)
+    except (TrainConfigError, ModelError, TagError) as err:
+        _say("✘", "red", str(err))
+        raise typer.Exit(1) from None
+
+
+@app.command(
+    "train-hf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_hf_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="A train-hf config, e.g. configs/hf_bert_ner.cfg"),
+) -> None:
+    """Fine-tune a Hugging Face token classifier by the HF course recipe (Trainer) on converted DocBins.
+
+    Override any setting as --section.key value, e.g. --paths.train corpus/train.spacy
+    --model.backbone bert-base-cased --training_args.max_steps 100. Writes [paths] output: model/ (a HF
+    folder), metrics.json. Several GPUs or machines: accelerate launch -m spacy_bert_ner train-hf CONFIG ...
+    """
+    import json
+
+    from spacy.cli._util import parse_config_overrides
+
+    from .hf_data import read_splits
+    from .hf_train import fit, is_main_process, load_settings, prepare, summary
+
+    overrides = parse_config_overrides(ctx.args)
+
+    def setup():
+        settings = load_settings(config_path, overrides)
+        return prepare(settings, read_splits(settings))
+
+    prepared = _guarded_hf(setup)  # every input error stops here, before the first training step
+    metrics = fit(prepared)
+    if is_main_process():
+        typer.echo(json.dumps(metrics, indent=2))
+        for line in summary(metrics):
+            _say("ℹ", "blue", line)
+        settings = prepared.settings
+        _say("✔", "green", f"Saved the model to {settings.model_dir}, metrics to {settings.metrics_path}")
+
+
+def assemble_pipeline(model_dir: Path, output_dir: Path, lang: str = "en", name: str = "bert_ner") -> Path:
+    """Save to ``output_dir`` a blank ``lang`` pipeline whose ``bert_ner`` component wraps ``model_dir``.
+
+    The component keeps the model and tokenizer inside the pipeline folder, so it loads with no reference
+    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``.
+    """
+    import spacy
+
+    from .hf_model import ModelError
+
+    if not model_dir.is_dir():
+        raise ModelError(
+            f"{model_dir}: no such model folder; pass the model/ folder that `train-hf` wrote "
+            "(or any folder saved with save_pretrained)"
+        )
+    try:
+        nlp = spacy.blank(lang)
+    except ImportError as err:
+        raise ModelError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
+    nlp.add_pipe("bert_ner", name=name, config={"model": str(model_dir.resolve())})
+    output_dir.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(output_dir)
+    return output_dir
+
+
+@app.command("assemble")
+def assemble_cli(
+    model_dir: Path = typer.Argument(..., help="A fine-tuned HF token classifier folder (train-hf's model/)"),
+    output_dir: Path = typer.Argument(..., help="Where to save the spaCy pipeline"),
+    lang: str = typer.Option("en", help="Language of the blank pipeline (its tokenizer)"),
+    name: str = typer.Option("bert_ner", help="Name of the component in the pipeline"),
+) -> None:
+    """Turn a HF token classifier folder into a spaCy pipeline (blank LANG + bert_ner), for spacy evaluate."""
+    _guarded_hf(lambda: assemble_pipeline(model_dir, output_dir, lang, name))
+    msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")

@@ -1,0 +1,59 @@
+"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of :mod:`spacy_bert_ner.hf_train`.
+
+The spaCy side of the Hugging Face route: the same ``train.spacy`` / ``dev.spacy`` the spaCy route reads
+(whole articles with sentence starts and ``doc.ents``, as ``convert`` writes them) become one training
+example per sentence, the unit the HF course trains on. Whitespace tokens are left out, as the ``bert_ner``
+component leaves them out at prediction time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from spacy.tokens import Doc
+
+from .bio import spans_to_iob2
+from .conll import ConllFormatError
+from .corpus import read_docbin
+from .hf_train import HFTrainSettings, TaggedSentence, TrainConfigError
+
+
+def doc_sentences(doc: Doc) -> Iterator[TaggedSentence]:
+    """One ``(words, tags)`` pair per sentence of ``doc`` with at least one non-whitespace word."""
+    for sent in doc.sents:
+        spans = [(ent.start - sent.start, ent.end - sent.start, ent.label_) for ent in sent.ents]
+        tags = spans_to_iob2(spans, len(sent))
+        kept = [i for i, token in enumerate(sent) if not token.is_space]
+        if kept:
+            yield [sent[i].text for i in kept], [tags[i] for i in kept]
+
+
+def docs_sentences(docs: Iterable[Doc], origin: str) -> list[TaggedSentence]:
+    """The sentences of all ``docs``; a doc with tokens but no sentence starts is an error naming the fix."""
+    sentences: list[TaggedSentence] = []
+    for i, doc in enumerate(docs):
+        if len(doc) and not doc.has_annotation("SENT_START"):
+            raise ConllFormatError(
+                f"{origin}: doc {i} has no sentence starts; the HF route trains per sentence. Write the "
+                "DocBin with `python -m spacy_bert_ner convert` (it sets them) or set token.is_sent_start"
+            )
+        sentences.extend(doc_sentences(doc))
+    return sentences
+
+
+def read_sentences(path: str | Path) -> list[TaggedSentence]:
+    """All sentences of a ``.spacy`` file as ``(words, IOB2 tags)`` pairs."""
+    return docs_sentences(read_docbin(path), str(path))
+
+
+def read_splits(settings: HFTrainSettings) -> dict[str, list[TaggedSentence]]:
+    """train / dev (/ test) sentences of a ``train-hf`` config; errors name the ``[paths]`` field."""
+    splits = {}
+    for split, path in settings.split_paths().items():
+        try:
+            splits[split] = read_sentences(path)
+        except ConllFormatError as err:
+            detail = str(err).removeprefix(f"{path}: ")
+            raise TrainConfigError(f"{settings.field('paths', split, str(path))}: {detail}") from None
+    return splits
