@@ -330,6 +330,13 @@ def test_first_subword_alignment_scores_words(hf_corpus: Path, backbone: Path, t
     assert dev["subword_seqeval"] == pytest.approx(word)
 
 
+def test_time_budget_stops_training(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
+    args = cli_args(hf_corpus, backbone, tmp_path, "--limits.max_seconds", "0.001")
+    result = CliRunner().invoke(app, [*args, "--training_args.save_strategy", "no"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "metrics.json").read_text())["train"]["global_step"] == 1
+
+
 @pytest.mark.slow
 def test_accelerate_launch_cpu(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
     """`accelerate launch -m spacy_bert_ner train-hf ...` runs the same command (one CPU process here)."""
