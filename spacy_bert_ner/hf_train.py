@@ -551,8 +551,12 @@ def fit(prepared: Prepared) -> dict[str, Any]:
     result = trainer.train()
     trainer.save_model(str(settings.model_dir))
     train = prepared.splits["train"]
-    words_per_sentence = train.n_words / max(len(train.tags), 1)
-    samples_per_second = result.metrics.get("train_samples_per_second", 0.0)
+    args = trainer.args
+    # Sentences actually trained on (the Trainer's own *_per_second figures assume every planned step ran,
+    # which a [limits] max_seconds stop breaks), times the mean sentence length.
+    samples = result.global_step * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+    runtime = result.metrics.get("train_runtime") or float("nan")
+    words_per_second = samples * train.n_words / max(len(train.tags), 1) / runtime
     metrics: dict[str, Any] = {
         "config": settings.source,
         "backbone": settings.backbone,
@@ -566,7 +570,7 @@ def fit(prepared: Prepared) -> dict[str, Any]:
             "global_step": result.global_step,
             "epoch": trainer.state.epoch,
             **{key: _jsonable(value) for key, value in result.metrics.items()},
-            "words_per_second": samples_per_second * words_per_sentence,
+            "words_per_second": _jsonable(words_per_second),
         },
         "epochs": [
             {key: _jsonable(value) for key, value in entry.items()}
