@@ -2,4 +2,4 @@
 
 __version__ = "0.1.0"
 
-from . import component  # noqa: E402,F401  registers the bert_ner factory
+from . import component  # noqa: F401  registers the bert_ner factory

@@ -31,7 +31,9 @@ from .bio import TagError, scheme_of_labels, tags_to_spans
 from .hf_model import ModelError, TokenClassifier, WordPredictions, load_token_classifier
 
 FORMAT_VERSION = 1
-META_KEY = "spacy_bert_ner"  # nlp.meta[META_KEY]["components"]: bert_ner components whose folder has the model
+META_KEY = (
+    "spacy_bert_ner"  # nlp.meta[META_KEY]["components"]: bert_ner components whose folder has the model
+)
 MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -122,7 +124,9 @@ def torch_device(device: Optional[str]) -> torch.device:
     try:
         return torch.device(device)
     except RuntimeError as err:
-        raise ValueError(f"bert_ner: device {device!r} is not a torch device ({err}); use e.g. 'cpu' or 'cuda:0'") from None
+        raise ValueError(
+            f"bert_ner: device {device!r} is not a torch device ({err}); use e.g. 'cpu' or 'cuda:0'"
+        ) from None
 
 
 class BertNER(Pipe):
@@ -170,7 +174,9 @@ class BertNER(Pipe):
     # -- the model ---------------------------------------------------------------------------------------
 
     def _load(self, model: str, revision: Optional[str]) -> TokenClassifier:
-        return load_token_classifier(model, revision=revision, device=self.device, dtype=self.dtype, **self.options)
+        return load_token_classifier(
+            model, revision=revision, device=self.device, dtype=self.dtype, **self.options
+        )
 
     def _set_classifier(self, classifier: TokenClassifier) -> None:
         """Adopt a classifier after checking its labels form one BIO-style scheme with entity labels."""
@@ -183,7 +189,7 @@ class BertNER(Pipe):
 
     @property
     def classifier(self) -> TokenClassifier:
-        """The token classifier; loaded from ``model`` on first use if neither construction nor from_disk did."""
+        """The token classifier; loaded from ``model`` on first use if construction and from_disk did not."""
         if self._classifier is None:
             self._set_classifier(self._load(self.model_name, self.revision))
         assert self._classifier is not None
@@ -191,10 +197,20 @@ class BertNER(Pipe):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The entity types the model predicts (``PER``, ``LOC``, ...)."""
-        return tuple(sorted({label.partition("-")[2] for label in self.classifier.labels if label != "O"}))
+        """The entity types the model predicts (``PER``, ``LOC``, ...); empty while no model is loaded.
 
-    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *, nlp: Optional[Language] = None) -> None:
+        Never loads the model: spaCy reads it for ``nlp.meta`` before ``from_disk`` restores the model.
+        """
+        if self._classifier is None:
+            return ()
+        return tuple(sorted({label.partition("-")[2] for label in self._classifier.labels if label != "O"}))
+
+    def initialize(
+        self,
+        get_examples: Optional[Callable[[], Iterable[Example]]] = None,
+        *,
+        nlp: Optional[Language] = None,
+    ) -> None:
         """Nothing to train; make sure the model is loaded and that saved pipelines will carry it."""
         if nlp is not None:
             _record_in_meta(nlp, self.name)
@@ -211,7 +227,7 @@ class BertNER(Pipe):
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        """Label docs in chunks of ``batch_size`` docs; each chunk's windows are batched by wordpiece budget."""
+        """Label docs in chunks of ``batch_size`` docs; a chunk's windows are batched by wordpiece budget."""
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size):
             try:
@@ -222,12 +238,15 @@ class BertNER(Pipe):
 
     def predict(self, docs: Iterable[Doc]) -> list[tuple[numpy.ndarray, WordPredictions]]:
         """Per doc: the indices of its non-whitespace tokens and the model's predictions for them."""
+        docs = list(docs)
         tokens = [numpy.flatnonzero([not token.is_space for token in doc]) for doc in docs]
-        words = [[doc[int(i)].text for i in kept] for doc, kept in zip(docs, tokens)]
-        return list(zip(tokens, self.classifier.predict(words)))
+        words = [[doc[int(i)].text for i in kept] for doc, kept in zip(docs, tokens, strict=True)]
+        return list(zip(tokens, self.classifier.predict(words), strict=True))
 
-    def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[tuple[numpy.ndarray, WordPredictions]]) -> None:
-        for doc, (kept, (label_ids, word_scores)) in zip(docs, predictions):
+    def set_annotations(
+        self, docs: Sequence[Doc], predictions: Sequence[tuple[numpy.ndarray, WordPredictions]]
+    ) -> None:
+        for doc, (kept, (label_ids, word_scores)) in zip(docs, predictions, strict=True):
             ids = numpy.full(len(doc), -1, dtype=numpy.int64)
             ids[kept] = label_ids
             scores = numpy.zeros(len(doc), dtype=numpy.float32)
@@ -263,7 +282,7 @@ class BertNER(Pipe):
         return spans
 
     def _spans_to_add(self, doc: Doc, spans: list[Span]) -> tuple[list[Span], list[float]]:
-        """Spans mode: the group's spans (kept ones first) and the scores of the kept ones (NaN if unknown)."""
+        """Spans mode: the group's spans (kept ones first) and the kept ones' scores (NaN if unknown)."""
         if self.overwrite or self.spans_key not in doc.spans:
             return spans, []
         old = doc.spans[self.spans_key]
@@ -310,7 +329,7 @@ class BertNER(Pipe):
         self._set_classifier(self._load(str(path), None))
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> None:
-        """Write ``cfg`` (format version, model reference, labels) and ``model/`` (safetensors + tokenizer)."""
+        """Write ``cfg`` (format version, model reference, labels) and ``model/`` (safetensors, tokenizer)."""
         serializers = {
             "cfg": lambda p: srsly.write_json(p, self._saved_cfg()),
             MODEL_DIR: lambda p: self.classifier.save_pretrained(p),

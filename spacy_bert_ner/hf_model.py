@@ -18,8 +18,26 @@ import torch
 
 Aggregation = Literal["first", "average", "max"]
 AGGREGATIONS: tuple[str, ...] = ("first", "average", "max")
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
+
+
+_forward_has_run = False  # set once a TokenClassifier has run the model in this process
+
+
+def _one_thread_in_forked_child() -> None:
+    """A forked child whose parent already ran parallel torch ops deadlocks in its first parallel op
+    (GNU OpenMP is not fork-safe); spaCy's ``nlp.pipe(n_process=...)`` forks. One torch thread per child
+    avoids it, and is what running n processes on n cores wants anyway."""
+    if _forward_has_run:
+        torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_one_thread_in_forked_child)
 
 
 class ModelError(ValueError):
@@ -72,7 +90,9 @@ class TokenClassifier:
             raise ModelError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         id2label = model.config.id2label
         if sorted(id2label) != list(range(len(id2label))):
-            raise ModelError(f"{source}: config.json id2label keys {sorted(id2label)} are not 0..{len(id2label) - 1}")
+            raise ModelError(
+                f"{source}: config.json id2label keys {sorted(id2label)} are not 0..{len(id2label) - 1}"
+            )
         self.model = model
         self.tokenizer = tokenizer
         self.aggregation = aggregation
@@ -95,7 +115,10 @@ class TokenClassifier:
         self.content = self.window - n_special  # wordpieces of text per window
         self.stride = max(1, self.content * 3 // 4) if stride is None else stride
         if not 0 < self.stride <= self.content:
-            raise ModelError(f"stride must be in 1..{self.content} (window {self.window} minus special tokens), got {self.stride}")
+            raise ModelError(
+                f"stride must be in 1..{self.content} (window {self.window} less special tokens), "
+                f"got {self.stride}"
+            )
         if batch_size < 1:
             raise ModelError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
         self.batch_size = batch_size
@@ -121,7 +144,9 @@ class TokenClassifier:
         return encoding.ids[:first], encoding.ids[last:]
 
     def _tokenize(self, docs: Sequence[Sequence[str]]) -> list[_Doc]:
-        encodings = self._encoder.encode_batch([list(words) for words in docs], is_pretokenized=True, add_special_tokens=False)
+        encodings = self._encoder.encode_batch(
+            [list(words) for words in docs], is_pretokenized=True, add_special_tokens=False
+        )
         out = []
         for enc in encodings:
             ids = numpy.asarray(enc.ids, dtype=numpy.int64)
@@ -154,15 +179,19 @@ class TokenClassifier:
             owners[pieces] = self._nearest_window(starts, pieces, pieces)
         return owners
 
-    def _nearest_window(self, starts: numpy.ndarray, first: numpy.ndarray, last: numpy.ndarray) -> numpy.ndarray:
-        """For spans [first, last] of wordpieces, the window (index into ``starts``) that centres them best."""
+    def _nearest_window(
+        self, starts: numpy.ndarray, first: numpy.ndarray, last: numpy.ndarray
+    ) -> numpy.ndarray:
+        """For wordpiece spans [first, last], the window (index into ``starts``) that centres them best."""
         centring = (first + last + 1 - self.content) / 2  # the start that would centre each span
         right = numpy.searchsorted(starts, centring).clip(1, len(starts) - 1)
         left = right - 1
         return numpy.where(centring - starts[left] <= starts[right] - centring, left, right)
 
     def _forward(self, sequences: list[numpy.ndarray]) -> list[numpy.ndarray]:
-        """Label probabilities [len, n_labels] for each content sequence (special tokens added and removed)."""
+        """Label probabilities [len, n_labels] per content sequence (special tokens added, then removed)."""
+        global _forward_has_run
+        _forward_has_run = True
         prefix, suffix = len(self._prefix), len(self._suffix)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         out: list[numpy.ndarray] = [numpy.empty(0)] * len(sequences)
@@ -170,7 +199,10 @@ class TokenClassifier:
         start = 0
         while start < len(order):
             end = start + 1  # grow the batch while (sequences x longest) stays within the budget
-            while end < len(order) and (end + 1 - start) * (len(sequences[order[end]]) + prefix + suffix) <= self.batch_size:
+            while (
+                end < len(order)
+                and (end + 1 - start) * (len(sequences[order[end]]) + prefix + suffix) <= self.batch_size
+            ):
                 end += 1
             batch = order[start:end]
             width = len(sequences[batch[-1]]) + prefix + suffix
@@ -182,7 +214,8 @@ class TokenClassifier:
                 mask[row, :n] = 1
             with torch.inference_mode():
                 logits = self.model(
-                    input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
+                    input_ids=torch.from_numpy(input_ids).to(device),
+                    attention_mask=torch.from_numpy(mask).to(device),
                 ).logits
                 probs = logits.float().softmax(-1).cpu().numpy()
             for row, i in enumerate(batch):
@@ -217,9 +250,11 @@ class TokenClassifier:
         sequences = [doc.ids[s : s + self.content] for doc in tokenized for s in doc.starts]
         window_probs = iter(self._forward(sequences))
         results = []
-        for words, doc in zip(docs, tokenized):
+        for words, doc in zip(docs, tokenized, strict=True):
             if len(doc.starts) <= 1:
-                probs = next(window_probs) if doc.starts else numpy.empty((0, len(self.labels)), numpy.float32)
+                probs = (
+                    next(window_probs) if doc.starts else numpy.empty((0, len(self.labels)), numpy.float32)
+                )
             else:
                 probs = numpy.empty((len(doc.ids), len(self.labels)), dtype=numpy.float32)
                 owners = self._owners(doc)
@@ -240,7 +275,12 @@ def _resolve(name_or_path: str) -> str:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return str(path.resolve())
-    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1 or os.sep != "/" and os.sep in name_or_path
+    looks_local = (
+        name_or_path.startswith((".", "/", "~"))
+        or name_or_path.count("/") > 1
+        or os.sep != "/"
+        and os.sep in name_or_path
+    )
     if looks_local or path.exists():
         raise ModelError(
             f"no model folder at {path.resolve()} (from {name_or_path!r}). Point bert_ner at a folder "
@@ -260,7 +300,7 @@ def load_token_classifier(
     stride: int | None = None,
     batch_size: int = 4096,
 ) -> TokenClassifier:
-    """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer from a folder or the hub."""
+    """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
     # Imported here: transformers' tokenizer machinery takes seconds to import, and `import spacy_bert_ner`
     # (the converter CLI) should not pay for it.
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
@@ -275,9 +315,9 @@ def load_token_classifier(
         config = AutoConfig.from_pretrained(source, revision=revision)
     except OSError as err:
         raise ModelError(
-            f"could not load a model config from {where}: {err}\nIf it is a hub id, the hub must be reachable "
-            f"the first time (or set HF_HUB_OFFLINE=1 with it in the cache); a local folder must hold "
-            f"config.json. Then: {ADD_PIPE_HINT}"
+            f"could not load a model config from {where}: {err}\nIf it is a hub id, the hub must be "
+            f"reachable the first time (or set HF_HUB_OFFLINE=1 with it in the cache); a local folder "
+            f"must hold config.json. Then: {ADD_PIPE_HINT}"
         ) from None
     architectures = config.architectures or []
     if architectures and not any(a.endswith("ForTokenClassification") for a in architectures):
@@ -302,5 +342,11 @@ def load_token_classifier(
         )
     model.to(device).eval()
     return TokenClassifier(
-        model, tokenizer, aggregation=aggregation, window=window, stride=stride, batch_size=batch_size, source=source
+        model,
+        tokenizer,
+        aggregation=aggregation,
+        window=window,
+        stride=stride,
+        batch_size=batch_size,
+        source=source,
     )

@@ -42,3 +42,33 @@ def conll_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# -- tiny Hugging Face token classifiers (tests/tiny_models.py) ---------------------------------------------
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never use the network; set before transformers loads
+
+
+@pytest.fixture(scope="session")
+def tiny_sentences() -> list[list[str]]:
+    """A few hundred CoNLL sentences (valid.txt) for tiny vocabularies; built-in ones when it is absent."""
+    from tiny_models import conll_sentences
+
+    path = conll2003_dir() / SPLIT_FILES["dev"]
+    return conll_sentences(path if path.is_file() else None)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_sentences: list[list[str]], tmp_path_factory: pytest.TempPathFactory):
+    """A cased WordPiece BertTokenizerFast trained on ``tiny_sentences``."""
+    from tiny_models import train_tokenizer
+
+    return train_tokenizer(tiny_sentences, tmp_path_factory.mktemp("tiny-vocab"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer, hidden-32 BertForTokenClassification with the CoNLL IOB2 labels, saved."""
+    from tiny_models import save_random_classifier
+
+    return save_random_classifier(tmp_path_factory.mktemp("tiny-bert-ner"), tiny_tokenizer)

@@ -47,11 +47,17 @@ def conll_sentences(path: Path | None, limit: int = 300) -> list[list[str]]:
     return sentences[:limit]
 
 
-def train_tokenizer(sentences: Iterable[Sequence[str]], folder: Path, vocab_size: int = 1000) -> BertTokenizerFast:
+def train_tokenizer(
+    sentences: Iterable[Sequence[str]], folder: Path, vocab_size: int = 1000
+) -> BertTokenizerFast:
     """A cased WordPiece tokenizer trained on ``sentences``, as a fast BERT tokenizer."""
     trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
     trainer.train_from_iterator(
-        (" ".join(words) for words in sentences), vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIAL_TOKENS
+        (" ".join(words) for words in sentences),
+        vocab_size=vocab_size,
+        min_frequency=1,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
     )
     folder.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(folder))
@@ -85,12 +91,15 @@ def save_random_classifier(
 
 
 def save_rigged_classifier(
-    folder: Path, pieces: Mapping[str, str | Mapping[str, float]], labels: Sequence[str] = CONLL_LABELS, **config
+    folder: Path,
+    pieces: Mapping[str, str | Mapping[str, float]],
+    labels: Sequence[str] = CONLL_LABELS,
+    **config,
 ) -> Path:
     """A classifier whose prediction for each wordpiece is fixed by ``pieces``.
 
     ``pieces`` maps each vocabulary entry (``"Paris"``, ``"##ville"``) to a label, or to ``{label: weight}``
-    for a less certain vote. Any other wordpiece, ``[UNK]`` included, leans to ``"O"``.
+    for a less certain vote. Any other wordpiece, ``[UNK]`` included, leans to ``"O"`` (or the first label).
     """
     vocab = SPECIAL_TOKENS + [p for p in pieces if p not in SPECIAL_TOKENS]
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,8 +116,9 @@ def save_rigged_classifier(
         bert.embeddings.token_type_embeddings.weight.zero_()
         embeddings = bert.embeddings.word_embeddings.weight
         embeddings.zero_()
+        default = "O" if "O" in labels else labels[0]
         for i, piece in enumerate(vocab):
-            votes = pieces.get(piece, {"O": 1.0}) if piece not in ("[CLS]", "[SEP]", "[PAD]") else {}
+            votes = pieces.get(piece, default) if piece not in ("[CLS]", "[SEP]", "[PAD]") else {}
             if isinstance(votes, str):
                 votes = {votes: 1.0}
             for label, weight in votes.items():
