@@ -61,14 +61,14 @@ def make_memory_guard(
 
     def before_update(nlp: Language, args: dict[str, Any]) -> None:
         step = args["step"]
-        if libc is not None and trim_every and step % trim_every == 0:
-            libc.malloc_trim(0)
-        if log_every and step % log_every == 0:
+        if log_every and step % log_every == 0:  # measured before trimming: the RSS the steps built up
             rss_mb = process.memory_info().rss / 2**20
             print(f"step {step} rss {rss_mb:.0f} MB", file=sys.stderr, flush=True)
             if log_path:
                 Path(log_path).parent.mkdir(parents=True, exist_ok=True)
                 with open(log_path, "a", encoding="utf-8") as file:
                     file.write(json.dumps({"step": step, "rss_mb": round(rss_mb, 1)}) + "\n")
+        if libc is not None and trim_every and step % trim_every == 0:
+            libc.malloc_trim(0)
 
     return before_update

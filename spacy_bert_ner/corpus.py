@@ -386,3 +386,73 @@ def convert_dataset_split(
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     docbin.to_disk(output)
     return stats
+
+
+# Which split a CoNLL file is, by its name without suffix (HF's names, the original eng.* names, ...).
+SPLIT_OF_STEM = {
+    "train": "train",
+    "eng.train": "train",
+    "valid": "dev",
+    "dev": "dev",
+    "validation": "dev",
+    "testa": "dev",
+    "eng.testa": "dev",
+    "test": "test",
+    "testb": "test",
+    "eng.testb": "test",
+}
+CONLL_SUFFIXES = (".txt", ".conll", ".iob", ".iob2")
+FILE_OF_SPLIT = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # the names HF's zip uses
+
+
+def split_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
+    """The CoNLL files of a folder by split (train/dev/test), and the files it does not use."""
+    found: dict[str, Path] = {}
+    ignored: list[Path] = []
+    for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        stem = path.name[: -len(path.suffix)] if path.suffix in CONLL_SUFFIXES else path.name
+        split = SPLIT_OF_STEM.get(stem)
+        if split is None:
+            if path.suffix not in (".md", ".json", ".zip") and not path.name.startswith("."):
+                ignored.append(path)
+            continue
+        if split in found:
+            raise ConllFormatError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
+        found[split] = path
+    if not found:
+        raise ConllFormatError(
+            f"{folder}: no CoNLL split files found; expected names like train.txt, valid.txt (or dev.txt), test.txt"
+        )
+    return {split: found[split] for split in ("train", "dev", "test") if split in found}, ignored
+
+
+def fetch_conll(source: str, dest: Path, revision: str | None = None) -> dict[str, Path]:
+    """Put CoNLL-2003 as ``train.txt`` / ``valid.txt`` / ``test.txt`` in ``dest``, from a local folder
+    (copied byte for byte) or ``hf:DATASET_ID`` (written as 4-column IOB2 text from the dataset's rows)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = {}
+    if source.startswith("hf:"):
+        dataset_id = source[3:]
+        dataset = load_hf_dataset(dataset_id, revision)
+        for hf_split, split in HF_SPLITS.items():
+            if hf_split not in dataset:
+                raise ConllFormatError(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
+            articles = dataset_split_to_articles(dataset[hf_split], f"{dataset_id}[{hf_split}]")
+            sentences = articles[0].sentences
+            decode_tags(sentences, "auto", False, f"{dataset_id}[{hf_split}]")
+            n_columns = 4 if sentences and sentences[0].chunk_tags is not None else 2
+            text = "".join(line + "\n" for line in conll_lines(sentences, False, n_columns))
+            written[split] = dest / FILE_OF_SPLIT[split]
+            written[split].write_text(text, encoding="utf-8")
+        return written
+    folder = Path(source)
+    if not folder.is_dir():
+        raise ConllFormatError(
+            f"{source}: not a folder of CoNLL files nor hf:DATASET_ID (e.g. hf:{DEFAULT_HF_DATASET})"
+        )
+    files, _ = split_files(folder)
+    for split, path in files.items():
+        written[split] = dest / FILE_OF_SPLIT[split]
+        if path.resolve() != written[split].resolve():
+            written[split].write_bytes(path.read_bytes())
+    return written
