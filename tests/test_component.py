@@ -363,42 +363,18 @@ def test_spacy_package_wheel_installs_and_loads_offline(conll_rigged: Path, tmp_
     nlp.meta["name"], nlp.meta["version"] = "tiny_bert_ner", "0.0.1"
     nlp.to_disk(tmp_path / "pipeline")
     shutil.rmtree(source)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "spacy",
-            "package",
-            str(tmp_path / "pipeline"),
-            str(tmp_path / "dist"),
-            "--build",
-            "wheel",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    (tmp_path / "dist").mkdir()
+    package = [sys.executable, "-m", "spacy", "package", str(tmp_path / "pipeline"), str(tmp_path / "dist")]
+    subprocess.run([*package, "--build", "wheel"], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("*/dist/*.whl")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--target",
-            str(tmp_path / "site"),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
     code = (
         "import spacy; nlp = spacy.load('en_tiny_bert_ner'); "
         "print([(e.text, e.label_) for e in nlp('John Smith visited Paris .').ents])"
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tmp_path / "site")}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site)}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
@@ -441,7 +417,19 @@ def fine_tune_minilm(train: list, folder: Path, steps: int = 40, batch: int = 16
     return folder
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: on a shared 2-core machine two threads ran the MiniLM fine-tune 7x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
 def test_entities_equal_hf_first_subtoken_argmax_decoded_by_seqeval(conll_dir: Path, tmp_path: Path) -> None:
     import torch
     from seqeval.metrics.sequence_labeling import get_entities
