@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.conll import read_conll
+from spacy_bert_ner.conll import ConllFormatError, read_conll
 from spacy_bert_ner.corpus import (
     DOCSTART_KEY,
     BulkDocBin,
@@ -25,6 +25,7 @@ from spacy_bert_ner.corpus import (
     convert_dataset_split,
     convert_file,
     docs_to_conll,
+    fetch_conll,
     read_docbin,
 )
 
@@ -186,3 +187,26 @@ def test_hf_source_offline_gives_a_clear_error(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 1
     assert "could not load the Hugging Face dataset 'eriktks/conll2003'" in result.output
     assert "Offline, pass a folder of CoNLL files" in result.output
+
+
+def test_fetch_conll_copies_a_local_folder_byte_for_byte(conll_dir: Path, tmp_path: Path) -> None:
+    written = fetch_conll(str(conll_dir), tmp_path / "assets")
+    assert sorted(p.name for p in written.values()) == ["test.txt", "train.txt", "valid.txt"]
+    for split, name in FILES.items():
+        assert written[split].read_bytes() == (conll_dir / name).read_bytes()
+
+
+def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
+    conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = hf_dataset_from_files(conll_dir)
+    monkeypatch.setattr("spacy_bert_ner.corpus.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    written = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")
+    for split, name in FILES.items():
+        source = (conll_dir / name).read_text(encoding="utf-8")
+        assert written[split].read_text(encoding="utf-8") == source.replace("-DOCSTART- -X- -X- O\n\n", "")
+
+
+def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:
+    with pytest.raises(ConllFormatError, match=r"nope: not a folder of CoNLL files nor hf:DATASET_ID"):
+        fetch_conll(str(tmp_path / "nope"), tmp_path / "assets")
