@@ -252,3 +252,77 @@ def assemble_cli(
     """Turn a HF token classifier folder into a spaCy pipeline (blank LANG + bert_ner), for spacy evaluate."""
     _guarded_hf(lambda: assemble_pipeline(model_dir, output_dir, lang, name))
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
+
+
+# -- evaluation: parity, report ------------------------------------------------------------------------------
+
+
+def _guarded_eval(func: Callable[[], T]) -> T:
+    """:func:`_guarded_hf`, also turning metrics and report input errors into one clear line + exit 1."""
+    from .metrics import MetricsError
+
+    try:
+        return _guarded_hf(func)
+    except MetricsError as err:
+        _say("✘", "red", str(err))
+        raise typer.Exit(1) from None
+
+
+def _percent(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value * 100:.2f}"
+
+
+@app.command("parity")
+def parity_cli(
+    pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
+    data: Path = typer.Argument(..., help="Gold .spacy file written by `convert` (e.g. corpus/test.spacy)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: all figures, the verdict"),
+    batch_size: int = typer.Option(64, min=1, help="Docs per nlp.pipe batch"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+    tolerance: float = typer.Option(1e-9, help="Largest allowed |spaCy - seqeval| of any P/R/F"),
+) -> None:
+    """Score a pipeline's predictions with spaCy's scorer, seqeval default mode and seqeval strict IOB2.
+
+    The pipeline runs once over the gold words. spaCy and seqeval's default mode (conlleval) must agree to
+    --tolerance overall and per type, else this prints the first sentence they disagree on and exits 1.
+    """
+    import json
+
+    from .metrics import SCORERS, load_and_predict, parity, rows
+
+    def run():
+        gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
+        return parity(gold, predicted, tolerance)
+
+    result = _guarded_eval(run)
+    names = {"spacy": "spaCy", "seqeval": "seqeval", "seqeval_strict": "strict"}
+    header = ["type", "gold", *(f"{names[scorer]} {k}" for scorer in SCORERS for k in "PRF")]
+    table = [[type_, "-" if n is None else n, *map(_percent, figures)] for type_, n, figures in rows(result)]
+    msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * (len(header) - 1))
+    counts, crossing = result.counts, result.crossing
+    _say(
+        "ℹ",
+        "blue",
+        f"{counts['docs']} docs ({counts['skipped_docs']} without NER annotation skipped), "
+        f"{counts['sentences']} sentences in {counts['sequences']} seqeval sequences, "
+        f"{counts['tokens']} tokens; "
+        "entities crossing a sentence boundary (their sentences are one sequence): "
+        f"gold {crossing['gold']}, predicted {crossing['predicted']}",
+    )
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        _say("✔", "green", f"Wrote {output}")
+    if result.agree:
+        _say("✔", "green", f"spaCy and seqeval (default mode) agree to {tolerance:g}, overall and per type")
+        return
+    _say("✘", "red", f"spaCy and seqeval (default mode) disagree: {'; '.join(result.differences)}")
+    first = result.first_difference
+    if first is None:
+        _say("✘", "red", "no single sentence differs on its own: the totals do")
+    else:
+        where = f"doc {first.unit.doc}, tokens {first.unit.start}-{first.unit.end}"
+        _say("✘", "red", f"first differing sentence ({where}): {'; '.join(first.differences)}")
+        for line in first.lines():
+            typer.echo(line, err=True)
+    raise typer.Exit(1)
