@@ -27,7 +27,7 @@ from spacy.util import SimpleFrozenList, from_disk, make_tempdir, minibatch, to_
 from spacy.vocab import Vocab
 from thinc.util import get_torch_default_device
 
-from .bio import TagError, scheme_of_labels, tags_to_spans
+from .bio import TagError, scheme_of_labels, split_tag, tags_to_spans
 from .hf_model import ModelError, TokenClassifier, WordPredictions, load_token_classifier
 
 FORMAT_VERSION = 1
@@ -42,7 +42,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "aggregation": "first",
     "window": None,
     "stride": None,
-    "batch_size": 4096,
+    "batch_size": 1024,
     "device": None,
     "dtype": "float32",
     "annotate": "ents",
@@ -80,7 +80,8 @@ def make_bert_ner(
         the one most sure of its label.
     window / stride: model input length in wordpieces, special tokens included (default: the model's
         maximum), and how far windows over a longer doc advance (default: 3/4 of a window).
-    batch_size: wordpieces (sequences x longest sequence) per forward pass.
+    batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
+        (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
     annotate: write ``doc.ents``, or only the span group ``doc.spans[spans_key]``; both keep the scores
         in ``doc.spans[spans_key].attrs["scores"]``.
@@ -142,7 +143,7 @@ class BertNER(Pipe):
         aggregation: str = "first",
         window: Optional[int] = None,
         stride: Optional[int] = None,
-        batch_size: int = 4096,
+        batch_size: int = 1024,
         device: Optional[str] = None,
         dtype: str = "float32",
         annotate: str = "ents",
@@ -164,7 +165,6 @@ class BertNER(Pipe):
         self.spans_key = spans_key
         self.overwrite = overwrite
         self.scorer = scorer
-        self.cfg: dict[str, Any] = {"spans_key": spans_key}  # what Pipe.score passes on to the scorer
         self._classifier: Optional[TokenClassifier] = None
         self._scheme = "iob2"
         self._tags = numpy.array(["O"], dtype=object)
@@ -203,7 +203,8 @@ class BertNER(Pipe):
         """
         if self._classifier is None:
             return ()
-        return tuple(sorted({label.partition("-")[2] for label in self._classifier.labels if label != "O"}))
+        types = {split_tag(label, self._scheme)[1] for label in self._classifier.labels}
+        return tuple(sorted(types - {""}))
 
     def initialize(
         self,

@@ -76,7 +76,7 @@ class TokenClassifier:
         aggregation: Aggregation = "first",
         window: int | None = None,
         stride: int | None = None,
-        batch_size: int = 4096,
+        batch_size: int = 1024,
         source: str = "",
     ) -> None:
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
@@ -298,7 +298,7 @@ def load_token_classifier(
     aggregation: Aggregation = "first",
     window: int | None = None,
     stride: int | None = None,
-    batch_size: int = 4096,
+    batch_size: int = 1024,
 ) -> TokenClassifier:
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
     # Imported here: transformers' tokenizer machinery takes seconds to import, and `import spacy_bert_ner`

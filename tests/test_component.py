@@ -127,6 +127,17 @@ def test_device_follows_spacy_by_default(conll_rigged: Path) -> None:
     assert str(ner.device) == "cpu" and str(ner.classifier.device) == "cpu"  # no spacy.require_gpu here
 
 
+@pytest.mark.gpu
+def test_device_follows_spacy_require_gpu(conll_rigged: Path) -> None:
+    spacy.require_gpu()
+    try:
+        nlp = bert_ner(conll_rigged)
+        assert nlp.get_pipe("bert_ner").classifier.device.type == "cuda"
+        assert ents_of(nlp("John Smith visited Paris .")) == [(0, 2, "PER"), (3, 4, "LOC")]
+    finally:
+        spacy.require_cpu()
+
+
 # -- decoding and alignment ------------------------------------------------------------------------
 
 

