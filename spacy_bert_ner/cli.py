@@ -326,3 +326,38 @@ def parity_cli(
         for line in first.lines():
             typer.echo(line, err=True)
     raise typer.Exit(1)
+
+
+@app.command("report")
+def report_cli(
+    output: Path = typer.Argument(..., help="The HTML page to write, e.g. metrics/report.html"),
+    metrics: Optional[list[str]] = typer.Option(
+        None,
+        "--metrics",
+        "-m",
+        help="NAME=FILE, repeatable: JSON from `parity --output`, `spacy evaluate --output` or train-hf",
+    ),
+    pipeline: Optional[list[str]] = typer.Option(
+        None, "--pipeline", "-p", help="NAME=PATH, repeatable: a saved pipeline whose errors to show"
+    ),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Gold .spacy file the pipelines run over"),
+    n_examples: int = typer.Option(20, "--n-examples", "-n", min=0, help="Differing sentences per pipeline"),
+    seed: int = typer.Option(0, help="Seed of the sample of differing sentences (shown in corpus order)"),
+    batch_size: int = typer.Option(64, min=1, help="Docs per nlp.pipe batch"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipelines on; -1: CPU"),
+    title: str = typer.Option("NER evaluation report", help="Page title"),
+) -> None:
+    """Write one self-contained HTML page: per-type P/R/F of every metrics file side by side, the parity
+    verdicts, subword- vs word-level F1, and displaCy renderings (gold | predicted) of a deterministic
+    sample of sentences where each pipeline differs from gold."""
+    from .report import parse_named, write_report
+
+    def run() -> Path:
+        named_metrics = parse_named(metrics or [], "--metrics")
+        named_pipelines = parse_named(pipeline or [], "--pipeline")
+        return write_report(
+            output, named_metrics, named_pipelines, data, n_examples, seed, batch_size, gpu_id, title
+        )
+
+    written = _guarded_eval(run)
+    _say("✔", "green", f"Wrote {written}")

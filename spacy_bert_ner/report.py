@@ -1,0 +1,443 @@
+"""One self-contained HTML page per evaluation run: scores per type side by side, the parity verdicts,
+subword- vs word-level F1, and displaCy renderings of test sentences where a pipeline differs from gold.
+
+Inputs are metrics JSON files (``parity --output``, ``spacy evaluate --output``, or train-hf's
+metrics.json) and, for the renderings, saved pipelines run over a gold ``.spacy`` file. The page has no
+scripts and loads nothing: styles are inline, so it opens anywhere and can be attached to an issue.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from spacy import displacy
+from spacy.tokens import Doc
+
+from .metrics import MetricsError, Unit, is_annotated, load_and_predict, unit_differs, units_of
+
+COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
+    "PER": "#aa9cfc",
+    "ORG": "#7aecec",
+    "LOC": "#ff9561",
+    "MISC": "#ffeb80",
+}
+SUBWORD_VS_WORD = """\
+The Hugging Face course's <code>compute_metrics</code> runs seqeval over <em>subword</em> label sequences:
+every position whose label is not -100. With the course's alignment (<code>all_subwords</code>) every
+piece of a word is labelled (a <code>B-X</code> word's later pieces get <code>I-X</code>), so an entity is
+a run of subwords. Word-level F1 (conlleval, <code>spacy evaluate</code>'s <code>ents_f</code>, the tables
+above) scores one label per word; the <code>bert_ner</code> component reads each word's label from its
+first subword. The two differ because (1) a wrong label on a later piece
+(<code>Zw ##ing ##mann</code> &rarr; <code>B-PER I-PER O</code>) makes the subword-level entity wrong, one
+false positive and one false negative, while the word-level entity is right; (2) a later piece predicted
+<code>B-X</code> or another type splits an entity or adds one that the word level never sees; (3) words
+cut off beyond the model's maximum length drop out of the subword sequences but count as missed at the
+word level. Gold entities are the same at both levels, predicted ones are not, so the two F1 figures are
+not interchangeable: only word-level F1 compares with published CoNLL-2003 results and with
+<code>spacy evaluate</code>. With <code>first_subword</code> alignment the course metric sees one position
+per word and equals word-level F1 up to truncation."""
+
+STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1220px; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h3 { font-size: 1.05em; margin-bottom: 0.3em; }
+.meta, .note { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.best { font-weight: bold; background: #eef8ee; }
+tr.all td { border-top: 2px solid #888; font-weight: bold; }
+.agree { color: #17823b; font-weight: bold; }
+.mismatch { color: #c0392b; font-weight: bold; }
+.unchecked { color: #777; }
+pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 0 1em; border-top: 1px solid #eee;
+        padding: 0.4em 0; }
+.pair .side { min-width: 0; }
+.pair .label { font-size: 0.75em; text-transform: uppercase; color: #777; letter-spacing: 0.05em; }
+.pair .entities { line-height: 2.3 !important; overflow-wrap: anywhere; }
+.pair mark.entity { white-space: nowrap; }
+.where { grid-column: 1 / span 2; font-size: 0.8em; color: #666; }
+.missed { color: #c0392b; }
+.spurious { color: #b9770e; }
+"""
+
+
+class ReportError(MetricsError):
+    """A report input that cannot be used; the message names it and the fix."""
+
+
+@dataclass
+class MetricsEntry:
+    """One metrics JSON, read into the figures the page shows."""
+
+    name: str
+    path: Path
+    kind: str
+    overall: dict[str, Optional[float]]
+    per_type: dict[str, dict[str, Optional[float]]]
+    support: dict[str, int] = field(default_factory=dict)
+    parity: Optional[dict[str, Any]] = None
+    seqeval_f: Optional[float] = None
+    strict_f: Optional[float] = None
+    subword: Optional[dict[str, Any]] = None
+
+
+@dataclass
+class DiffExample:
+    """A sentence where the prediction differs from gold: both renderings and what was missed or added."""
+
+    unit: Unit
+    gold_html: str
+    predicted_html: str
+    missed: list[str]
+    spurious: list[str]
+
+
+@dataclass
+class ExampleSection:
+    """The sampled differing sentences of one pipeline."""
+
+    name: str
+    path: Path
+    n_sequences: int
+    n_differing: int
+    examples: list[DiffExample]
+
+
+def parse_named(values: Sequence[str], option: str) -> dict[str, Path]:
+    """``["hf=a.json", ...]`` -> ``{"hf": Path("a.json")}``; names must be unique and non-empty."""
+    named: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise ReportError(f"{option} {value!r}: expected NAME=PATH, e.g. {option} hf=metrics/hf.json")
+        if name in named:
+            raise ReportError(f"{option}: the name {name!r} is given twice")
+        named[name] = Path(path)
+    return named
+
+
+# -- metrics files ------------------------------------------------------------------------------------------
+
+
+def load_metrics(name: str, path: str | Path) -> MetricsEntry:
+    """Read ``parity --output``, ``spacy evaluate --output`` or train-hf's metrics.json."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"--metrics {name}={path}: file not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReportError(f"--metrics {name}={path}: not JSON ({err})") from None
+    if isinstance(data, dict) and "ents_f" in data:
+        per_type = {t: dict(s) for t, s in sorted((data.get("ents_per_type") or {}).items())}
+        entry = MetricsEntry(
+            name, path, "spacy evaluate", {k: data.get(f"ents_{k}") for k in "prf"}, per_type
+        )
+        if isinstance(data.get("parity"), dict) and "seqeval" in data:
+            entry.kind = "parity"
+            entry.parity = data["parity"]
+            entry.support = {t: s["support"] for t, s in data["seqeval"]["per_type"].items()}
+            entry.seqeval_f = data["seqeval"].get("f")
+            entry.strict_f = data.get("seqeval_strict", {}).get("f")
+        return entry
+    for split in ("test", "dev"):
+        scores = data.get(split) if isinstance(data, dict) else None
+        if isinstance(scores, dict) and isinstance(scores.get("word_seqeval"), dict):
+            word = scores["word_seqeval"]
+            per_type = {
+                t: {"p": s["precision"], "r": s["recall"], "f": s["f1"]}
+                for t, s in sorted(word.get("per_type", {}).items())
+            }
+            return MetricsEntry(
+                name,
+                path,
+                f"train-hf ({split}, word-level seqeval)",
+                {"p": word["precision"], "r": word["recall"], "f": word["f1"]},
+                per_type,
+                support={t: s["number"] for t, s in word.get("per_type", {}).items()},
+                seqeval_f=word["f1"],
+                subword=scores.get("subword_seqeval"),
+            )
+    keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
+    raise ReportError(
+        f"--metrics {name}={path}: not a metrics file this report reads (found {keys}); pass the JSON of "
+        "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output` or train-hf's metrics.json"
+    )
+
+
+# -- differing sentences ------------------------------------------------------------------------------------
+
+
+def render(doc: Doc, unit: Unit) -> str:
+    """displaCy's entity markup for the unit's tokens (no page, no scripts)."""
+    span_doc = doc[unit.start : unit.end].as_doc()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*\[W006\]")  # a sentence without entities is fine
+        return displacy.render(span_doc, style="ent", page=False, jupyter=False, options={"colors": COLORS})
+
+
+def _entities(doc: Doc, unit: Unit) -> dict[tuple[int, int, str], str]:
+    return {
+        (e.start, e.end, e.label_): f"{e.text} ({e.label_})"
+        for e in doc.ents
+        if unit.start <= e.start and e.end <= unit.end
+    }
+
+
+def differing_units(gold_docs: Sequence[Doc], predicted_docs: Sequence[Doc]) -> tuple[int, list[Unit]]:
+    """How many sequences the annotated gold docs have, and those whose predicted entities differ."""
+    total, differing = 0, []
+    for i, (gold, doc) in enumerate(zip(gold_docs, predicted_docs)):
+        if not is_annotated(gold, i):
+            continue
+        units, _, _ = units_of(gold, doc, i)
+        total += len(units)
+        differing.extend(u for u in units if unit_differs(gold, doc, u))
+    return total, differing
+
+
+def sample_units(units: Sequence[Unit], n: int, seed: int = 0) -> list[Unit]:
+    """A deterministic sample of ``n`` units, in corpus order."""
+    if len(units) <= n:
+        return list(units)
+    chosen = random.Random(seed).sample(range(len(units)), n)
+    return [units[i] for i in sorted(chosen)]
+
+
+def example_section(
+    name: str,
+    path: Path,
+    gold_docs: Sequence[Doc],
+    predicted_docs: Sequence[Doc],
+    n_examples: int = 20,
+    seed: int = 0,
+) -> ExampleSection:
+    """Sample the sentences where ``predicted_docs`` differ from gold and render both sides."""
+    total, differing = differing_units(gold_docs, predicted_docs)
+    examples = []
+    for unit in sample_units(differing, n_examples, seed):
+        gold, doc = gold_docs[unit.doc], predicted_docs[unit.doc]
+        gold_ents, pred_ents = _entities(gold, unit), _entities(doc, unit)
+        examples.append(
+            DiffExample(
+                unit,
+                render(gold, unit),
+                render(doc, unit),
+                missed=[text for key, text in gold_ents.items() if key not in pred_ents],
+                spurious=[text for key, text in pred_ents.items() if key not in gold_ents],
+            )
+        )
+    return ExampleSection(name, path, total, len(differing), examples)
+
+
+# -- HTML ---------------------------------------------------------------------------------------------------
+
+
+def _pct(value: Optional[float]) -> str:
+    return "&ndash;" if value is None else f"{value * 100:.2f}"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def scores_table(entries: Sequence[MetricsEntry]) -> str:
+    """Types down, one P/R/F column group per metrics file; the best F of each row in bold."""
+    types = sorted({t for entry in entries for t in entry.per_type})
+    head = "".join(f'<th colspan="3">{_e(entry.name)}</th>' for entry in entries)
+    sub = "<th>P</th><th>R</th><th>F</th>" * len(entries)
+    lines = [
+        "<table class='scores'>",
+        f"<tr><th rowspan='2'>type</th><th rowspan='2'>gold</th>{head}</tr>",
+        f"<tr>{sub}</tr>",
+    ]
+    rows = [(t, {e.name: e.per_type.get(t) for e in entries}) for t in types]
+    rows.append(("ALL", {e.name: e.overall for e in entries}))
+    for type_, by_name in rows:
+        support = next((e.support.get(type_) for e in entries if type_ in e.support), None)
+        if type_ == "ALL":
+            supports = [sum(e.support.values()) for e in entries if e.support]
+            support = supports[0] if supports else None
+        fs = [s.get("f") for s in by_name.values() if s and s.get("f") is not None]
+        best = max(fs) if len(fs) > 1 else None
+        cells = []
+        for entry in entries:
+            scores = by_name[entry.name] or {}
+            for key in "prf":
+                value = scores.get(key)
+                bold = key == "f" and best is not None and value == best
+                cells.append(f"<td class='num{' best' if bold else ''}'>{_pct(value)}</td>")
+        css = " class='all'" if type_ == "ALL" else ""
+        gold = "&ndash;" if support is None else str(support)
+        lines.append(
+            f"<tr{css} data-type='{_e(type_)}'><td>{_e(type_)}</td><td class='num'>{gold}</td>"
+            f"{''.join(cells)}</tr>"
+        )
+    lines.append("</table>")
+    sources = "; ".join(f"<b>{_e(e.name)}</b>: {_e(e.path)} ({_e(e.kind)})" for e in entries)
+    lines.append(f"<p class='note'>P, R, F in %. Sources: {sources}.</p>")
+    return "\n".join(lines)
+
+
+def parity_table(entries: Sequence[MetricsEntry]) -> str:
+    """One row per metrics file: the verdict, spaCy / seqeval / strict F1, crossings, first difference."""
+    lines = [
+        "<table class='parity'>",
+        "<tr><th>name</th><th>verdict</th><th>spaCy F</th><th>seqeval F</th><th>strict F</th>"
+        "<th>sentences / sequences</th><th>crossing entities (gold / predicted)</th></tr>",
+    ]
+    details = []
+    for entry in entries:
+        if entry.parity is None:
+            verdict = "<span class='unchecked'>not checked</span>"
+            counts = crossing = "&ndash;"
+        else:
+            parity = entry.parity
+            ok = parity.get("verdict") == "agree"
+            tol = parity.get("tolerance")
+            verdict = (
+                f"<span class='agree'>&#10004; agree (to {tol:g})</span>"
+                if ok
+                else "<span class='mismatch'>&#10008; mismatch</span>"
+            )
+            counts = f"{parity.get('sentences', '?')} / {parity.get('sequences', '?')}"
+            c = parity.get("crossing_entities") or {}
+            crossing = f"{c.get('gold', '?')} / {c.get('predicted', '?')}"
+            if not ok:
+                details.append(_mismatch_details(entry))
+        lines.append(
+            f"<tr data-name='{_e(entry.name)}'><td>{_e(entry.name)}</td><td>{verdict}</td>"
+            f"<td class='num'>{_pct(entry.overall.get('f'))}</td><td class='num'>{_pct(entry.seqeval_f)}</td>"
+            f"<td class='num'>{_pct(entry.strict_f)}</td><td class='num'>{counts}</td>"
+            f"<td class='num'>{crossing}</td></tr>"
+        )
+    lines.append("</table>")
+    lines.append(
+        "<p class='note'>spaCy's NER scorer and seqeval's default (conlleval) mode scored the same "
+        "predictions (<code>python -m spacy_bert_ner parity</code>); strict is seqeval's "
+        "<code>mode='strict'</code>, IOB2. "
+        "Sentences joined by an entity that crosses their boundary are scored as one sequence. "
+        "<em>not checked</em>: the file does not come from the parity step.</p>"
+    )
+    return "\n".join(lines + details)
+
+
+def _mismatch_details(entry: MetricsEntry) -> str:
+    parity = entry.parity or {}
+    items = "".join(f"<li>{_e(d)}</li>" for d in parity.get("differences", []))
+    out = f"<h3 class='mismatch'>{_e(entry.name)}: spaCy and seqeval disagree</h3><ul>{items}</ul>"
+    first = parity.get("first_difference")
+    if first:
+        rows = [("words", first["words"]), ("gold", first["gold"]), ("predicted", first["predicted"])]
+        widths = [max(len(x) for x in column) for column in zip(*(r for _, r in rows))]
+        text = "\n".join(
+            f"{label:>9}  " + " ".join(x.ljust(w) for x, w in zip(row, widths)) for label, row in rows
+        )
+        out += f"<p>First differing sentence (doc {first['doc']}):</p><pre>{_e(text)}</pre>"
+    return out
+
+
+def subword_section(entries: Sequence[MetricsEntry]) -> str:
+    out = [f"<p>{SUBWORD_VS_WORD}</p>"]
+    figures = [e for e in entries if e.subword]
+    if figures:
+        items = "".join(
+            f"<li><b>{_e(e.name)}</b>: word-level F1 {_pct(e.overall.get('f'))}, "
+            f"subword-level (course) F1 {_pct(e.subword.get('f1') if e.subword else None)}</li>"
+            for e in figures
+        )
+        out.append(f"<ul>{items}</ul>")
+    return "\n".join(out)
+
+
+def examples_section(section: ExampleSection) -> str:
+    shown = len(section.examples)
+    out = [
+        f"<h3 id='examples-{_e(section.name)}'>{_e(section.name)} "
+        f"<span class='note'>({_e(section.path)})</span></h3>",
+        f"<p class='note'>{section.n_differing} of {section.n_sequences} sentences differ from gold; "
+        f"{'all' if shown == section.n_differing else f'a sample of {shown}'} shown, in corpus order.</p>",
+    ]
+    for ex in section.examples:
+        notes = []
+        if ex.missed:
+            notes.append(f"<span class='missed'>missed: {_e(', '.join(ex.missed))}</span>")
+        if ex.spurious:
+            notes.append(f"<span class='spurious'>spurious: {_e(', '.join(ex.spurious))}</span>")
+        where = f"doc {ex.unit.doc}, tokens {ex.unit.start}&ndash;{ex.unit.end}"
+        if ex.unit.sentences > 1:
+            where += f" ({ex.unit.sentences} sentences joined by an entity across their boundary)"
+        out.append(
+            f"<div class='pair' data-doc='{ex.unit.doc}' data-start='{ex.unit.start}'>"
+            f"<div class='side'><div class='label'>gold</div>{ex.gold_html}</div>"
+            f"<div class='side'><div class='label'>{_e(section.name)}</div>{ex.predicted_html}</div>"
+            f"<div class='where'>{where}. {' &middot; '.join(notes)}</div></div>"
+        )
+    return "\n".join(out)
+
+
+def build_report(
+    entries: Sequence[MetricsEntry],
+    sections: Sequence[ExampleSection],
+    data: Optional[Path] = None,
+    title: str = "NER evaluation report",
+) -> str:
+    """The whole page as a string."""
+    parts = [
+        "<!DOCTYPE html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+    ]
+    if data is not None:
+        parts.append(f"<p class='meta'>Gold data: {_e(data)}</p>")
+    if entries:
+        parts += ["<h2 id='scores'>Scores per entity type</h2>", scores_table(entries)]
+        parts += ["<h2 id='parity'>seqeval parity</h2>", parity_table(entries)]
+    parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
+    if sections:
+        parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
+        parts += [examples_section(section) for section in sections]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(
+    output: str | Path,
+    metrics: Mapping[str, Path],
+    pipelines: Mapping[str, Path],
+    data: Optional[Path] = None,
+    n_examples: int = 20,
+    seed: int = 0,
+    batch_size: int = 64,
+    gpu_id: int = -1,
+    title: str = "NER evaluation report",
+) -> Path:
+    """Read the metrics, run each pipeline over ``data``, and write the page to ``output``."""
+    if not metrics and not pipelines:
+        raise ReportError("nothing to report: pass --metrics NAME=metrics.json and/or --pipeline NAME=PATH")
+    if pipelines and data is None:
+        raise ReportError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
+    if data is not None and not pipelines:
+        warnings.warn("--data is only used with --pipeline: no sentences will be shown")
+    entries = [load_metrics(name, path) for name, path in metrics.items()]
+    sections = []
+    for name, path in pipelines.items():
+        assert data is not None
+        gold, predicted = load_and_predict(path, data, batch_size, gpu_id)
+        sections.append(example_section(name, path, gold, predicted, n_examples, seed))
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(build_report(entries, sections, data, title), encoding="utf-8")
+    return output
