@@ -366,7 +366,8 @@ def examples_section(section: ExampleSection) -> str:
     out = [
         f"<h3 id='examples-{_e(section.name)}'>{_e(section.name)} "
         f"<span class='note'>({_e(section.path)})</span></h3>",
-        f"<p class='note'>{section.n_differing} of {section.n_sequences} sentences differ from gold; "
+        f"<p class='note'>{section.n_differing} of {section.n_sequences} sentences differ from gold "
+        "(sentences joined by an entity across their boundary count as one); "
         f"{'all' if shown == section.n_differing else f'a sample of {shown}'} shown, in corpus order.</p>",
     ]
     for ex in section.examples:

@@ -135,7 +135,7 @@ def test_report_verdicts(page: str) -> None:
 def test_report_renders_differing_sentences_only(page: str) -> None:
     examples = page[page.index("id='examples'") :]
     assert examples.count('class="entities"') == 4  # two differing sentences, gold and predicted each
-    assert "2 of 4 sentences differ from gold; all shown" in examples
+    assert "2 of 4 sentences differ from gold (sentences joined" in examples and "); all shown" in examples
     assert "Zwingmann" in examples and "said so" in examples
     assert "visited" not in examples and "rejects" not in examples  # predicted right: not shown
     assert "missed: Werner Zwingmann (PER)" in examples and "spurious: Werner (PER)" in examples
