@@ -348,3 +348,25 @@ def test_parity_cli_input_errors(rigged_pipeline: Path, dev_spacy: Path, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
     result = runner.invoke(app, ["parity", str(rigged_pipeline), str(tmp_path / "missing.spacy")])
     assert result.exit_code == 1 and "file not found" in result.stderr
+
+
+def test_parity_any_pipeline_and_spacy_evaluate_figures(dev_docs: list[Doc]) -> None:
+    """Any spaCy pipeline works (an entity_ruler here), and the spaCy side is what nlp.evaluate reports
+    when it gets the gold words (``spacy evaluate --gold-preproc``)."""
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(
+        [
+            {"label": "ORG", "pattern": "LEICESTERSHIRE"},
+            {"label": "LOC", "pattern": [{"TEXT": {"IN": ["England", "London", "Essex"]}}]},
+            {"label": "PER", "pattern": [{"IS_TITLE": True}, {"TEXT": "Simmons"}]},
+        ]
+    )
+    gold = [Doc(nlp.vocab).from_bytes(d.to_bytes()) for d in dev_docs]
+    result = parity(gold, predict(nlp, gold))
+    assert result.agree, result.differences
+    assert result.spacy["ents_p"] > 0
+    evaluated = nlp.evaluate([Example(d, g) for d, g in zip(metrics.word_copies(nlp, gold), gold)])
+    for key in ("ents_p", "ents_r", "ents_f"):
+        assert evaluated[key] == pytest.approx(result.spacy[key], abs=1e-12)
+    assert evaluated["ents_per_type"] == result.spacy["ents_per_type"]  # same counts, same arithmetic
