@@ -26,14 +26,15 @@ DTYPES: dict[str, torch.dtype] = {
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
 
 
-_forward_has_run = False  # set once a TokenClassifier has run the model in this process
+_classifier_made = False  # set once a TokenClassifier exists in this process
 
 
 def _one_thread_in_forked_child() -> None:
-    """A forked child whose parent already ran parallel torch ops deadlocks in its first parallel op
-    (GNU OpenMP is not fork-safe); spaCy's ``nlp.pipe(n_process=...)`` forks. One torch thread per child
-    avoids it, and is what running n processes on n cores wants anyway."""
-    if _forward_has_run:
+    """A forked child whose parent already ran parallel torch ops (loading or running a model) deadlocks
+    in its first parallel op (GNU OpenMP is not fork-safe); spaCy's ``nlp.pipe(n_process=...)`` forks. One
+    torch thread per child avoids it, and is what n processes on n cores want anyway (torch's DataLoader
+    workers do the same)."""
+    if _classifier_made:
         torch.set_num_threads(1)
 
 
@@ -79,6 +80,8 @@ class TokenClassifier:
         batch_size: int = 1024,
         source: str = "",
     ) -> None:
+        global _classifier_made
+        _classifier_made = True
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(
@@ -190,8 +193,6 @@ class TokenClassifier:
 
     def _forward(self, sequences: list[numpy.ndarray]) -> list[numpy.ndarray]:
         """Label probabilities [len, n_labels] per content sequence (special tokens added, then removed)."""
-        global _forward_has_run
-        _forward_has_run = True
         prefix, suffix = len(self._prefix), len(self._suffix)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         out: list[numpy.ndarray] = [numpy.empty(0)] * len(sequences)

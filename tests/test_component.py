@@ -367,7 +367,22 @@ def test_spacy_evaluate_cli_prints_entity_prf(conll_rigged: Path, tmp_path: Path
 # -- slow: packaging and parity with the model itself ----------------------------------------------
 
 
+def can_build_wheels() -> bool:
+    """``spacy package --build wheel`` runs ``python -m build`` or, failing that, ``setup.py bdist_wheel``."""
+    import importlib.util
+
+    import setuptools
+    from packaging.version import Version
+
+    has_module = any(importlib.util.find_spec(name) for name in ("build", "wheel"))
+    return has_module or Version(setuptools.__version__) >= Version("70.1")  # bdist_wheel built in
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not can_build_wheels(),
+    reason="spacy package --build wheel needs the 'wheel' or 'build' package (or setuptools>=70.1)",
+)
 def test_spacy_package_wheel_installs_and_loads_offline(conll_rigged: Path, tmp_path: Path) -> None:
     source = shutil.copytree(conll_rigged, tmp_path / "source")
     nlp = bert_ner(source)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy
 import pytest
 import torch
-from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classifier
+from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classifier, tiny_settings
 from transformers import BertConfig, BertModel, BertTokenizer
 
 from spacy_bert_ner.hf_model import ModelError, TokenClassifier, load_token_classifier
@@ -187,14 +187,7 @@ def test_byte_level_bpe_tokenizer_gets_prefix_space(tmp_path: Path, tiny_sentenc
         str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt"), model_max_length=64
     )
     config = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=66,
-        id2label=dict(enumerate(CONLL_LABELS)),
-        label2id={label: i for i, label in enumerate(CONLL_LABELS)},
+        vocab_size=len(tokenizer), max_position_embeddings=66, **tiny_settings(CONLL_LABELS)
     )
     RobertaForTokenClassification(config).save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")

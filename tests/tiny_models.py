@@ -64,19 +64,22 @@ def train_tokenizer(
     return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
 
 
+def tiny_settings(labels: Sequence[str]) -> dict:
+    """The tiny architecture (2 layers, hidden 32) and label maps, for any ``*Config`` of the BERT family."""
+    return {
+        "hidden_size": HIDDEN,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
+
+
 def _config(vocab_size: int, labels: Sequence[str], **overrides) -> BertConfig:
-    settings = dict(
-        vocab_size=vocab_size,
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
+    return BertConfig(
+        **{"vocab_size": vocab_size, "max_position_embeddings": 512, **tiny_settings(labels), **overrides}
     )
-    settings.update(overrides)
-    return BertConfig(**settings)
 
 
 def save_random_classifier(
