@@ -31,9 +31,8 @@ from .bio import TagError, scheme_of_labels, split_tag, tags_to_spans
 from .hf_model import ModelError, TokenClassifier, WordPredictions, load_token_classifier
 
 FORMAT_VERSION = 1
-META_KEY = (
-    "spacy_bert_ner"  # nlp.meta[META_KEY]["components"]: bert_ner components whose folder has the model
-)
+# nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model
+META_KEY = "spacy_bert_ner"
 MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
 
 DEFAULT_CONFIG: dict[str, Any] = {

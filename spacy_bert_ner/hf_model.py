@@ -259,8 +259,10 @@ class TokenClassifier:
             else:
                 probs = numpy.empty((len(doc.ids), len(self.labels)), dtype=numpy.float32)
                 owners = self._owners(doc)
+                by_owner = numpy.argsort(owners, kind="stable")  # rows grouped by window, O(n log n)
+                bounds = numpy.searchsorted(owners[by_owner], numpy.arange(len(doc.starts) + 1))
                 for k, start in enumerate(doc.starts):
-                    rows = numpy.flatnonzero(owners == k)
+                    rows = by_owner[bounds[k] : bounds[k + 1]]
                     probs[rows] = next(window_probs)[rows - start]
             results.append(self._aggregate(probs, doc.word_ids, len(words)))
         return results
