@@ -10,14 +10,13 @@ import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config
-from transformers import BertConfig, BertModel
 
 import psutil
 
 from spacy_bert_ner.callbacks import _glibc, make_memory_guard
 from spacy_bert_ner.conll import read_conll
 from spacy_bert_ner.corpus import SplitStats, articles_to_docbin
-from tiny_models import HIDDEN, conll_sentences, train_tokenizer
+from tiny_models import conll_sentences, save_backbone
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SPACY_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.cfg") if "nlp" in load_config(p))
@@ -52,15 +51,7 @@ def test_gpu_config_defaults_to_bert_base_cased() -> None:
 @pytest.fixture(scope="module")
 def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
     """A random 2-layer BertModel with a WordPiece vocab from CoNLL sentences, as a HF folder."""
-    folder = tmp_path_factory.mktemp("backbone")
-    tokenizer = train_tokenizer(conll_sentences(conll_dir / "train.txt"), folder)
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_backbone(tmp_path_factory.mktemp("backbone"), conll_sentences(conll_dir / "train.txt"))
 
 
 @pytest.fixture(scope="module")

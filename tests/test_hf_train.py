@@ -13,8 +13,7 @@ import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
-from tiny_models import CONLL_LABELS, HIDDEN, conll_sentences, train_tokenizer
-from transformers import BertConfig, BertModel
+from tiny_models import CONLL_LABELS, conll_sentences, save_backbone
 from typer.testing import CliRunner
 
 from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
@@ -55,19 +54,7 @@ def hf_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path
 @pytest.fixture(scope="module")
 def backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
     """A random 2-layer, hidden-32 BertModel (no classifier head) with a WordPiece vocab from CoNLL."""
-    folder = tmp_path_factory.mktemp("hf-backbone")
-    tokenizer = train_tokenizer(conll_sentences(conll_dir / "train.txt"), folder)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_backbone(tmp_path_factory.mktemp("hf-backbone"), conll_sentences(conll_dir / "train.txt"))
 
 
 def cli_args(corpus: Path, backbone: Path, output: Path, *extra: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import srsly
-from transformers import BertConfig, BertModel
 
 from spacy_bert_ner.conll import conll_lines, read_conll
-from tiny_models import HIDDEN, conll_sentences, train_tokenizer
+from tiny_models import conll_sentences, save_backbone
 
 REPO = Path(__file__).resolve().parent.parent
 SLICES = {"train.txt": 3, "valid.txt": 2, "test.txt": 2}  # articles taken from each split
@@ -35,14 +35,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[s
         articles, _ = read_conll(conll_dir / name)
         lines = [line for a in articles[:n_articles] for line in conll_lines(a.sentences, a.docstart, 4)]
         (data / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    backbone = root.parent / f"{root.name}-backbone"
-    tokenizer = train_tokenizer(conll_sentences(conll_dir / "train.txt"), backbone)
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(backbone)
-    tokenizer.save_pretrained(backbone)
+    backbone = save_backbone(root.parent / f"{root.name}-backbone", conll_sentences(conll_dir / "train.txt"))
     return {"root": root, "data": data, "backbone": backbone}
 
 
@@ -59,7 +52,7 @@ def run_all(project: dict[str, Path]) -> subprocess.CompletedProcess:
     args = [f"--vars.{key}={value}" for key, value in overrides.items()]
     return subprocess.run(
         [sys.executable, "-m", "weasel", "run", "all", str(project["root"]), *args],
-        capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
 
 

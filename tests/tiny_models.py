@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 import torch
 from tokenizers import BertWordPieceTokenizer
-from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
+from transformers import BertConfig, BertForTokenClassification, BertModel, BertTokenizerFast
 
 CONLL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -80,6 +80,18 @@ def _config(vocab_size: int, labels: Sequence[str], **overrides) -> BertConfig:
     return BertConfig(
         **{"vocab_size": vocab_size, "max_position_embeddings": 512, **tiny_settings(labels), **overrides}
     )
+
+
+def save_backbone(folder: Path, sentences: Iterable[Sequence[str]], seed: int = 0) -> Path:
+    """A random 2-layer BertModel (no head) with a WordPiece vocab from ``sentences``: a tiny backbone
+    for spacy-transformers and train-hf, saved to ``folder``."""
+    tokenizer = train_tokenizer(sentences, folder)
+    torch.manual_seed(seed)
+    architecture = {k: v for k, v in tiny_settings([]).items() if k not in ("id2label", "label2id")}
+    config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **architecture)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def save_random_classifier(
