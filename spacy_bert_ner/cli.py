@@ -49,19 +49,29 @@ def _say(icon: str, fg: str, text: str) -> None:
     typer.echo(color(f"{icon} {text}", fg=fg) if sys.stderr.isatty() else f"{icon} {text}", err=True)
 
 
-def _guarded(func: Callable[[], T]) -> T:
-    """Run ``func``; print its warnings with wasabi and turn input errors into one clear line + exit 1."""
+def _guarded(func: Callable[[], T], *errors: type[Exception]) -> T:
+    """Run ``func``; print its warnings, and turn input errors (ConllFormatError and ``errors``) into one
+    clear line + exit 1."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = func()
-        except ConllFormatError as err:
-            _say("✘", "red", str(err))
-            raise typer.Exit(1) from None
+            return func()
+        except (ConllFormatError, *errors) as err:
+            failure = str(err)
         finally:
             for warning in caught:
                 _say("⚠", "yellow", str(warning.message))
-    return result
+    _say("✘", "red", failure)
+    raise typer.Exit(1)
+
+
+def _hf_errors() -> tuple[type[Exception], ...]:
+    """Config, model and label-set errors of the HF commands (imported late: they pull in torch)."""
+    from .bio import TagError
+    from .hf_model import ModelError
+    from .hf_train import TrainConfigError
+
+    return TrainConfigError, ModelError, TagError
 
 
 def print_stats(rows: list[tuple[SplitStats, str]]) -> None:
@@ -145,19 +155,6 @@ def export_conll_cli(
 # -- Hugging Face route: train-hf, assemble ------------------------------------------------------------------
 
 
-def _guarded_hf(func: Callable[[], T]) -> T:
-    """:func:`_guarded`, also turning config, model and label-set errors into one clear line + exit 1."""
-    from .bio import TagError
-    from .hf_model import ModelError
-    from .hf_train import TrainConfigError
-
-    try:
-        return _guarded(func)
-    except (TrainConfigError, ModelError, TagError) as err:
-        _say("✘", "red", str(err))
-        raise typer.Exit(1) from None
-
-
 @app.command(
     "train-hf",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -185,7 +182,7 @@ def train_hf_cli(
         settings = load_settings(config_path, overrides)
         return prepare(settings, read_splits(settings))
 
-    prepared = _guarded_hf(setup)  # every input error stops here, before the first training step
+    prepared = _guarded(setup, *_hf_errors())  # every input error stops here, before the first training step
     metrics = fit(prepared)
     if is_main_process():
         typer.echo(json.dumps(metrics, indent=2))
@@ -228,22 +225,18 @@ def assemble_cli(
     name: str = typer.Option("bert_ner", help="Name of the component in the pipeline"),
 ) -> None:
     """Turn a HF token classifier folder into a spaCy pipeline (blank LANG + bert_ner), for spacy evaluate."""
-    _guarded_hf(lambda: assemble_pipeline(model_dir, output_dir, lang, name))
+    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name), *_hf_errors())
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
 
 
 # -- evaluation: parity, report ------------------------------------------------------------------------------
 
 
-def _guarded_eval(func: Callable[[], T]) -> T:
-    """:func:`_guarded_hf`, also turning metrics and report input errors into one clear line + exit 1."""
+def _eval_errors() -> tuple[type[Exception], ...]:
+    """:func:`_hf_errors` and the metrics / report input errors (imported late: seqeval is slow to import)."""
     from .metrics import MetricsError
 
-    try:
-        return _guarded_hf(func)
-    except MetricsError as err:
-        _say("✘", "red", str(err))
-        raise typer.Exit(1) from None
+    return (*_hf_errors(), MetricsError)
 
 
 def _percent(value: Optional[float]) -> str:
@@ -272,7 +265,7 @@ def parity_cli(
         gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
         return parity(gold, predicted, tolerance)
 
-    result = _guarded_eval(run)
+    result = _guarded(run, *_eval_errors())
     names = {"spacy": "spaCy", "seqeval": "seqeval", "seqeval_strict": "strict"}
     header = ["type", "gold", *(f"{names[scorer]} {k}" for scorer in SCORERS for k in "PRF")]
     table = [[type_, "-" if n is None else n, *map(_percent, figures)] for type_, n, figures in rows(result)]
@@ -337,7 +330,7 @@ def report_cli(
             output, named_metrics, named_pipelines, data, n_examples, seed, batch_size, gpu_id, title
         )
 
-    written = _guarded_eval(run)
+    written = _guarded(run, *_eval_errors())
     _say("✔", "green", f"Wrote {written}")
 
 
