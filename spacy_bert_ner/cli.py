@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TypeVar
+from typing import Callable, Optional, TypeVar
 
 import typer
 from wasabi import color, msg
@@ -13,11 +13,11 @@ from wasabi import color, msg
 from .conll import ConllFormatError
 from .corpus import (
     DEFAULT_HF_DATASET,
-    HF_SPLITS,
     SplitStats,
+    SPLIT_OF_STEM,
     convert_dataset_split,
     convert_file,
-    SPLIT_OF_STEM,
+    dataset_splits,
     docs_to_conll,
     fetch_conll,
     load_hf_dataset,
@@ -111,13 +111,12 @@ def convert_cli(
         if source.startswith(HF_PREFIX):
             dataset_id = source[len(HF_PREFIX) :]
             dataset = load_hf_dataset(dataset_id, revision)
-            for hf_split, split in HF_SPLITS.items():
-                if hf_split not in dataset:
-                    msg.warn(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
-                    continue
+            splits, missing = dataset_splits(dataset, dataset_id)
+            for hf_split in missing:
+                msg.warn(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
+            for split, split_rows, origin in splits:
                 out = output_dir / f"{split}.spacy"
-                origin = f"{dataset_id}[{hf_split}]"
-                stats = convert_dataset_split(dataset[hf_split], out, split, origin, scheme, strict, n_sents, progress)
+                stats = convert_dataset_split(split_rows, out, split, origin, scheme, strict, n_sents, progress)
                 rows.append((stats, str(out)))
             return rows
         path = Path(source)

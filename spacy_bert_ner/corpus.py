@@ -367,6 +367,24 @@ def load_hf_dataset(dataset_id: str = DEFAULT_HF_DATASET, revision: str | None =
         ) from None
 
 
+def dataset_splits(dataset: Any, dataset_id: str) -> tuple[list[tuple[str, Any, str]], list[str]]:
+    """``(split, rows, origin)`` for each of HF's train/validation/test splits the dataset has (split being
+    train/dev/test), and the names of those it lacks."""
+    present = [
+        (split, dataset[hf_split], f"{dataset_id}[{hf_split}]")
+        for hf_split, split in HF_SPLITS.items()
+        if hf_split in dataset
+    ]
+    return present, [hf_split for hf_split in HF_SPLITS if hf_split not in dataset]
+
+
+def dataset_split_sentences(rows: Any, origin: str, scheme: str = "auto", strict: bool = False) -> list[Sentence]:
+    """The sentences of one HF split, their NER tags decoded (and checked) as ``scheme``."""
+    sentences = dataset_split_to_articles(rows, origin)[0].sentences
+    decode_tags(sentences, scheme, strict, origin)
+    return sentences
+
+
 def convert_dataset_split(
     rows: Any,
     output: str | Path,
@@ -379,8 +397,7 @@ def convert_dataset_split(
 ) -> SplitStats:
     """Convert one HF split to a DocBin file. HF rows carry no article boundaries: one Doc per n_sents."""
     with _gc_paused():
-        articles = dataset_split_to_articles(rows, origin)
-        decode_tags(articles[0].sentences, scheme, strict, origin)
+        articles = [Article(dataset_split_sentences(rows, origin, scheme, strict), docstart=False)]
         stats = SplitStats(name)
         docbin = articles_to_docbin(articles, stats, n_sents, keep_articles=False, progress=progress)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -434,12 +451,11 @@ def fetch_conll(source: str, dest: Path, revision: str | None = None) -> dict[st
     if source.startswith("hf:"):
         dataset_id = source[3:]
         dataset = load_hf_dataset(dataset_id, revision)
-        for hf_split, split in HF_SPLITS.items():
-            if hf_split not in dataset:
-                raise ConllFormatError(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
-            articles = dataset_split_to_articles(dataset[hf_split], f"{dataset_id}[{hf_split}]")
-            sentences = articles[0].sentences
-            decode_tags(sentences, "auto", False, f"{dataset_id}[{hf_split}]")
+        splits, missing = dataset_splits(dataset, dataset_id)
+        if missing:
+            raise ConllFormatError(f"{dataset_id} has no {missing[0]!r} split (it has {list(dataset)})")
+        for split, rows, origin in splits:
+            sentences = dataset_split_sentences(rows, origin)
             n_columns = 4 if sentences and sentences[0].chunk_tags is not None else 2
             text = "".join(line + "\n" for line in conll_lines(sentences, False, n_columns))
             written[split] = dest / FILE_OF_SPLIT[split]
