@@ -10,6 +10,7 @@ from typing import Callable, Optional, TypeVar
 import typer
 from wasabi import color, msg
 
+from .assemble import assemble_pipeline
 from .conll import ConllFormatError
 from .corpus import (
     DEFAULT_HF_DATASET,
@@ -189,31 +190,6 @@ def train_hf_cli(
             _say("ℹ", "blue", line)
         settings = prepared.settings
         _say("✔", "green", f"Saved the model to {settings.model_dir}, metrics to {settings.metrics_path}")
-
-
-def assemble_pipeline(model_dir: Path, output_dir: Path, lang: str = "en", name: str = "bert_ner") -> Path:
-    """Save to ``output_dir`` a blank ``lang`` pipeline whose ``bert_ner`` component wraps ``model_dir``.
-
-    The component keeps the model and tokenizer inside the pipeline folder, so it loads with no reference
-    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``.
-    """
-    import spacy
-
-    from .hf_model import ModelError
-
-    if not model_dir.is_dir():
-        raise ModelError(
-            f"{model_dir}: no such model folder; pass the model/ folder that `train-hf` wrote "
-            "(or any folder saved with save_pretrained)"
-        )
-    try:
-        nlp = spacy.blank(lang)
-    except ImportError as err:
-        raise ModelError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
-    nlp.add_pipe("bert_ner", name=name, config={"model": str(model_dir.resolve())})
-    output_dir.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(output_dir)
-    return output_dir
 
 
 @app.command("assemble")

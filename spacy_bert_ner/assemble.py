@@ -1,0 +1,33 @@
+"""A fine-tuned HF token classifier folder -> a saved spaCy pipeline whose NER is ``bert_ner``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+
+from .hf_model import ModelError
+
+
+def assemble_pipeline(
+    model_dir: str | Path, output_dir: str | Path, lang: str = "en", name: str = "bert_ner"
+) -> Path:
+    """Save to ``output_dir`` a blank ``lang`` pipeline whose ``bert_ner`` component wraps ``model_dir``.
+
+    The component keeps the model and tokenizer inside the pipeline folder, so it loads with no reference
+    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``.
+    """
+    model_dir, output_dir = Path(model_dir), Path(output_dir)
+    if not model_dir.is_dir():
+        raise ModelError(
+            f"{model_dir}: no such model folder; pass the model/ folder that `train-hf` wrote "
+            "(or any folder saved with save_pretrained)"
+        )
+    try:
+        nlp = spacy.blank(lang)
+    except ImportError as err:
+        raise ModelError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
+    nlp.add_pipe("bert_ner", name=name, config={"model": str(model_dir.resolve())})
+    output_dir.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(output_dir)
+    return output_dir
