@@ -19,7 +19,6 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.conll import ConllFormatError, read_conll
 from spacy_bert_ner.corpus import (
     DOCSTART_KEY,
-    BulkDocBin,
     SplitStats,
     articles_to_docbin,
     convert_dataset_split,

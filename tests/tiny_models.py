@@ -2,8 +2,9 @@
 
 Two kinds:
 - :func:`save_random_classifier`: BertConfig with 2 layers and hidden size 32, random weights, and a
-  WordPiece vocab trained with ``tokenizers`` from a few hundred CoNLL sentences (or a built-in word list
-  when the corpus is absent). Its predictions are arbitrary but deterministic and context-dependent.
+  WordPiece vocab built from a few hundred CoNLL sentences (or a built-in word list when the corpus is
+  absent) by a fixed rule (:func:`train_tokenizer`). Its predictions are arbitrary but deterministic (the
+  same in every process) and context-dependent.
 - :func:`save_rigged_classifier`: the same architecture with its attention and feed-forward outputs
   zeroed, so each wordpiece's label depends only on the wordpiece itself; a table says which. Tests can
   then state the expected labels of every word by hand.
@@ -11,11 +12,12 @@ Two kinds:
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import torch
-from tokenizers import BertWordPieceTokenizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import BertConfig, BertForTokenClassification, BertModel, BertTokenizerFast
 
 CONLL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
@@ -50,17 +52,22 @@ def conll_sentences(path: Path | None, limit: int = 300) -> list[list[str]]:
 def train_tokenizer(
     sentences: Iterable[Sequence[str]], folder: Path, vocab_size: int = 1000
 ) -> BertTokenizerFast:
-    """A cased WordPiece tokenizer trained on ``sentences``, as a fast BERT tokenizer."""
-    trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
-    trainer.train_from_iterator(
-        (" ".join(words) for words in sentences),
-        vocab_size=vocab_size,
-        min_frequency=1,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
+    """A cased WordPiece tokenizer for ``sentences``, as a fast BERT tokenizer; the same vocab in every process.
+
+    ``tokenizers``' WordPiece trainer breaks ties between equally frequent merges in hash-map order, which
+    changes from one process to the next (so would a random model's predictions). This vocab is built by a
+    fixed rule instead: the special tokens, every character (alone and as a ``##`` continuation), then the
+    words (after BERT's pre-tokenizer) seen at least twice, most frequent first, ties by spelling. Words seen
+    once are split into characters, so tests still meet multi-wordpiece words.
+    """
+    split = BertPreTokenizer().pre_tokenize_str
+    counts = Counter(piece for words in sentences for piece, _ in split(" ".join(words)))
+    chars = sorted({char for word in counts for char in word})
+    vocab = SPECIAL_TOKENS + chars + [f"##{char}" for char in chars]
+    frequent = sorted((word for word, n in counts.items() if n >= 2 and len(word) > 1), key=lambda w: (-counts[w], w))
+    vocab += frequent[: max(0, vocab_size - len(vocab))]
     folder.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(folder))
+    (folder / "vocab.txt").write_text("".join(token + "\n" for token in vocab), encoding="utf-8")
     return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
 
 
