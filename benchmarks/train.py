@@ -35,9 +35,11 @@ from train_hf import REPO, run_hf_route  # noqa: E402
 SPACY_CONFIG = REPO / "configs" / "bert_ner_cpu.cfg"
 
 
-def _spacy_child(args: argparse.Namespace) -> None:
-    """In the child: train with spaCy, record training words and seconds, write a JSON result."""
-    import spacy
+def train_spacy_recorded(
+    config: str | Path, output: Path, overrides: dict[str, Any], use_gpu: int = -1
+) -> dict[str, Any]:
+    """``spacy train`` with a logger that also records spaCy's own count of training words and the training
+    loop's seconds: ``{"words", "seconds", "step", "wall_seconds"}`` (wall includes initialization)."""
     from spacy.cli.train import train
     from spacy.util import registry
 
@@ -59,6 +61,16 @@ def _spacy_child(args: argparse.Namespace) -> None:
 
         return setup
 
+    overrides = {**overrides, "training.logger": {"@loggers": "benchmark.recording_logger.v1"}}
+    start = time.perf_counter()
+    train(config, output, overrides=overrides, use_gpu=use_gpu)
+    return {**last, "wall_seconds": time.perf_counter() - start}
+
+
+def _spacy_child(args: argparse.Namespace) -> None:
+    """In the child: train with spaCy, record training words and seconds, write a JSON result."""
+    import spacy
+
     out = Path(args.out)
     overrides = {
         "paths.train": args.train,
@@ -66,12 +78,10 @@ def _spacy_child(args: argparse.Namespace) -> None:
         "paths.backbone": args.backbone,
         "training.max_steps": args.max_steps,
         "training.eval_frequency": args.eval_every or args.max_steps,
-        "training.logger": {"@loggers": "benchmark.recording_logger.v1"},
         "training.before_update.log_path": str(out / "rss.jsonl"),
     }
-    start = time.perf_counter()
-    train(args.config, out / "training", overrides=overrides)
-    wall = time.perf_counter() - start
+    last = train_spacy_recorded(args.config, out / "training", overrides)
+    wall = last["wall_seconds"]
     nlp = spacy.load(out / "training" / "model-last")
     from spacy.cli.evaluate import evaluate
 
