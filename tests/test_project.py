@@ -92,3 +92,12 @@ def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:
     project_vars = srsly.read_yaml(REPO / "project.yml")["vars"]
     named = {part.split("=", 1)[0][len("--vars."):] for part in CPU_PROFILE.split() if part.startswith("--vars.")}
     assert named <= set(project_vars) and (REPO / "configs" / "bert_ner_cpu.cfg").exists()
+
+
+def test_readme_main_command_is_the_cpu_profile() -> None:
+    """The README's main job is exactly the line `check-gpu` prints, so the two cannot drift apart."""
+    from spacy_bert_ner.cli import CPU_PROFILE
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert block.strip().endswith(CPU_PROFILE) and 'pip install -e ".[cpu]"' in block
