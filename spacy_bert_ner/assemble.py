@@ -10,12 +10,18 @@ from .hf_model import ModelError
 
 
 def assemble_pipeline(
-    model_dir: str | Path, output_dir: str | Path, lang: str = "en", name: str = "bert_ner"
+    model_dir: str | Path,
+    output_dir: str | Path,
+    lang: str = "en",
+    name: str = "bert_ner",
+    sentencizer: bool = True,
 ) -> Path:
     """Save to ``output_dir`` a blank ``lang`` pipeline whose ``bert_ner`` component wraps ``model_dir``.
 
     The component keeps the model and tokenizer inside the pipeline folder, so it loads with no reference
-    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``.
+    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``. With ``sentencizer``, spaCy's
+    rule-based sentencizer runs first, so that bert_ner labels raw text sentence by sentence, as the model
+    was fine-tuned (train-hf trains on single sentences).
     """
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if not model_dir.is_dir():
@@ -27,6 +33,8 @@ def assemble_pipeline(
         nlp = spacy.blank(lang)
     except ImportError as err:
         raise ModelError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
+    if sentencizer:
+        nlp.add_pipe("sentencizer")
     nlp.add_pipe("bert_ner", name=name, config={"model": str(model_dir.resolve())})
     output_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output_dir)

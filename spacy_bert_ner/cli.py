@@ -198,9 +198,12 @@ def assemble_cli(
     output_dir: Path = typer.Argument(..., help="Where to save the spaCy pipeline"),
     lang: str = typer.Option("en", help="Language of the blank pipeline (its tokenizer)"),
     name: str = typer.Option("bert_ner", help="Name of the component in the pipeline"),
+    sentencizer: bool = typer.Option(
+        True, help="Put spaCy's sentencizer first, so bert_ner labels text sentence by sentence"
+    ),
 ) -> None:
-    """Turn a HF token classifier folder into a spaCy pipeline (blank LANG + bert_ner), for spacy evaluate."""
-    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name), *_hf_errors())
+    """Turn a HF token classifier folder into a spaCy pipeline (blank LANG [+ sentencizer] + bert_ner)."""
+    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name, sentencizer), *_hf_errors())
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
 
 

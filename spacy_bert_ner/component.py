@@ -41,6 +41,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "aggregation": "first",
     "window": None,
     "stride": None,
+    "sentences": True,
     "batch_size": 1024,
     "device": None,
     "dtype": "float32",
@@ -65,6 +66,7 @@ def make_bert_ner(
     aggregation: Literal["first", "average", "max"],
     window: Optional[int],
     stride: Optional[int],
+    sentences: bool,
     batch_size: int,
     device: Optional[str],
     dtype: Literal["float32", "bfloat16", "float16"],
@@ -79,6 +81,9 @@ def make_bert_ner(
         the one most sure of its label.
     window / stride: model input length in wordpieces, special tokens included (default: the model's
         maximum), and how far windows over a longer doc advance (default: 3/4 of a window).
+    sentences: when a doc has sentence boundaries (a sentencizer, senter or parser ran before), label
+        each sentence as its own input and keep entities inside sentences, as token classifiers trained
+        on single sentences (CoNLL, the HF course) expect; otherwise windows run over the whole doc.
     batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
         (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
@@ -97,6 +102,7 @@ def make_bert_ner(
         aggregation=aggregation,
         window=window,
         stride=stride,
+        sentences=sentences,
         batch_size=batch_size,
         device=device,
         dtype=dtype,
@@ -142,6 +148,7 @@ class BertNER(Pipe):
         aggregation: str = "first",
         window: Optional[int] = None,
         stride: Optional[int] = None,
+        sentences: bool = True,
         batch_size: int = 1024,
         device: Optional[str] = None,
         dtype: str = "float32",
@@ -158,6 +165,7 @@ class BertNER(Pipe):
         self.model_name = model
         self.revision = revision
         self.options = dict(aggregation=aggregation, window=window, stride=stride, batch_size=batch_size)
+        self.sentences = sentences
         self.device = torch_device(device)
         self.dtype = dtype
         self.annotate = annotate
@@ -236,12 +244,36 @@ class BertNER(Pipe):
             except Exception as err:  # spaCy's error-handler protocol: the default handler re-raises
                 error_handler(self.name, self, docs, err)
 
+    def _segments(self, doc: Doc) -> list[tuple[int, int]]:
+        """The token ranges labelled as separate inputs: the sentences if used and set, else the doc."""
+        if self.sentences and len(doc) and doc.has_annotation("SENT_START"):
+            return [(sent.start, sent.end) for sent in doc.sents]
+        return [(0, len(doc))]
+
     def predict(self, docs: Iterable[Doc]) -> list[tuple[numpy.ndarray, WordPredictions]]:
-        """Per doc: the indices of its non-whitespace tokens and the model's predictions for them."""
+        """Per doc: the indices of its non-whitespace tokens and the model's predictions for them.
+
+        Each segment (sentence, or the whole doc) is one model input; all inputs of ``docs`` go to the
+        classifier in one call so that they share batches.
+        """
         docs = list(docs)
-        tokens = [numpy.flatnonzero([not token.is_space for token in doc]) for doc in docs]
-        words = [[doc[int(i)].text for i in kept] for doc, kept in zip(docs, tokens, strict=True)]
-        return list(zip(tokens, self.classifier.predict(words), strict=True))
+        tokens, inputs, n_inputs = [], [], []
+        for doc in docs:
+            kept = numpy.flatnonzero([not token.is_space for token in doc])
+            tokens.append(kept)
+            segments = self._segments(doc)
+            n_inputs.append(len(segments))
+            for start, end in segments:
+                inside = kept[(kept >= start) & (kept < end)]
+                inputs.append([doc[int(i)].text for i in inside])
+        outputs = iter(self.classifier.predict(inputs))
+        predictions = []
+        for kept, n in zip(tokens, n_inputs, strict=True):
+            parts = [next(outputs) for _ in range(n)]
+            label_ids = numpy.concatenate([p.label_ids for p in parts])
+            scores = numpy.concatenate([p.scores for p in parts])
+            predictions.append((kept, WordPredictions(label_ids, scores)))
+        return predictions
 
     def set_annotations(
         self, docs: Sequence[Doc], predictions: Sequence[tuple[numpy.ndarray, WordPredictions]]
@@ -251,9 +283,11 @@ class BertNER(Pipe):
             ids[kept] = label_ids
             scores = numpy.zeros(len(doc), dtype=numpy.float32)
             scores[kept] = word_scores
+            tags = self._tags[ids].tolist()
             spans = [
-                Span(doc, start, end, label=label)
-                for start, end, label in tags_to_spans(self._tags[ids].tolist(), self._scheme)
+                Span(doc, first + start, first + end, label=label)
+                for first, last in self._segments(doc)
+                for start, end, label in tags_to_spans(tags[first:last], self._scheme)
             ]
             if self.annotate == "ents":
                 spans = self._set_ents(doc, spans)

@@ -222,6 +222,79 @@ def test_nlp_pipe_with_two_processes(tiny_model_dir: Path, tiny_sentences: list[
     assert sum(len(ents) for ents, _ in single) > 0
 
 
+# -- sentences -------------------------------------------------------------------------------------
+
+SENTENCES_DOC = (["John", "Smith", "visited", "Paris", ".", "\n", "Paris", "."], [1, 0, 0, 0, 0, 1, 0, 0])
+
+
+def record_inputs(nlp: spacy.Language) -> list[list[str]]:
+    """The word lists bert_ner's classifier receives from now on."""
+    classifier = nlp.get_pipe("bert_ner").classifier
+    received: list[list[str]] = []
+    predict = classifier.predict
+
+    def spy(docs):
+        received.extend(list(words) for words in docs)
+        return predict(docs)
+
+    classifier.predict = spy
+    return received
+
+
+@pytest.mark.parametrize(
+    ("sentences", "sent_starts", "expected_inputs"),
+    [
+        (True, SENTENCES_DOC[1], [["John", "Smith", "visited", "Paris", "."], ["Paris", "."]]),
+        (False, SENTENCES_DOC[1], [["John", "Smith", "visited", "Paris", ".", "Paris", "."]]),
+        (True, None, [["John", "Smith", "visited", "Paris", ".", "Paris", "."]]),  # no boundaries set
+    ],
+)
+def test_each_sentence_is_one_model_input(
+    conll_rigged: Path, sentences: bool, sent_starts: list | None, expected_inputs: list
+) -> None:
+    nlp = bert_ner(conll_rigged, sentences=sentences)
+    received = record_inputs(nlp)
+    doc = nlp(Doc(nlp.vocab, words=SENTENCES_DOC[0], sent_starts=sent_starts))
+    assert received == expected_inputs  # the whitespace token is left out of both
+    assert ents_of(doc) == [(0, 2, "PER"), (3, 4, "LOC"), (6, 7, "LOC")]
+
+
+@pytest.mark.parametrize(
+    ("sentences", "sent_starts", "expected"),
+    [
+        (True, [1, 1], [(0, 1, "PER"), (1, 2, "PER")]),
+        (False, [1, 1], [(0, 2, "PER")]),
+        (True, None, [(0, 2, "PER")]),
+    ],
+)
+def test_entities_do_not_cross_sentence_boundaries(
+    conll_rigged: Path, sentences: bool, sent_starts: list | None, expected: list
+) -> None:
+    """B-PER | I-PER across a boundary: in sentence mode the I- starts a new entity, as seqeval per sentence."""
+    nlp = bert_ner(conll_rigged, sentences=sentences)
+    assert ents_of(nlp(Doc(nlp.vocab, words=["tbper", "tiper"], sent_starts=sent_starts))) == expected
+
+
+def test_a_sentenced_doc_is_labelled_as_its_sentences_alone(
+    tiny_model_dir: Path, tiny_sentences: list[list[str]]
+) -> None:
+    """With attention across positions, a doc of sentences gets each sentence's own predictions."""
+    nlp = bert_ner(tiny_model_dir)
+    sentences = tiny_sentences[:12]
+    alone = [nlp(Doc(nlp.vocab, words=words)) for words in sentences]
+    words = [word for sentence in sentences for word in sentence]
+    starts = [int(i == 0) for sentence in sentences for i in range(len(sentence))]
+    offsets = numpy.cumsum([0] + [len(sentence) for sentence in sentences])
+    expected = [(o + s, o + e, label) for o, doc in zip(offsets, alone) for s, e, label in ents_of(doc)]
+    expected_scores = [x for doc in alone for x in doc.spans["bert_ner"].attrs["scores"].tolist()]
+    assert expected, "the tiny model should find some entities"
+    doc = nlp(Doc(nlp.vocab, words=words, sent_starts=starts))
+    assert ents_of(doc) == expected
+    assert doc.spans["bert_ner"].attrs["scores"].tolist() == pytest.approx(expected_scores, abs=1e-5)
+    whole = bert_ner(tiny_model_dir, sentences=False)(Doc(nlp.vocab, words=words, sent_starts=starts))
+    assert ents_of(whole) != expected  # context across sentences changes predictions: the mode matters
+
+
 # -- scores, span groups, existing annotation ------------------------------------------------------
 
 

@@ -281,10 +281,17 @@ def test_assemble_then_load_and_evaluate(trained: Path, hf_corpus: Path, tmp_pat
     result = CliRunner().invoke(app, ["assemble", str(trained / "model"), str(pipeline)])
     assert result.exit_code == 0, result.output
     nlp = spacy.load(pipeline)
-    assert nlp.pipe_names == ["bert_ner"]
+    assert nlp.pipe_names == ["sentencizer", "bert_ner"]
     assert set(nlp.get_pipe("bert_ner").labels) == {"PER", "ORG", "LOC", "MISC"}
+    assert list(nlp("John lives in Paris. He works in Berlin.").sents)[1].text == "He works in Berlin."
     scores = evaluate(str(pipeline), hf_corpus / "dev.spacy")
     assert {"ents_f", "ents_p", "ents_r", "ents_per_type"} <= set(scores)
+
+
+def test_assemble_without_sentencizer(trained: Path, tmp_path: Path) -> None:
+    args = ["assemble", str(trained / "model"), str(tmp_path / "pipeline"), "--no-sentencizer"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert spacy.load(tmp_path / "pipeline").pipe_names == ["bert_ner"]
 
 
 def test_word_level_f1_is_what_the_assembled_pipeline_gets(
