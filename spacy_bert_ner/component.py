@@ -14,7 +14,7 @@ every meta.json saved since), and loads ``model`` on first use if ``from_disk`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Optional, Sequence
 
 import numpy
 import srsly
@@ -135,6 +135,14 @@ def torch_device(device: Optional[str]) -> torch.device:
         ) from None
 
 
+class DocPredictions(NamedTuple):
+    """What :meth:`BertNER.predict` finds for one doc, for :meth:`BertNER.set_annotations`."""
+
+    tokens: numpy.ndarray  # indices of the non-whitespace tokens, the words the model labelled
+    segments: list[tuple[int, int]]  # token ranges labelled as separate inputs (sentences, or the doc)
+    words: WordPredictions  # per labelled token, in order
+
+
 class BertNER(Pipe):
     """Named entities from a Hugging Face token classifier, aligned by spaCy token, with scores."""
 
@@ -250,35 +258,32 @@ class BertNER(Pipe):
             return [(sent.start, sent.end) for sent in doc.sents]
         return [(0, len(doc))]
 
-    def predict(self, docs: Iterable[Doc]) -> list[tuple[numpy.ndarray, WordPredictions]]:
-        """Per doc: the indices of its non-whitespace tokens and the model's predictions for them.
+    def predict(self, docs: Iterable[Doc]) -> list[DocPredictions]:
+        """Per doc: its non-whitespace tokens, its segments and the model's predictions for those tokens.
 
         Each segment (sentence, or the whole doc) is one model input; all inputs of ``docs`` go to the
         classifier in one call so that they share batches.
         """
         docs = list(docs)
-        tokens, inputs, n_inputs = [], [], []
+        tokens, segments, inputs = [], [], []
         for doc in docs:
             kept = numpy.flatnonzero([not token.is_space for token in doc])
+            doc_segments = self._segments(doc)
+            bounds = numpy.searchsorted(kept, doc_segments)  # [start, end) token ranges -> ranges of kept
+            inputs.extend([doc[int(i)].text for i in kept[lo:hi]] for lo, hi in bounds)
             tokens.append(kept)
-            segments = self._segments(doc)
-            n_inputs.append(len(segments))
-            for start, end in segments:
-                inside = kept[(kept >= start) & (kept < end)]
-                inputs.append([doc[int(i)].text for i in inside])
+            segments.append(doc_segments)
         outputs = iter(self.classifier.predict(inputs))
         predictions = []
-        for kept, n in zip(tokens, n_inputs, strict=True):
-            parts = [next(outputs) for _ in range(n)]
+        for kept, doc_segments in zip(tokens, segments, strict=True):
+            parts = [next(outputs) for _ in doc_segments]
             label_ids = numpy.concatenate([p.label_ids for p in parts])
             scores = numpy.concatenate([p.scores for p in parts])
-            predictions.append((kept, WordPredictions(label_ids, scores)))
+            predictions.append(DocPredictions(kept, doc_segments, WordPredictions(label_ids, scores)))
         return predictions
 
-    def set_annotations(
-        self, docs: Sequence[Doc], predictions: Sequence[tuple[numpy.ndarray, WordPredictions]]
-    ) -> None:
-        for doc, (kept, (label_ids, word_scores)) in zip(docs, predictions, strict=True):
+    def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[DocPredictions]) -> None:
+        for doc, (kept, segments, (label_ids, word_scores)) in zip(docs, predictions, strict=True):
             ids = numpy.full(len(doc), -1, dtype=numpy.int64)
             ids[kept] = label_ids
             scores = numpy.zeros(len(doc), dtype=numpy.float32)
@@ -286,7 +291,7 @@ class BertNER(Pipe):
             tags = self._tags[ids].tolist()
             spans = [
                 Span(doc, first + start, first + end, label=label)
-                for first, last in self._segments(doc)
+                for first, last in segments
                 for start, end, label in tags_to_spans(tags[first:last], self._scheme)
             ]
             if self.annotate == "ents":
