@@ -8,8 +8,9 @@ batch of ~2,000 words, a HF step 8 sentences): ``--spacy-steps 1000 --hf-set tra
 --hf-set training_args.max_steps=-1``. ``--hf-set`` takes any ``train-hf`` override (values are JSON).
 
 Each route trains in its own child process (peak RSS is that process's own ``ru_maxrss``):
-- spaCy route: ``spacy train configs/bert_ner_cpu.cfg`` (``--config``), evaluated once at the end; words/s
-  from spaCy's own count of training words (``info["words"]``) over the training loop's seconds;
+- spaCy route: ``spacy train configs/bert_ner_cpu.cfg`` (``--config``), words/s from spaCy's
+  own count of training words (``info["words"]``) over the training loop's seconds, dev evaluations left
+  out (see :func:`train_spacy_recorded`);
 - HF route: :func:`train_hf.run_hf_route` (``train-hf``), words/s from its metrics.json.
 dev/test F1 are ``spacy evaluate``'s ``ents_f`` on whole documents for both routes (the HF model is
 assembled into a ``bert_ner`` pipeline first), so the two columns measure the same thing.
@@ -39,11 +40,30 @@ def train_spacy_recorded(
     config: str | Path, output: Path, overrides: dict[str, Any], use_gpu: int = -1
 ) -> dict[str, Any]:
     """``spacy train`` with a logger that also records spaCy's own count of training words and the training
-    loop's seconds: ``{"words", "seconds", "step", "wall_seconds"}`` (wall includes initialization)."""
+    loop's time: ``{"words", "seconds", "eval_seconds", "step", "wall_seconds"}``.
+
+    ``words`` / ``seconds`` count steps 1..N: the time from the end of step 0 to the last step *without*
+    the dev evaluations in between (spaCy evaluates at step 0 and every ``eval_frequency`` steps, and its
+    own ``info["seconds"]`` counts them). The HF route's words/s leaves evaluation out too, so both figures
+    are training throughput. ``eval_seconds`` is what was left out; ``wall_seconds`` includes
+    initialization and every evaluation.
+    """
     from spacy.cli.train import train
+    from spacy.language import Language
     from spacy.util import registry
 
     last: dict[str, Any] = {}
+    eval_seconds = 0.0
+    first: Optional[dict[str, float]] = None
+    evaluate = Language.evaluate
+
+    def timed_evaluate(self, *args, **kwargs):
+        nonlocal eval_seconds
+        start = time.perf_counter()
+        try:
+            return evaluate(self, *args, **kwargs)
+        finally:
+            eval_seconds += time.perf_counter() - start
 
     @registry.loggers("benchmark.recording_logger.v1")
     def recording_logger():
@@ -53,8 +73,17 @@ def train_spacy_recorded(
             log_step, finalize = console(nlp, stdout, stderr)
 
             def step(info: Optional[dict]) -> None:
+                nonlocal first
                 if info is not None:
-                    last.update(words=info["words"], seconds=info["seconds"], step=info["step"])
+                    now = time.perf_counter()
+                    if first is None:  # the clock starts after step 0 (its update and spaCy's step-0 evaluation)
+                        first = {"time": now, "words": info["words"], "eval_seconds": eval_seconds}
+                    last.update(
+                        step=info["step"],
+                        words=info["words"] - first["words"],
+                        eval_seconds=eval_seconds - first["eval_seconds"],
+                        seconds=now - first["time"] - (eval_seconds - first["eval_seconds"]),
+                    )
                 log_step(info)
 
             return step, finalize
@@ -63,7 +92,11 @@ def train_spacy_recorded(
 
     overrides = {**overrides, "training.logger": {"@loggers": "benchmark.recording_logger.v1"}}
     start = time.perf_counter()
-    train(config, output, overrides=overrides, use_gpu=use_gpu)
+    Language.evaluate = timed_evaluate
+    try:
+        train(config, output, overrides=overrides, use_gpu=use_gpu)
+    finally:
+        Language.evaluate = evaluate
     return {**last, "wall_seconds": time.perf_counter() - start}
 
 
@@ -96,7 +129,29 @@ def _spacy_child(args: argparse.Namespace) -> None:
     }
     if args.test:
         result["test_ents_f"] = evaluate(str(out / "training" / "model-last"), Path(args.test), silent=True)["ents_f"]
+    rss_log = out / "rss.jsonl"
+    if rss_log.exists():
+        result["rss_log"] = [json.loads(line) for line in rss_log.read_text(encoding="utf-8").splitlines()]
     (out / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def memory_growth(rows: list[dict[str, float]], field: str, after_step: int = 300) -> Optional[float]:
+    """Growth of ``field`` after ``after_step``: the highest reading at a later step over the reading at
+    ``after_step``, minus 1 (0.08 = +8%). None when the log has no reading at or after that step."""
+    base = next((row[field] for row in rows if row["step"] >= after_step), None)
+    later = [row[field] for row in rows if row["step"] > after_step]
+    return None if base is None or not later else max(later) / base - 1
+
+
+def print_memory(rows: list[dict[str, float]]) -> None:
+    """The spaCy route's memory_guard log: RSS built up and kept, every logged step, and growth after 300."""
+    for field, meaning in (("kept_mb", "kept after a trim"), ("rss_mb", "built up since the last trim")):
+        if rows and field in rows[0]:
+            print(f"spaCy RSS MB, {meaning}, steps {rows[0]['step']}..{rows[-1]['step']}: "
+                  + " ".join(f"{row[field]:.0f}" for row in rows))
+            growth = memory_growth(rows, field)
+            if growth is not None:
+                print(f"  growth after step 300 (highest later reading / reading at 300): {growth * 100:+.1f}%")
 
 
 def run_spacy_route(
@@ -148,9 +203,13 @@ def main() -> None:
         _spacy_child(args)
         return
     hf_overrides = _parse_overrides(args.hf_set)
+    spacy_steps = args.spacy_steps or args.max_steps
+    if args.eval_every and spacy_steps % args.eval_every:
+        raise SystemExit(f"--eval-every {args.eval_every} must divide the spaCy steps ({spacy_steps}): spaCy "
+                         "reports its training loop's words and time only at evaluation steps, the last included")
     out = Path(args.out or f"/tmp/train_bench_{os.getpid()}")
     spacy_result = run_spacy_route(
-        args.train, args.dev, args.test, args.backbone, out / "spacy", args.spacy_steps or args.max_steps,
+        args.train, args.dev, args.test, args.backbone, out / "spacy", spacy_steps,
         Path(args.config), eval_every=args.eval_every,
     )
     hf_result = run_hf_route(
@@ -171,6 +230,7 @@ def main() -> None:
     ]
     header = ["route", "steps", "train words/s", "peak RSS MB", "wall s", "dev F1", "test F1"]
     msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * 6)
+    print_memory(spacy_result.get("rss_log", []))
     print(f"backbone {args.backbone}; spaCy config {args.config}; HF config {REPO / 'configs' / 'hf_bert_ner.cfg'}")
     (out / "train_benchmark.json").write_text(json.dumps({"spacy": spacy_result, "hf": hf_result}, indent=2))
 

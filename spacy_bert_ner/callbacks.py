@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -47,9 +48,13 @@ def make_memory_guard(
     trim_every: give free heap memory back to the OS (``malloc_trim(0)``) every N steps; 0 turns it off.
     mmap_threshold_mb: serve allocations of at least this many MB by mmap, so freeing them returns
         them at once (pins glibc's otherwise rising threshold); null leaves malloc as it is.
-    log_every / log_path: print ``step N rss X MB`` to stderr every N steps (0: never) and, with a path,
-        append ``{"step", "rss_mb"}`` JSON lines there (benchmarks/train.py reads them).
-    On a C library other than glibc only the logging happens.
+    log_every / log_path: every N steps (0: never) read RSS twice, before and after a trim: ``rss_mb`` is
+        what the steps since the last trim built up (it swings with the size of those batches),
+        ``kept_mb`` is what the process still holds once free heap memory is returned (live tensors,
+        weights, optimizer state, caches: where a leak would show). Printed to stderr as
+        ``step N rss X MB, kept Y MB (trim Z ms)`` and, with a path, appended as JSON lines
+        ``{"step", "rss_mb", "kept_mb", "trim_ms"}`` (benchmarks/train.py summarises them).
+    On a C library other than glibc nothing is trimmed and ``kept_mb`` equals ``rss_mb``.
     """
     for field, value in (("trim_every", trim_every), ("log_every", log_every)):
         if value < 0:
@@ -59,16 +64,27 @@ def make_memory_guard(
         libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold_mb * 2**20))
     process = psutil.Process()
 
+    def trim() -> float:
+        """Return free heap memory to the OS; the milliseconds it took (0 without glibc)."""
+        if libc is None:
+            return 0.0
+        start = time.perf_counter()
+        libc.malloc_trim(0)
+        return (time.perf_counter() - start) * 1000
+
     def before_update(nlp: Language, args: dict[str, Any]) -> None:
         step = args["step"]
-        if log_every and step % log_every == 0:  # measured before trimming: the RSS the steps built up
+        if log_every and step % log_every == 0:
             rss_mb = process.memory_info().rss / 2**20
-            print(f"step {step} rss {rss_mb:.0f} MB", file=sys.stderr, flush=True)
+            trim_ms = trim()  # a logged step always trims, so kept_mb is measured the same way each time
+            kept_mb = process.memory_info().rss / 2**20
+            print(f"step {step} rss {rss_mb:.0f} MB, kept {kept_mb:.0f} MB (trim {trim_ms:.0f} ms)", file=sys.stderr, flush=True)
             if log_path:
                 Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+                row = {"step": step, "rss_mb": round(rss_mb, 1), "kept_mb": round(kept_mb, 1), "trim_ms": round(trim_ms, 1)}
                 with open(log_path, "a", encoding="utf-8") as file:
-                    file.write(json.dumps({"step": step, "rss_mb": round(rss_mb, 1)}) + "\n")
-        if libc is not None and trim_every and step % trim_every == 0:
-            libc.malloc_trim(0)
+                    file.write(json.dumps(row) + "\n")
+        elif trim_every and step % trim_every == 0:
+            trim()
 
     return before_update
