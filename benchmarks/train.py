@@ -122,6 +122,8 @@ def _spacy_child(args: argparse.Namespace) -> None:
         "route": "spacy",
         "words_per_s": last["words"] / max(last["seconds"], 1),
         "train_steps": last["step"],
+        "train_seconds": last["seconds"],
+        "eval_seconds": last["eval_seconds"],
         "wall_seconds": wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "dev_ents_f": evaluate(str(out / "training" / "model-last"), Path(args.dev), silent=True)["ents_f"],
