@@ -39,7 +39,8 @@ def test_config_loads_and_validates(path: Path) -> None:
     assert nlp.pipe_names == ["transformer", "ner"]
     model = config["components"]["transformer"]["model"]
     assert model["@architectures"] == "spacy-transformers.TransformerModel.v3"
-    # The GPU config keeps the overlapping windows; the CPU one encodes each token once (README "Speed").
+    # The GPU config keeps the overlapping windows; the CPU one encodes each token once (README
+    # "Both routes side by side").
     stride = 96 if path.name == "bert_ner.cfg" else 128
     assert model["get_spans"] == {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": stride}
 
