@@ -105,13 +105,18 @@ def test_memory_guard_logs_rss_every_n_steps(tmp_path: Path, capsys: pytest.Capt
         make_memory_guard(trim_every=-1)
 
 
+def _free_most_of_a_heap() -> list[bytes]:
+    """Allocate ~400 MB of small heap blocks and free all but one in fifty, so the heap cannot shrink from
+    its top and only malloc_trim gives the memory back; the survivors are returned (keep them alive)."""
+    blocks = [bytes(2000) for _ in range(200_000)]
+    return blocks[::50]
+
+
 @pytest.mark.skipif(_glibc() is None, reason="malloc_trim is glibc's")
 def test_memory_guard_returns_freed_heap_memory_to_the_os() -> None:
     process = psutil.Process()
     guard = make_memory_guard(trim_every=1, mmap_threshold_mb=None, log_every=0)
-    blocks = [bytes(2000) for _ in range(200_000)]  # ~400 MB of small heap blocks
-    kept = blocks[::50]  # free all but one in fifty: the heap cannot shrink from its top
-    del blocks
+    kept = _free_most_of_a_heap()
     before = process.memory_info().rss
     guard(spacy.blank("en"), {"step": 0, "epoch": 0})
     after = process.memory_info().rss
@@ -123,9 +128,7 @@ def test_memory_guard_returns_freed_heap_memory_to_the_os() -> None:
 def test_memory_guard_logs_what_is_kept_after_the_trim_beside_what_was_built_up(tmp_path: Path) -> None:
     log = tmp_path / "rss.jsonl"
     guard = make_memory_guard(trim_every=0, mmap_threshold_mb=None, log_every=1, log_path=str(log))
-    blocks = [bytes(2000) for _ in range(200_000)]
-    kept = blocks[::50]
-    del blocks
+    kept = _free_most_of_a_heap()
     guard(spacy.blank("en"), {"step": 0, "epoch": 0})  # trim_every=0, yet a logged step trims to read kept_mb
     (row,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert row["rss_mb"] - row["kept_mb"] > 200, row
