@@ -46,7 +46,8 @@ def train_spacy_recorded(
     the dev evaluations in between (spaCy evaluates at step 0 and every ``eval_frequency`` steps, and its
     own ``info["seconds"]`` counts them). The HF route's words/s leaves evaluation out too, so both figures
     are training throughput. ``eval_seconds`` is what was left out; ``wall_seconds`` includes
-    initialization and every evaluation.
+    initialization and every evaluation. An existing memory_guard log at the overrides' ``log_path`` is
+    removed first, so the log holds this run only.
     """
     from spacy.cli.train import train
     from spacy.language import Language
@@ -91,6 +92,9 @@ def train_spacy_recorded(
         return setup
 
     overrides = {**overrides, "training.logger": {"@loggers": "benchmark.recording_logger.v1"}}
+    rss_log = overrides.get("training.before_update.log_path")
+    if rss_log:  # memory_guard appends: a rerun into the same folder must not report the last run's rows
+        Path(rss_log).unlink(missing_ok=True)
     start = time.perf_counter()
     Language.evaluate = timed_evaluate
     try:
