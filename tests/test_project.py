@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import srsly
 
-from spacy_bert_ner.conll import conll_lines, read_conll
+from spacy_bert_ner.data.conll import conll_lines, read_conll
 from tiny_models import conll_sentences, save_backbone
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from tiny_models import save_rigged_classifier
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.metrics import Unit, parity, predict
-from spacy_bert_ner.report import (
+from spacy_bert_ner.evaluation.parity import Unit, parity, predict
+from spacy_bert_ner.evaluation.report import (
     ReportError,
     build_report,
     example_section,

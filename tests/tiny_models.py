@@ -42,7 +42,7 @@ def conll_sentences(path: Path | None, limit: int = 300) -> list[list[str]]:
     """The first ``limit`` sentences of a CoNLL file as word lists; the built-in ones if ``path`` is None."""
     if path is None:
         return [s.split() for s in BUILTIN_SENTENCES]
-    from spacy_bert_ner.conll import read_conll
+    from spacy_bert_ner.data.conll import read_conll
 
     articles, _ = read_conll(path)
     sentences = [s.words for a in articles for s in a.sentences]

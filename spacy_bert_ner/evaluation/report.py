@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 from spacy import displacy
 from spacy.tokens import Doc
 
-from .metrics import MetricsError, Unit, is_annotated, load_and_predict, unit_differs, units_of
+from .parity import MetricsError, Unit, is_annotated, load_and_predict, unit_differs, units_of
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
     "PER": "#aa9cfc",

@@ -1,4 +1,4 @@
-"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of :mod:`spacy_bert_ner.hf_train`.
+"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of :mod:`spacy_bert_ner.hf.train`.
 
 The spaCy side of the Hugging Face route: the same ``train.spacy`` / ``dev.spacy`` the spaCy route reads
 (whole articles with sentence starts and ``doc.ents``, as ``convert`` writes them) become one training
@@ -13,10 +13,10 @@ from typing import Iterable, Iterator
 
 from spacy.tokens import Doc
 
-from .bio import spans_to_iob2
+from ..bio import spans_to_iob2
 from .conll import ConllFormatError
 from .corpus import read_docbin
-from .hf_train import HFTrainSettings, TaggedSentence, TrainConfigError
+from ..hf.train import HFTrainSettings, TaggedSentence, TrainConfigError
 
 
 def doc_sentences(doc: Doc) -> Iterator[TaggedSentence]:

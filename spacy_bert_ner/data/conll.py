@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .bio import SCHEMES, Span, TagError, split_tag, spans_to_iob2, tags_to_spans
+from ..bio import SCHEMES, Span, TagError, split_tag, spans_to_iob2, tags_to_spans
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINES = {4: "-DOCSTART- -X- -X- O", 2: "-DOCSTART- O"}

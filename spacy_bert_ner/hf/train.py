@@ -1,11 +1,11 @@
 """The Hugging Face course's token-classification recipe, driven by a config file.
 
 transformers / datasets / seqeval / confection only, no spaCy: sentences come in as ``(words, IOB2 tags)``
-pairs (:mod:`spacy_bert_ner.hf_data` reads them from DocBins). The steps, each checked before training:
+pairs (:mod:`spacy_bert_ner.data.tagged` reads them from DocBins). The steps, each checked before training:
 
 1. :func:`load_settings`: the config (``configs/hf_bert_ner.cfg``) with overrides -> :class:`HFTrainSettings`;
 2. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
-3. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer, subword labels (:mod:`.hf_align`),
+3. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer, subword labels (:mod:`.align`),
    ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
    ``compute_metrics`` (seqeval over the labelled subwords) run every evaluation;
 4. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
@@ -51,7 +51,7 @@ from transformers import (
     set_seed,
 )
 
-from .hf_align import ALIGNMENTS, IGNORE, LabelSetError, align_labels, check_label_set, word_tags
+from .align import ALIGNMENTS, IGNORE, LabelSetError, align_labels, check_label_set, word_tags
 
 TaggedSentence = tuple[Sequence[str], Sequence[str]]  # (words, one IOB2 tag per word)
 SPLITS = ("train", "dev", "test")

@@ -49,7 +49,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .bio import spans_to_iob2
+from ..bio import spans_to_iob2
 
 Mode = Literal["default", "strict"]
 TOLERANCE = 1e-9
@@ -181,12 +181,12 @@ def course_metrics(
     is not -100. ``predictions``: label ids or logits (``batch x length [x labels]``); ``id2label``: the
     model config's (int or str keys). Returns ``subword_precision/recall/f1/accuracy``.
 
-    It is :func:`spacy_bert_ner.hf_train.course_compute_metrics`, the function ``train-hf`` runs every
+    It is :func:`spacy_bert_ner.hf.train.course_compute_metrics`, the function ``train-hf`` runs every
     evaluation, not a copy.
     """
     from transformers import EvalPrediction
 
-    from .hf_train import course_compute_metrics
+    from ..hf.train import course_compute_metrics
 
     ids = sorted(int(i) for i in id2label)
     if ids != list(range(len(ids))):
@@ -273,7 +273,7 @@ def load_and_predict(
     pipeline: str | Path, data: str | Path, batch_size: int = 64, gpu_id: int = -1
 ) -> tuple[list[Doc], list[Doc]]:
     """Load a pipeline and a gold ``.spacy`` file; return the gold docs and the pipeline's predictions."""
-    from .corpus import read_docbin
+    from ..data.corpus import read_docbin
 
     nlp = load_pipeline(pipeline, gpu_id)
     gold = read_docbin(data, nlp.vocab)

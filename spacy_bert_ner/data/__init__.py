@@ -1,0 +1,1 @@
+"""CoNLL columns <-> sentences <-> spaCy Docs <-> DocBin files, and where corpora come from. No model code."""

@@ -1,0 +1,1 @@
+"""Scores you can trust: one seqeval wrapper and score shape, spaCy-vs-seqeval parity, the HTML report."""
