@@ -6,7 +6,7 @@ from pathlib import Path
 
 import spacy
 
-from .hf.classifier import ModelError
+from .errors import ConfigError, ModelError
 
 
 def assemble_pipeline(
@@ -32,7 +32,7 @@ def assemble_pipeline(
     try:
         nlp = spacy.blank(lang)
     except ImportError as err:
-        raise ModelError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
+        raise ConfigError(f"--lang {lang!r}: not a language spaCy knows ({err})") from None
     if sentencizer:
         nlp.add_pipe("sentencizer")
     nlp.add_pipe("bert_ner", name=name, config={"model": str(model_dir.resolve())})

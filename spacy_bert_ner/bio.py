@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable, Literal, Sequence
 
+from .errors import DataError
+
 Scheme = Literal["iob1", "iob2", "bioes", "bilou"]
 SCHEMES: tuple[str, ...] = ("iob1", "iob2", "bioes", "bilou")
 Span = tuple[int, int, str]  # (start, end exclusive, label)
@@ -24,10 +26,6 @@ _PREFIXES: dict[str, frozenset[str]] = {
 _CANONICAL = {"B": "B", "I": "I", "E": "E", "S": "S", "L": "E", "U": "S"}
 
 
-class TagError(ValueError):
-    """A tag that is not ``O`` or ``PREFIX-TYPE`` with a prefix the scheme allows."""
-
-
 @lru_cache(maxsize=4096)
 def split_tag(tag: str, scheme: str = "bioes") -> tuple[str, str]:
     """Split ``"B-WORK-OF-ART"`` into ``("B", "WORK-OF-ART")``; ``"O"`` into ``("O", "")``.
@@ -40,7 +38,7 @@ def split_tag(tag: str, scheme: str = "bioes") -> tuple[str, str]:
     prefix, sep, type_ = tag.partition("-")
     if not sep or not type_ or prefix not in _PREFIXES[scheme]:
         allowed = "/".join(f"{p}-X" for p in sorted(_PREFIXES[scheme]))
-        raise TagError(f"invalid tag {tag!r}: expected O or {allowed} (scheme {scheme})")
+        raise DataError(f"invalid tag {tag!r}: expected O or {allowed} (scheme {scheme})")
     return _CANONICAL[prefix], type_
 
 
@@ -103,7 +101,8 @@ def spans_to_iob2(spans: Iterable[Span], length: int) -> list[str]:
 
 
 def scheme_of_labels(labels: Iterable[str]) -> Scheme:
-    """The scheme of a model's label set (``id2label`` values): raises :class:`TagError` naming bad labels.
+    """The scheme of a model's label set (``id2label`` values); raises :class:`~spacy_bert_ner.errors.DataError`
+    naming bad labels.
 
     IOB1 and IOB2 label sets look the same and decode the same way; they are reported as ``"iob2"``.
     """
@@ -118,13 +117,13 @@ def scheme_of_labels(labels: Iterable[str]) -> Scheme:
     for label in labels:
         try:
             split_tag(label, scheme)
-        except TagError:
+        except DataError:
             bad.append(label)
     if bad:
-        raise TagError(
+        raise DataError(
             f"labels {bad} are not O or B-/I-/E-/S-/L-/U-TYPE tags of one scheme (read as {scheme}); "
             "rename them in the model's config.json id2label/label2id"
         )
     if not any(label != "O" for label in labels):
-        raise TagError(f"label set {labels} has no entity labels (only O): it cannot predict entities")
+        raise DataError(f"label set {labels} has no entity labels (only O): it cannot predict entities")
     return scheme

@@ -21,6 +21,8 @@ import psutil
 from spacy import Language
 from spacy.util import registry
 
+from .errors import ConfigError
+
 M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
 
 
@@ -58,7 +60,7 @@ def make_memory_guard(
     """
     for field, value in (("trim_every", trim_every), ("log_every", log_every)):
         if value < 0:
-            raise ValueError(f"memory_guard: {field} must be >= 0, got {value}")
+            raise ConfigError(f"memory_guard: {field} must be >= 0, got {value}")
     libc = _glibc()
     if libc is not None and mmap_threshold_mb is not None:
         libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold_mb * 2**20))

@@ -11,7 +11,7 @@ import typer
 from wasabi import color, msg
 
 from .assemble import assemble_pipeline
-from .data.conll import ConllFormatError
+from .errors import BertNerError
 from .data.corpus import (
     DEFAULT_HF_DATASET,
     SplitStats,
@@ -50,29 +50,20 @@ def _say(icon: str, fg: str, text: str) -> None:
     typer.echo(color(f"{icon} {text}", fg=fg) if sys.stderr.isatty() else f"{icon} {text}", err=True)
 
 
-def _guarded(func: Callable[[], T], *errors: type[Exception]) -> T:
-    """Run ``func``; print its warnings, and turn input errors (ConllFormatError and ``errors``) into one
-    clear line + exit 1."""
+def _guarded(func: Callable[[], T]) -> T:
+    """Run ``func``; print its warnings, and turn an input error (:class:`BertNerError`) into one clear line
+    and exit 1."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             return func()
-        except (ConllFormatError, *errors) as err:
+        except BertNerError as err:
             failure = str(err)
         finally:
             for warning in caught:
                 _say("⚠", "yellow", str(warning.message))
     _say("✘", "red", failure)
     raise typer.Exit(1)
-
-
-def _hf_errors() -> tuple[type[Exception], ...]:
-    """Config, model and label-set errors of the HF commands (imported late: they pull in torch)."""
-    from .bio import TagError
-    from .hf.classifier import ModelError
-    from .hf.train import TrainConfigError
-
-    return TrainConfigError, ModelError, TagError
 
 
 def print_stats(rows: list[tuple[SplitStats, str]]) -> None:
@@ -182,7 +173,7 @@ def train_hf_cli(
         settings = load_settings(config_path, overrides)
         return prepare(settings, read_splits(settings))
 
-    prepared = _guarded(setup, *_hf_errors())  # every input error stops here, before the first training step
+    prepared = _guarded(setup)  # every input error stops here, before the first training step
     metrics = fit(prepared)
     if is_main_process():
         typer.echo(json.dumps(metrics, indent=2))
@@ -203,18 +194,11 @@ def assemble_cli(
     ),
 ) -> None:
     """Turn a HF token classifier folder into a spaCy pipeline (blank LANG [+ sentencizer] + bert_ner)."""
-    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name, sentencizer), *_hf_errors())
+    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name, sentencizer))
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
 
 
 # -- evaluation: parity, report ------------------------------------------------------------------------------
-
-
-def _eval_errors() -> tuple[type[Exception], ...]:
-    """:func:`_hf_errors` and the metrics / report input errors (imported late: seqeval is slow to import)."""
-    from .evaluation.parity import MetricsError
-
-    return (*_hf_errors(), MetricsError)
 
 
 def _percent(value: Optional[float]) -> str:
@@ -243,7 +227,7 @@ def parity_cli(
         gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
         return parity(gold, predicted, tolerance)
 
-    result = _guarded(run, *_eval_errors())
+    result = _guarded(run)
     names = {"spacy": "spaCy", "seqeval": "seqeval", "seqeval_strict": "strict"}
     header = ["type", "gold", *(f"{names[scorer]} {k}" for scorer in SCORERS for k in "PRF")]
     table = [[type_, "-" if n is None else n, *map(_percent, figures)] for type_, n, figures in rows(result)]
@@ -308,7 +292,7 @@ def report_cli(
             output, named_metrics, named_pipelines, data, n_examples, seed, batch_size, gpu_id, title
         )
 
-    written = _guarded(run, *_eval_errors())
+    written = _guarded(run)
     _say("✔", "green", f"Wrote {written}")
 
 

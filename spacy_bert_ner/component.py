@@ -27,8 +27,9 @@ from spacy.util import SimpleFrozenList, from_disk, make_tempdir, minibatch, to_
 from spacy.vocab import Vocab
 from thinc.util import get_torch_default_device
 
-from .bio import TagError, scheme_of_labels, split_tag, tags_to_spans
-from .hf.classifier import ModelError, TokenClassifier, WordPredictions, load_token_classifier
+from .bio import scheme_of_labels, split_tag, tags_to_spans
+from .errors import ConfigError, DataError, ModelError
+from .hf.classifier import TokenClassifier, WordPredictions, load_token_classifier
 
 FORMAT_VERSION = 1
 # nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model
@@ -130,7 +131,7 @@ def torch_device(device: Optional[str]) -> torch.device:
     try:
         return torch.device(device)
     except RuntimeError as err:
-        raise ValueError(
+        raise ConfigError(
             f"bert_ner: device {device!r} is not a torch device ({err}); use e.g. 'cpu' or 'cuda:0'"
         ) from None
 
@@ -167,7 +168,7 @@ class BertNER(Pipe):
         load: bool = True,
     ) -> None:
         if annotate not in ("ents", "spans"):
-            raise ValueError(f"bert_ner: annotate must be 'ents' or 'spans', got {annotate!r}")
+            raise ConfigError(f"bert_ner: annotate must be 'ents' or 'spans', got {annotate!r}")
         self.vocab = vocab
         self.name = name
         self.model_name = model
@@ -197,8 +198,8 @@ class BertNER(Pipe):
         """Adopt a classifier after checking its labels form one BIO-style scheme with entity labels."""
         try:
             self._scheme = scheme_of_labels(classifier.labels)
-        except TagError as err:
-            raise TagError(f"bert_ner model {classifier.source!r}: {err}") from None
+        except DataError as err:
+            raise ModelError(f"bert_ner model {classifier.source!r}: {err}") from None
         self._classifier = classifier
         self._tags = numpy.array(list(classifier.labels) + ["O"], dtype=object)  # index -1: no wordpieces
 
@@ -348,14 +349,14 @@ class BertNER(Pipe):
 
     def _read_cfg(self, path: Path) -> None:
         if not path.exists():
-            raise ValueError(
+            raise ModelError(
                 f"bert_ner: {path.parent} has no cfg: it was not saved by bert_ner's to_disk "
                 f"(or the pipeline was saved with this component excluded)"
             )
         cfg = srsly.read_json(path)
         version = cfg.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
+            raise ModelError(
                 f"bert_ner: {path} has format version {version!r}; this spacy-bert-ner reads versions up to "
                 f"{FORMAT_VERSION}: upgrade spacy-bert-ner"
             )

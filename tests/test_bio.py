@@ -7,7 +7,8 @@ import itertools
 import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
-from spacy_bert_ner.bio import TagError, scheme_of_labels, spans_to_iob2, split_tag, tags_to_spans
+from spacy_bert_ner.bio import scheme_of_labels, spans_to_iob2, split_tag, tags_to_spans
+from spacy_bert_ner.errors import DataError
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_equals_seqeval_default_mode_on_every_short_sequence(length: int) -> Non
 
 @pytest.mark.parametrize("tag", ["B", "B-", "X-PER", "b-PER", "", "E-PER"])
 def test_invalid_tags_raise(tag: str) -> None:
-    with pytest.raises(TagError, match="invalid tag"):
+    with pytest.raises(DataError, match="invalid tag"):
         split_tag(tag, "iob2")
 
 
@@ -80,5 +81,5 @@ def test_scheme_of_labels(labels: list[str], scheme: str) -> None:
     ],
 )
 def test_scheme_of_labels_errors_name_the_labels(labels: list[str], message: str) -> None:
-    with pytest.raises(TagError, match=message):
+    with pytest.raises(DataError, match=message):
         scheme_of_labels(labels)

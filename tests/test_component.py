@@ -18,9 +18,8 @@ from spacy.tokens import Doc, DocBin, Span
 from thinc.api import ConfigValidationError
 from tiny_models import CONLL_LABELS, save_rigged_classifier
 
-from spacy_bert_ner.bio import TagError
 from spacy_bert_ner.component import FORMAT_VERSION, BertNER
-from spacy_bert_ner.hf.classifier import ModelError
+from spacy_bert_ner.errors import ModelError
 
 REPO = Path(__file__).resolve().parent.parent
 WORK_OF_ART = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-WORK-OF-ART", "I-WORK-OF-ART"]
@@ -194,7 +193,7 @@ def test_label_schemes_from_id2label(
     ],
 )
 def test_unusable_label_sets_fail_at_construction(tmp_path: Path, labels: list[str], message: str) -> None:
-    with pytest.raises(TagError, match=rf"bert_ner model '.*': .*{message}"):
+    with pytest.raises(ModelError, match=rf"bert_ner model '.*': .*{message}"):
         bert_ner(rigged(tmp_path, labels))
 
 

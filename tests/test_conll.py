@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from spacy_bert_ner.data.conll import ConllFormatError, RepairWarning, conll_lines, read_conll
+from spacy_bert_ner.data.conll import RepairWarning, conll_lines, read_conll
+from spacy_bert_ner.errors import ConfigError, DataError
 
 FOUR = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n"
 
@@ -86,7 +87,7 @@ def test_invalid_i_starts_in_iob2_are_repaired_with_a_counted_warning(tmp_path: 
 
 def test_invalid_i_starts_under_strict_are_rejected_with_the_line(tmp_path: Path) -> None:
     text = "John B-PER\nlives O\nin O\nBerlin I-LOC\n"
-    with pytest.raises(ConllFormatError, match=r"data.txt:4 \(I-LOC\).*--strict"):
+    with pytest.raises(DataError, match=r"data.txt:4 \(I-LOC\).*--strict"):
         read(tmp_path, text, scheme="iob2", strict=True)
 
 
@@ -110,19 +111,23 @@ def test_bioes_when_declared(tmp_path: Path) -> None:
         ("EU NNP B-NP E-ORG\n", {"scheme": "iob2"}, r"data.txt:1: .*invalid tag 'E-ORG'"),
         ("EU NNP X-NP O\n", {}, r"data.txt:1: chunk_tags column: invalid tag 'X-NP'"),
         ("\n\n-DOCSTART- -X- -X- O\n\n", {}, r"data.txt: no sentences found"),
-        ("EU B-ORG\n", {"scheme": "iob3"}, r"unknown scheme 'iob3'"),
     ],
 )
 def test_bad_input_errors_name_file_line_and_fix(tmp_path: Path, text: str, kwargs: dict, message: str) -> None:
-    with pytest.raises(ConllFormatError, match=message):
+    with pytest.raises(DataError, match=message):
         read(tmp_path, text, **kwargs)
 
 
+def test_unknown_scheme_is_a_setting_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown scheme 'iob3'"):
+        read(tmp_path, "EU B-ORG\n", scheme="iob3")
+
+
 def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
-    with pytest.raises(ConllFormatError, match=r"data.txt:2: not valid UTF-8.*iconv"):
+    with pytest.raises(DataError, match=r"data.txt:2: not valid UTF-8.*iconv"):
         read(tmp_path, b"EU B-ORG\nK\xf6ln B-LOC\n")
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConllFormatError, match=r"nope.txt: file not found"):
+    with pytest.raises(DataError, match=r"nope.txt: file not found"):
         read_conll(tmp_path / "nope.txt")

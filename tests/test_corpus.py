@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.data.conll import ConllFormatError, read_conll
+from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.errors import DataError
 from spacy_bert_ner.data.corpus import (
     DOCSTART_KEY,
     SplitStats,
@@ -207,5 +208,5 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
 
 
 def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:
-    with pytest.raises(ConllFormatError, match=r"nope: not a folder of CoNLL files nor hf:DATASET_ID"):
+    with pytest.raises(DataError, match=r"nope: not a folder of CoNLL files nor hf:DATASET_ID"):
         fetch_conll(str(tmp_path / "nope"), tmp_path / "assets")

@@ -8,9 +8,9 @@ import pytest
 from tiny_models import CONLL_LABELS, SPECIAL_TOKENS
 from transformers import BertTokenizerFast
 
+from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.align import (
     IGNORE,
-    LabelSetError,
     align_labels,
     check_label_set,
     first_subwords,
@@ -113,7 +113,7 @@ def test_word_tags_take_the_first_subword_and_o_for_none() -> None:
     ],
 )
 def test_bad_label_sets(labels, message) -> None:
-    with pytest.raises(LabelSetError, match=message):
+    with pytest.raises(ConfigError, match=message):
         check_label_set(labels)
 
 

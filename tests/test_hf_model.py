@@ -11,7 +11,8 @@ import torch
 from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classifier, tiny_settings
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from spacy_bert_ner.hf.classifier import ModelError, TokenClassifier, load_token_classifier
+from spacy_bert_ner.errors import ConfigError, ModelError
+from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
 
 # Wordpiece -> label of the rigged model (approximate probabilities after its LayerNorm and softmax).
 PIECES = {
@@ -258,7 +259,7 @@ def test_slow_tokenizer_is_refused(tiny_model_dir: Path) -> None:
     ],
 )
 def test_bad_options(tiny_model_dir: Path, options: dict, message: str) -> None:
-    with pytest.raises(ModelError, match=message):
+    with pytest.raises(ConfigError, match=message):
         load_token_classifier(str(tiny_model_dir), **options)
 
 

@@ -21,8 +21,8 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
 from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
+from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.train import (
-    TrainConfigError,
     load_settings,
     make_training_args,
     seqeval_scores,
@@ -193,7 +193,7 @@ def test_unknown_section_in_the_file(hf_corpus: Path, tmp_path: Path) -> None:
     config = tmp_path / "typo.cfg"
     config.write_text(CONFIG.read_text() + "\n[trainer]\nseed = 1\n")
     with pytest.raises(
-        TrainConfigError, match=r"typo.cfg: unknown section \[trainer\]; the sections are paths"
+        ConfigError, match=r"typo.cfg: unknown section \[trainer\]; the sections are paths"
     ):
         load_settings(
             config, {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
@@ -236,7 +236,7 @@ def test_seqeval_scores_match_our_decoding_rule() -> None:
 
 
 def test_error_messages_name_the_config(hf_corpus: Path) -> None:
-    with pytest.raises(TrainConfigError, match=r"hf_bert_ner.cfg \[paths\] train"):
+    with pytest.raises(ConfigError, match=r"hf_bert_ner.cfg \[paths\] train"):
         load_settings(CONFIG, {"paths.train": str(hf_corpus / "nope.spacy")})
 
 

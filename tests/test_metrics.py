@@ -19,7 +19,8 @@ from spacy_bert_ner.evaluation import parity as metrics
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.corpus import sentences_to_doc
-from spacy_bert_ner.evaluation.parity import MetricsError, course_metrics, parity, predict, seqeval_scores
+from spacy_bert_ner.errors import DataError, ModelError
+from spacy_bert_ner.evaluation.parity import course_metrics, parity, predict, seqeval_scores
 
 # -- seqeval, by hand ---------------------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ def test_course_metrics_is_subword_level() -> None:
     logits = numpy.eye(len(CONLL_LABELS))[predictions]
     scores = course_metrics(logits, first_only, {str(k): v for k, v in ID2LABEL.items()})
     assert scores == course_metrics(predictions, first_only, ID2LABEL)
-    with pytest.raises(MetricsError, match="id2label"):
+    with pytest.raises(ModelError, match="id2label"):
         course_metrics(predictions, labels, {1: "O", 2: "B-PER"})
 
 
@@ -202,9 +203,9 @@ def test_parity_skips_unannotated_docs_and_refuses_partial_ones() -> None:
     result = parity([unannotated, gold], [Doc(vocab, words=["Peter", "said"]), pred])
     assert result.agree and result.counts["skipped_docs"] == 1 and result.spacy["ents_f"] == 1.0
     partial = Doc(vocab, words=["Peter", "met", "Paris"], ents=["B-PER", "O", ""])
-    with pytest.raises(MetricsError, match=r"gold doc 0: tokens \[2\] have no NER annotation"):
+    with pytest.raises(DataError, match=r"gold doc 0: tokens \[2\] have no NER annotation"):
         parity([partial], [Doc(vocab, words=["Peter", "met", "Paris"])])
-    with pytest.raises(MetricsError, match="tokens differ"):
+    with pytest.raises(DataError, match="tokens differ"):
         parity([gold], [Doc(vocab, words=["Pete", "met", "EU", ".", "Paris", "said"])])
 
 

@@ -14,9 +14,9 @@ from tiny_models import save_rigged_classifier
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
+from spacy_bert_ner.errors import ConfigError, DataError
 from spacy_bert_ner.evaluation.parity import Unit, parity, predict
 from spacy_bert_ner.evaluation.report import (
-    ReportError,
     build_report,
     example_section,
     load_metrics,
@@ -165,14 +165,14 @@ def test_report_is_deterministic(files: dict[str, Path]) -> None:
 
 def test_report_input_errors(files: dict[str, Path], tmp_path: Path) -> None:
     assert parse_named(["a=x.json", "b=c=d"], "--metrics") == {"a": Path("x.json"), "b": Path("c=d")}
-    with pytest.raises(ReportError, match="NAME=PATH"):
+    with pytest.raises(ConfigError, match="NAME=PATH"):
         parse_named(["x.json"], "--metrics")
-    with pytest.raises(ReportError, match="given twice"):
+    with pytest.raises(ConfigError, match="given twice"):
         parse_named(["a=x", "a=y"], "--pipeline")
     (tmp_path / "other.json").write_text('{"loss": 1}')
-    with pytest.raises(ReportError, match=r"not a metrics file this report reads \(found \['loss'\]\)"):
+    with pytest.raises(DataError, match=r"not a metrics file this report reads \(found \['loss'\]\)"):
         load_metrics("x", tmp_path / "other.json")
-    with pytest.raises(ReportError, match="--pipeline needs --data"):
+    with pytest.raises(ConfigError, match="--pipeline needs --data"):
         write_report(tmp_path / "r.html", {}, {"bert": files["pipeline"]})
 
 

@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ..bio import SCHEMES, Span, TagError, split_tag, spans_to_iob2, tags_to_spans
+from ..bio import SCHEMES, Span, split_tag, spans_to_iob2, tags_to_spans
+from ..errors import ConfigError, DataError
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINES = {4: "-DOCSTART- -X- -X- O", 2: "-DOCSTART- O"}
 COLUMN_LAYOUTS = {4: "TOKEN POS CHUNK NER", 2: "TOKEN NER"}
-
-
-class ConllFormatError(ValueError):
-    """Bad CoNLL input. The message names the file and line, what was found and what was expected."""
 
 
 class RepairWarning(UserWarning):
@@ -65,10 +62,10 @@ def _decode_column(
     for tag in sorted(distinct):
         try:
             split_tag(tag, tag_scheme)
-        except TagError as err:
+        except DataError as err:
             sent, i = next((s, t.index(tag)) for s in sentences if tag in (t := getattr(s, column)))
             hint = " (pass --scheme bioes or --scheme bilou for those tags)" if scheme == "auto" else ""
-            raise ConllFormatError(f"{sent.location(i)}: {column} column: {err}{hint}") from None
+            raise DataError(f"{sent.location(i)}: {column} column: {err}{hint}") from None
     target = "ents" if column == "ner_tags" else "chunks"
     openings = 0  # entities opened by I-/E- (IOB1 style, or errors in IOB2/BIOES)
     first_opening = ""
@@ -88,7 +85,7 @@ def _decode_column(
         resolved = "iob1" if openings and not b_opens_entity else "iob2"
     repaired = 0 if resolved == "iob1" else openings
     if repaired and strict:
-        raise ConllFormatError(
+        raise DataError(
             f"{source}: {repaired} {column} tag(s) open an entity with I- in {resolved} data, first at "
             f"{first_opening}; fix them to B-, drop --strict to repair them by the conlleval rule, or pass "
             "--scheme iob1 if the file is IOB1"
@@ -104,7 +101,7 @@ def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source
     their count, or raise under ``strict``.
     """
     if scheme != "auto" and scheme not in SCHEMES:
-        raise ConllFormatError(f"unknown scheme {scheme!r}: use auto or one of {', '.join(SCHEMES)}")
+        raise ConfigError(f"unknown scheme {scheme!r}: use auto or one of {', '.join(SCHEMES)}")
     info: dict[str, object] = {}
     info["ner_scheme"], info["ner_repaired"] = _decode_column(sentences, "ner_tags", scheme, strict, source)
     if sentences and sentences[0].chunk_tags is not None:
@@ -125,15 +122,15 @@ def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source
 
 def _read_text(path: Path) -> str:
     if not path.exists():
-        raise ConllFormatError(f"{path}: file not found; pass a CoNLL column file or a folder of them")
+        raise DataError(f"{path}: file not found; pass a CoNLL column file or a folder of them")
     if not path.is_file():
-        raise ConllFormatError(f"{path}: not a file")
+        raise DataError(f"{path}: not a file")
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise ConllFormatError(
+        raise DataError(
             f"{path}:{line}: not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start}); "
             "re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
         ) from None
@@ -185,7 +182,7 @@ def parse_conll(text: str, origin: str) -> list[Article]:
     if article.sentences or article.docstart:
         articles.append(article)
     if not any(a.sentences for a in articles):
-        raise ConllFormatError(f"{origin}: no sentences found; expected CoNLL column lines ({COLUMN_LAYOUTS[4]})")
+        raise DataError(f"{origin}: no sentences found; expected CoNLL column lines ({COLUMN_LAYOUTS[4]})")
     return articles
 
 
@@ -197,16 +194,16 @@ def _raise_bad_line(
     where = f"{origin}:{lineno}"
     if "" in fields:
         what = "empty token" if fields[0] == "" else f"empty field {fields.index('') + 1}"
-        raise ConllFormatError(
+        raise DataError(
             f"{where}: {what} in {line!r}; fields are separated by exactly one space or a tab, "
             "and a token cannot be empty"
         )
     if n_columns not in COLUMN_LAYOUTS or layout_line == lineno:
-        raise ConllFormatError(
+        raise DataError(
             f"{where}: {len(fields)} columns in {line!r}; expected 4 columns ({COLUMN_LAYOUTS[4]}) or 2 "
             f"({COLUMN_LAYOUTS[2]}), separated by one space or a tab"
         )
-    raise ConllFormatError(
+    raise DataError(
         f"{where}: {len(fields)} columns in {line!r}, but this file has {n_columns} "
         f"({COLUMN_LAYOUTS[n_columns]}) since line {layout_line}; one layout per file"
     )

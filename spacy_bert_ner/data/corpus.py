@@ -24,7 +24,8 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
-from .conll import Article, ConllFormatError, Sentence, conll_lines, decode_tags, read_conll
+from ..errors import ConfigError, DataError
+from .conll import Article, Sentence, conll_lines, decode_tags, read_conll
 
 DOCSTART_KEY = "conll_docstart"  # doc.user_data key: True when a -DOCSTART- line opened this doc
 CHUNKS_KEY = "chunks"  # doc.spans key of the chunk column
@@ -163,7 +164,7 @@ def group_sentences(
     per Doc.
     """
     if n_sents is not None and n_sents < 1:
-        raise ValueError(f"n_sents must be >= 1, got {n_sents}")
+        raise ConfigError(f"n_sents must be >= 1, got {n_sents}")
     if not keep_articles:
         flat = [s for a in articles for s in a.sentences]
         articles = [Article(flat, docstart=False)]
@@ -310,11 +311,11 @@ def read_docbin(path: str | Path, vocab: Vocab | None = None) -> list[Doc]:
     """All Docs of a ``.spacy`` file, with a clear error when it is missing or not a DocBin."""
     path = Path(path)
     if not path.is_file():
-        raise ConllFormatError(f"{path}: file not found; pass a .spacy file written by `convert`")
+        raise DataError(f"{path}: file not found; pass a .spacy file written by `convert`")
     try:
         docbin = BulkDocBin(store_user_data=True).from_disk(path)
     except ValueError as err:
-        raise ConllFormatError(f"{path}: not a spaCy DocBin file ({err})") from None
+        raise DataError(f"{path}: not a spaCy DocBin file ({err})") from None
     return list(docbin.get_docs(vocab or Vocab()))
 
 
@@ -323,7 +324,7 @@ def dataset_split_to_articles(rows: Any, origin: str) -> list[Article]:
     features = rows.features
     for column in ("tokens", "ner_tags"):
         if column not in features:
-            raise ConllFormatError(
+            raise DataError(
                 f"{origin}: no {column!r} column (columns: {list(features)}); expected a CoNLL-2003 style "
                 "dataset with tokens / ner_tags (+ pos_tags, chunk_tags) ClassLabel sequences"
             )
@@ -336,7 +337,7 @@ def dataset_split_to_articles(rows: Any, origin: str) -> list[Article]:
         if inner is None and isinstance(feature, list):
             inner = feature[0]
         if not hasattr(inner, "names"):
-            raise ConllFormatError(f"{origin}: column {column!r} is not a sequence of ClassLabel ({feature})")
+            raise DataError(f"{origin}: column {column!r} is not a sequence of ClassLabel ({feature})")
         return list(inner.names)
 
     ner_names, pos_names, chunk_names = names("ner_tags"), names("pos_tags"), names("chunk_tags")
@@ -360,7 +361,7 @@ def load_hf_dataset(dataset_id: str = DEFAULT_HF_DATASET, revision: str | None =
     try:
         return datasets.load_dataset(dataset_id, revision=revision)
     except (ConnectionError, OSError, ValueError) as err:
-        raise ConllFormatError(
+        raise DataError(
             f"could not load the Hugging Face dataset {dataset_id!r} ({type(err).__name__}: {err}); the hub "
             "must be reachable (or cached) for `hf:` sources. Offline, pass a folder of CoNLL files instead: "
             "`python -m spacy_bert_ner convert ../shared/data/conll2003 corpus`"
@@ -434,10 +435,10 @@ def split_files(folder: Path) -> tuple[dict[str, Path], list[Path]]:
                 ignored.append(path)
             continue
         if split in found:
-            raise ConllFormatError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
+            raise DataError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
         found[split] = path
     if not found:
-        raise ConllFormatError(
+        raise DataError(
             f"{folder}: no CoNLL split files found; expected names like train.txt, valid.txt (or dev.txt), test.txt"
         )
     return {split: found[split] for split in ("train", "dev", "test") if split in found}, ignored
@@ -453,7 +454,7 @@ def fetch_conll(source: str, dest: Path, revision: str | None = None) -> dict[st
         dataset = load_hf_dataset(dataset_id, revision)
         splits, missing = dataset_splits(dataset, dataset_id)
         if missing:
-            raise ConllFormatError(f"{dataset_id} has no {missing[0]!r} split (it has {list(dataset)})")
+            raise DataError(f"{dataset_id} has no {missing[0]!r} split (it has {list(dataset)})")
         for split, rows, origin in splits:
             sentences = dataset_split_sentences(rows, origin)
             n_columns = 4 if sentences and sentences[0].chunk_tags is not None else 2
@@ -463,7 +464,7 @@ def fetch_conll(source: str, dest: Path, revision: str | None = None) -> dict[st
         return written
     folder = Path(source)
     if not folder.is_dir():
-        raise ConllFormatError(
+        raise DataError(
             f"{source}: not a folder of CoNLL files nor hf:DATASET_ID (e.g. hf:{DEFAULT_HF_DATASET})"
         )
     files, _ = split_files(folder)

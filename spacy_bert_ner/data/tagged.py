@@ -14,9 +14,9 @@ from typing import Iterable, Iterator
 from spacy.tokens import Doc
 
 from ..bio import spans_to_iob2
-from .conll import ConllFormatError
+from ..errors import ConfigError, DataError
 from .corpus import read_docbin
-from ..hf.train import HFTrainSettings, TaggedSentence, TrainConfigError
+from ..hf.train import HFTrainSettings, TaggedSentence
 
 
 def doc_sentences(doc: Doc) -> Iterator[TaggedSentence]:
@@ -34,7 +34,7 @@ def docs_sentences(docs: Iterable[Doc], origin: str) -> list[TaggedSentence]:
     sentences: list[TaggedSentence] = []
     for i, doc in enumerate(docs):
         if len(doc) and not doc.has_annotation("SENT_START"):
-            raise ConllFormatError(
+            raise DataError(
                 f"{origin}: doc {i} has no sentence starts; the HF route trains per sentence. Write the "
                 "DocBin with `python -m spacy_bert_ner convert` (it sets them) or set token.is_sent_start"
             )
@@ -53,7 +53,7 @@ def read_splits(settings: HFTrainSettings) -> dict[str, list[TaggedSentence]]:
     for split, path in settings.split_paths().items():
         try:
             splits[split] = read_sentences(path)
-        except ConllFormatError as err:
+        except DataError as err:
             detail = str(err).removeprefix(f"{path}: ")
-            raise TrainConfigError(f"{settings.field('paths', split, str(path))}: {detail}") from None
+            raise ConfigError(f"{settings.field('paths', split, str(path))}: {detail}") from None
     return splits

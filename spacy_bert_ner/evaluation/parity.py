@@ -50,14 +50,11 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from ..bio import spans_to_iob2
+from ..errors import ConfigError, DataError, ModelError
 
 Mode = Literal["default", "strict"]
 TOLERANCE = 1e-9
 SCORERS = ("spacy", "seqeval", "seqeval_strict")  # the three columns, in the order the table shows them
-
-
-class MetricsError(ValueError):
-    """Input the parity check or the report cannot use; the message names the input and the fix."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +155,7 @@ def seqeval_scores(
         types = unique_labels(true, predicted, IOB2) if true else []
         prfs, kwargs = strict_prfs, {"scheme": IOB2}
     else:
-        raise ValueError(f"mode must be 'default' or 'strict', got {mode!r}")
+        raise ConfigError(f"mode must be 'default' or 'strict', got {mode!r}")
     if not types:
         return {"p": None, "r": None, "f": None, "per_type": {}}
     p, r, f, support = prfs(true, predicted, average=None, zero_division=0, **kwargs)
@@ -190,7 +187,7 @@ def course_metrics(
 
     ids = sorted(int(i) for i in id2label)
     if ids != list(range(len(ids))):
-        raise MetricsError(f"id2label keys must be 0..{len(ids) - 1}, got {ids}")
+        raise ModelError(f"id2label keys must be 0..{len(ids) - 1}, got {ids}")
     by_id = {int(i): label for i, label in id2label.items()}
     names = [by_id[i] for i in ids]
     predictions = numpy.asarray(predictions)
@@ -247,7 +244,7 @@ def predict(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> li
     predicted = list(nlp.pipe(word_copies(nlp, gold_docs), batch_size=batch_size))
     for i, (gold, doc) in enumerate(zip(gold_docs, predicted)):
         if len(doc) != len(gold):
-            raise MetricsError(
+            raise ModelError(
                 f"doc {i}: the pipeline changed the tokens ({len(gold)} in, {len(doc)} out); parity needs "
                 "the gold tokens: remove retokenizing components (merge_entities, ...) from the pipeline"
             )
@@ -260,7 +257,7 @@ def load_pipeline(path: str | Path, gpu_id: int = -1) -> Language:
 
     path = Path(path)
     if not (path / "config.cfg").is_file():
-        raise MetricsError(
+        raise ModelError(
             f"{path}: not a saved spaCy pipeline (no config.cfg); pass the folder `spacy train` wrote "
             "(e.g. training/model-best) or `python -m spacy_bert_ner assemble`'s output"
         )
@@ -281,12 +278,12 @@ def load_and_predict(
 
 
 def is_annotated(gold: Doc, index: int = 0) -> bool:
-    """Whether a gold doc has NER annotation; raise :class:`MetricsError` if only some tokens have it."""
+    """Whether a gold doc has NER annotation; raise :class:`~spacy_bert_ner.errors.DataError` if only some tokens have it."""
     if not gold.has_annotation("ENT_IOB"):
         return False
     missing = [t.i for t in gold if t.ent_iob == 0]
     if missing:
-        raise MetricsError(
+        raise DataError(
             f"gold doc {index}: tokens {missing[:10]} have no NER annotation (neither O nor an entity) while "
             "others do; spaCy ignores predictions there and seqeval cannot, so parity needs complete "
             "annotation: mark them O (e.g. doc.set_ents(list(doc.ents), default='outside'))"
@@ -348,13 +345,13 @@ def parity(
     """Score ``predicted_docs`` against ``gold_docs`` (same tokens, same order) with spaCy, seqeval default
     mode and seqeval strict; compare spaCy and default mode and find the first sequence they disagree on."""
     if len(gold_docs) != len(predicted_docs):
-        raise MetricsError(f"{len(gold_docs)} gold docs but {len(predicted_docs)} predicted docs")
+        raise DataError(f"{len(gold_docs)} gold docs but {len(predicted_docs)} predicted docs")
     examples, units, true, pred = [], [], [], []
     counts = {"docs": len(gold_docs), "skipped_docs": 0, "sentences": 0, "sequences": 0, "tokens": 0}
     crossing = {"gold": 0, "predicted": 0}
     for i, (gold, doc) in enumerate(zip(gold_docs, predicted_docs)):
         if [t.text for t in gold] != [t.text for t in doc]:
-            raise MetricsError(f"doc {i}: predicted tokens differ from the gold tokens")
+            raise DataError(f"doc {i}: predicted tokens differ from the gold tokens")
         examples.append(Example(doc, gold))
         if not is_annotated(gold, i):
             counts["skipped_docs"] += 1

@@ -19,7 +19,8 @@ from typing import Any, Mapping, Optional, Sequence
 from spacy import displacy
 from spacy.tokens import Doc
 
-from .parity import MetricsError, Unit, is_annotated, load_and_predict, unit_differs, units_of
+from ..errors import ConfigError, DataError
+from .parity import Unit, is_annotated, load_and_predict, unit_differs, units_of
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
     "PER": "#aa9cfc",
@@ -72,10 +73,6 @@ pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; 
 """
 
 
-class ReportError(MetricsError):
-    """A report input that cannot be used; the message names it and the fix."""
-
-
 @dataclass
 class MetricsEntry:
     """One metrics JSON, read into the figures the page shows."""
@@ -120,9 +117,9 @@ def parse_named(values: Sequence[str], option: str) -> dict[str, Path]:
     for value in values:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
-            raise ReportError(f"{option} {value!r}: expected NAME=PATH, e.g. {option} hf=metrics/hf.json")
+            raise ConfigError(f"{option} {value!r}: expected NAME=PATH, e.g. {option} hf=metrics/hf.json")
         if name in named:
-            raise ReportError(f"{option}: the name {name!r} is given twice")
+            raise ConfigError(f"{option}: the name {name!r} is given twice")
         named[name] = Path(path)
     return named
 
@@ -134,11 +131,11 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     """Read ``parity --output``, ``spacy evaluate --output`` or train-hf's metrics.json."""
     path = Path(path)
     if not path.is_file():
-        raise ReportError(f"--metrics {name}={path}: file not found")
+        raise DataError(f"--metrics {name}={path}: file not found")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ReportError(f"--metrics {name}={path}: not JSON ({err})") from None
+        raise DataError(f"--metrics {name}={path}: not JSON ({err})") from None
     if isinstance(data, dict) and "ents_f" in data:
         per_type = {t: dict(s) for t, s in sorted((data.get("ents_per_type") or {}).items())}
         entry = MetricsEntry(
@@ -170,7 +167,7 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
                 subword=scores.get("subword_seqeval"),
             )
     keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
-    raise ReportError(
+    raise DataError(
         f"--metrics {name}={path}: not a metrics file this report reads (found {keys}); pass the JSON of "
         "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output` or train-hf's metrics.json"
     )
@@ -427,9 +424,9 @@ def write_report(
 ) -> Path:
     """Read the metrics, run each pipeline over ``data``, and write the page to ``output``."""
     if not metrics and not pipelines:
-        raise ReportError("nothing to report: pass --metrics NAME=metrics.json and/or --pipeline NAME=PATH")
+        raise ConfigError("nothing to report: pass --metrics NAME=metrics.json and/or --pipeline NAME=PATH")
     if pipelines and data is None:
-        raise ReportError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
+        raise ConfigError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
     if data is not None and not pipelines:
         warnings.warn("--data is only used with --pipeline: no sentences will be shown")
     entries = [load_metrics(name, path) for name, path in metrics.items()]

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 from typing import Literal, Mapping, Optional, Sequence
 
+from ..errors import ConfigError
+
 Alignment = Literal["all_subwords", "first_subword"]
 ALIGNMENTS: tuple[str, ...] = ("all_subwords", "first_subword")
 IGNORE = -100  # the label id torch's cross-entropy, the HF collator and compute_metrics skip
-
-
-class LabelSetError(ValueError):
-    """A label list that IOB2 training cannot use; the message names the labels at fault."""
 
 
 def inside_tag(tag: str) -> str:
@@ -30,23 +28,23 @@ def inside_tag(tag: str) -> str:
 
 
 def check_label_set(labels: Sequence[str]) -> None:
-    """Raise :class:`LabelSetError` unless ``labels`` is a duplicate-free IOB2 set with ``O``, entity labels,
-    and an ``I-X`` for every ``B-X`` (the ``all_subwords`` rule and multi-word entities need it)."""
+    """Raise :class:`~spacy_bert_ner.errors.ConfigError` unless ``labels`` is a duplicate-free IOB2 set with
+    ``O``, entity labels, and an ``I-X`` for every ``B-X`` (``all_subwords`` and multi-word entities need it)."""
     labels = list(labels)
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
-        raise LabelSetError(f"labels listed twice: {duplicates}")
+        raise ConfigError(f"labels listed twice: {duplicates}")
     bad = [label for label in labels if label != "O" and not (label[:2] in ("B-", "I-") and len(label) > 2)]
     if bad:
-        raise LabelSetError(f"labels {bad} are not O, B-TYPE or I-TYPE (IOB2)")
+        raise ConfigError(f"labels {bad} are not O, B-TYPE or I-TYPE (IOB2)")
     if "O" not in labels:
-        raise LabelSetError("the labels have no 'O'")
+        raise ConfigError("the labels have no 'O'")
     if len(labels) == 1:
-        raise LabelSetError("the labels have no entity labels (only 'O')")
+        raise ConfigError("the labels have no entity labels (only 'O')")
     missing = sorted({inside_tag(label) for label in labels} - set(labels))
     missing += sorted({"B" + label[1:] for label in labels if label.startswith("I-")} - set(labels))
     if missing:
-        raise LabelSetError(f"the labels lack {missing}: every entity type needs both B-TYPE and I-TYPE")
+        raise ConfigError(f"the labels lack {missing}: every entity type needs both B-TYPE and I-TYPE")
 
 
 def align_labels(
@@ -57,7 +55,7 @@ def align_labels(
 ) -> list[int]:
     """One label id per subword from one IOB2 tag per word (``word_ids`` as a fast tokenizer returns them)."""
     if alignment not in ALIGNMENTS:
-        raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
+        raise ConfigError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
     ids: list[int] = []
     previous: Optional[int] = None
     for word in word_ids:

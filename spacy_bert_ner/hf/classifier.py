@@ -16,6 +16,8 @@ from typing import Literal, NamedTuple, Sequence
 import numpy
 import torch
 
+from ..errors import ConfigError, ModelError
+
 Aggregation = Literal["first", "average", "max"]
 AGGREGATIONS: tuple[str, ...] = ("first", "average", "max")
 DTYPES: dict[str, torch.dtype] = {
@@ -39,10 +41,6 @@ def _one_thread_in_forked_child() -> None:
 
 
 os.register_at_fork(after_in_child=_one_thread_in_forked_child)
-
-
-class ModelError(ValueError):
-    """A model or tokenizer that cannot serve as a word-level token classifier; the message says the fix."""
 
 
 class WordPredictions(NamedTuple):
@@ -90,7 +88,7 @@ class TokenClassifier:
                 "AutoTokenizer.from_pretrained(<base model>, use_fast=True).save_pretrained(<model dir>)"
             )
         if aggregation not in AGGREGATIONS:
-            raise ModelError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+            raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         id2label = model.config.id2label
         if sorted(id2label) != list(range(len(id2label))):
             raise ModelError(
@@ -111,19 +109,19 @@ class TokenClassifier:
         self.window = limit if window is None else window
         n_special = len(self._prefix) + len(self._suffix)
         if not n_special < self.window <= limit:
-            raise ModelError(
+            raise ConfigError(
                 f"window must be more than the {n_special} special tokens and at most the model's "
                 f"maximum length {limit}, got {self.window}"
             )
         self.content = self.window - n_special  # wordpieces of text per window
         self.stride = max(1, self.content * 3 // 4) if stride is None else stride
         if not 0 < self.stride <= self.content:
-            raise ModelError(
+            raise ConfigError(
                 f"stride must be in 1..{self.content} (window {self.window} less special tokens), "
                 f"got {self.stride}"
             )
         if batch_size < 1:
-            raise ModelError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
+            raise ConfigError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
         self.batch_size = batch_size
 
     @property
@@ -311,7 +309,7 @@ def load_token_classifier(
     if not name_or_path:
         raise ModelError(f"bert_ner needs a model: {ADD_PIPE_HINT}")
     if dtype not in DTYPES:
-        raise ModelError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
+        raise ConfigError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
     source = _resolve(name_or_path)
     where = f"{source!r}" + (f" (revision {revision})" if revision else "")
     try:

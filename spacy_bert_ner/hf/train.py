@@ -12,8 +12,8 @@ pairs (:mod:`spacy_bert_ner.data.tagged` reads them from DocBins). The steps, ea
    then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
    word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
 
-Every problem found in steps 1-3 raises :class:`TrainConfigError` with one line naming the config field and
-the fix. The Trainer runs on Accelerate, so ``accelerate launch -m spacy_bert_ner train-hf ...`` trains on
+Every problem found in steps 1-3 raises a :class:`~spacy_bert_ner.errors.BertNerError` with one line naming
+the config field and the fix. The Trainer runs on Accelerate, so ``accelerate launch -m spacy_bert_ner train-hf ...`` trains on
 several GPUs or machines; only the main process writes the model and metrics.
 """
 
@@ -51,7 +51,8 @@ from transformers import (
     set_seed,
 )
 
-from .align import ALIGNMENTS, IGNORE, LabelSetError, align_labels, check_label_set, word_tags
+from ..errors import ConfigError, ModelError
+from .align import ALIGNMENTS, IGNORE, align_labels, check_label_set, word_tags
 
 TaggedSentence = tuple[Sequence[str], Sequence[str]]  # (words, one IOB2 tag per word)
 SPLITS = ("train", "dev", "test")
@@ -66,10 +67,6 @@ CHECKPOINTS_DIR = "checkpoints"  # training_args.output_dir default, under [path
 MODEL_DIR = "model"  # the final HF model folder, under [paths] output
 METRICS_FILE = "metrics.json"
 CONVERT_HINT = "python -m spacy_bert_ner convert ../shared/data/conll2003 corpus"
-
-
-class TrainConfigError(ValueError):
-    """A config or data problem found before training starts; the message names the field and the fix."""
 
 
 def _one_line(err: BaseException, limit: int = 300) -> str:
@@ -115,13 +112,13 @@ def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None)
     """Read a confection config with ``{"section.key": value}`` overrides (as ``--section.key value``)."""
     path = Path(path)
     if not path.is_file():
-        raise TrainConfigError(f"{path}: config file not found; start from configs/hf_bert_ner.cfg")
+        raise ConfigError(f"{path}: config file not found; start from configs/hf_bert_ner.cfg")
     try:
         return Config().from_disk(path, overrides=dict(overrides or {}), interpolate=True)
     except ConfigValidationError as err:
-        raise TrainConfigError(f"{path}: {_one_line(err)}") from None
+        raise ConfigError(f"{path}: {_one_line(err)}") from None
     except (configparser.Error, ValueError) as err:  # syntax errors, values that are not JSON
-        raise TrainConfigError(
+        raise ConfigError(
             f"{path}: not a valid config file ({type(err).__name__}: {_one_line(err)})"
         ) from None
 
@@ -129,23 +126,23 @@ def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None)
 def _check_keys(source: str, config: Config) -> None:
     for section in config:
         if section not in SECTION_KEYS:
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{source}: unknown section [{section}]; the sections are {', '.join(SECTION_KEYS)}"
             )
         if not isinstance(config[section], dict):
-            raise TrainConfigError(f"{source}: [{section}] must be a section, got {config[section]!r}")
+            raise ConfigError(f"{source}: [{section}] must be a section, got {config[section]!r}")
         known = SECTION_KEYS[section]
         for key in config[section]:
             if known and key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise TrainConfigError(
+                raise ConfigError(
                     f"{source} [{section}]: unknown setting {key!r}{hint}; "
                     f"[{section}] takes {', '.join(known)}"
                 )
     for section in ("paths", "model", "training_args"):
         if section not in config:
-            raise TrainConfigError(f"{source}: no [{section}] section; start from configs/hf_bert_ner.cfg")
+            raise ConfigError(f"{source}: no [{section}] section; start from configs/hf_bert_ner.cfg")
 
 
 def settings_from_config(config: Config, source: str) -> HFTrainSettings:
@@ -159,12 +156,12 @@ def settings_from_config(config: Config, source: str) -> HFTrainSettings:
         if value is None or value == "":
             if not required:
                 return None
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{where}: a .spacy file is required; pass --paths.{key} corpus/{key}.spacy"
             )
         path = Path(str(value))
         if not path.is_file():
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{where}: file not found; write it with `{CONVERT_HINT}` or pass --paths.{key} PATH"
             )
         return path
@@ -172,39 +169,39 @@ def settings_from_config(config: Config, source: str) -> HFTrainSettings:
     train, dev, test = corpus("train", True), corpus("dev", True), corpus("test", False)
     output = paths.get("output")
     if not output:
-        raise TrainConfigError(f"{source} [paths] output: required; pass --paths.output training/hf_bert_ner")
+        raise ConfigError(f"{source} [paths] output: required; pass --paths.output training/hf_bert_ner")
     backbone = model.get("backbone")
     if not isinstance(backbone, str) or not backbone:
-        raise TrainConfigError(
+        raise ConfigError(
             f"{source} [model] backbone = {json.dumps(backbone)}: a HF hub id or model folder is required, "
             "e.g. --model.backbone bert-base-cased"
         )
     labels = model.get("labels")
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise TrainConfigError(
+        raise ConfigError(
             f"{source} [model] labels = {json.dumps(labels)}: must be a list of IOB2 labels, "
             'e.g. ["O", "B-PER", "I-PER"]'
         )
     try:
         check_label_set(labels)
-    except LabelSetError as err:
-        raise TrainConfigError(f"{source} [model] labels: {err}; fix the list in the config") from None
+    except ConfigError as err:
+        raise ConfigError(f"{source} [model] labels: {err}; fix the list in the config") from None
     alignment = model.get("alignment", "all_subwords")
     if alignment not in ALIGNMENTS:
-        raise TrainConfigError(
+        raise ConfigError(
             f"{source} [model] alignment = {json.dumps(alignment)}: must be one of {', '.join(ALIGNMENTS)}"
         )
     max_length = model.get("max_length")
     if max_length is not None and (
         not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 3
     ):
-        raise TrainConfigError(
+        raise ConfigError(
             f"{source} [model] max_length = {json.dumps(max_length)}: must be null (the model's maximum) "
             "or a number of subwords >= 3"
         )
     max_seconds = limits.get("max_seconds")
     if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
-        raise TrainConfigError(
+        raise ConfigError(
             f"{source} [limits] max_seconds = {json.dumps(max_seconds)}: must be null or a positive number"
         )
     training_args = dict(config["training_args"])
@@ -239,7 +236,7 @@ def make_training_args(settings: HFTrainSettings) -> TrainingArguments:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{settings.source} [training_args] {key}: not a transformers.TrainingArguments field; {hint}"
                 "see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
             )
@@ -248,7 +245,7 @@ def make_training_args(settings: HFTrainSettings) -> TrainingArguments:
     try:
         return TrainingArguments(**args)
     except (TypeError, ValueError) as err:
-        raise TrainConfigError(f"{settings.source} [training_args]: {_one_line(err)}") from None
+        raise ConfigError(f"{settings.source} [training_args]: {_one_line(err)}") from None
 
 
 # -- data ---------------------------------------------------------------------------------------------------
@@ -261,7 +258,7 @@ def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[Tag
         path = settings.split_paths()[split]
         where = settings.field("paths", split, str(path))
         if not sentences and split in ("train", "dev"):
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{where}: no sentences with words in it, nothing to "
                 f"{'train on' if split == 'train' else 'evaluate'}; point it at a converted corpus "
                 f"(`{CONVERT_HINT}`)"
@@ -269,7 +266,7 @@ def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[Tag
         unknown = Counter(tag for _, tags in sentences for tag in tags if tag not in known)
         if unknown:
             listed = ", ".join(f"{tag} ({n} words)" for tag, n in sorted(unknown.items()))
-            raise TrainConfigError(
+            raise ConfigError(
                 f"{where}: the data has labels that [model] labels does not list: {listed}; add them to "
                 f"[model] labels in {settings.source} (or --model.labels '[...]')"
             )
@@ -330,7 +327,7 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
     )
     local = Path(settings.backbone).expanduser()
     if settings.backbone.startswith((".", "/", "~")) and not local.is_dir():
-        raise TrainConfigError(
+        raise ModelError(
             f"{where}: no model folder at {local.resolve()}; set [model] backbone (or --model.backbone) to a "
             "folder saved with save_pretrained or to a hub id such as bert-base-cased"
         )
@@ -345,7 +342,7 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
             label2id=label2id,
         )
     except (OSError, ValueError) as err:
-        raise TrainConfigError(f"{where}: cannot load it ({_one_line(err, 200)}); {fix}") from None
+        raise ModelError(f"{where}: cannot load it ({_one_line(err, 200)}); {fix}") from None
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             settings.backbone, revision=settings.revision, use_fast=True
@@ -355,9 +352,9 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
                 settings.backbone, revision=settings.revision, use_fast=True, add_prefix_space=True
             )
     except (OSError, ValueError, TypeError) as err:
-        raise TrainConfigError(f"{where}: cannot load its tokenizer ({_one_line(err, 200)}); {fix}") from None
+        raise ModelError(f"{where}: cannot load its tokenizer ({_one_line(err, 200)}); {fix}") from None
     if not getattr(tokenizer, "is_fast", False):
-        raise TrainConfigError(
+        raise ModelError(
             f"{where}: its tokenizer ({type(tokenizer).__name__}) is not a fast (Rust) tokenizer, which word "
             "alignment (word_ids) needs; choose a backbone that ships tokenizer.json"
         )
@@ -366,7 +363,7 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
             settings.backbone, config=config, revision=settings.revision
         )
     except (OSError, ValueError, RuntimeError) as err:
-        raise TrainConfigError(
+        raise ModelError(
             f"{where}: cannot load it as a token classifier ({_one_line(err, 200)}); {fix}"
         ) from None
     return tokenizer, model
