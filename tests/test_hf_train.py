@@ -22,11 +22,8 @@ from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
 from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
 from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.train import (
-    load_settings,
-    make_training_args,
-    seqeval_scores,
-)
+from spacy_bert_ner.evaluation.scores import seqeval_scores
+from spacy_bert_ner.hf.train import load_settings, make_training_args
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "hf_bert_ner.cfg"
@@ -224,15 +221,16 @@ def test_seqeval_scores_match_our_decoding_rule() -> None:
     # gold: PER 0-2, LOC 3-4, ORG 0-2 (I- opens), ORG 2-3; found: PER 0-1, LOC 1-2, LOC 3-4, ORG 1-2, ORG 2-3
     assert len(gold) == 4 and len(found) == 5 and len(gold & found) == 2
     scores = seqeval_scores(true, pred)
-    assert (scores["precision"], scores["recall"]) == (pytest.approx(2 / 5), pytest.approx(2 / 4))
-    assert scores["f1"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
+    assert (scores["p"], scores["r"]) == (pytest.approx(2 / 5), pytest.approx(2 / 4))
+    assert scores["f"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
     assert scores["per_type"]["LOC"] == {
-        "precision": 0.5,
-        "recall": 1.0,
-        "f1": pytest.approx(2 / 3),
-        "number": 1,
+        "p": 0.5,
+        "r": 1.0,
+        "f": pytest.approx(2 / 3),
+        "support": 1,
     }
-    assert seqeval_scores([["O"]], [["O"]])["f1"] == 0.0  # no entities anywhere: zeros, no warning
+    # no entities anywhere: undefined (None, as spaCy's scorer says), no warning
+    assert seqeval_scores([["O"]], [["O"]])["f"] is None
 
 
 def test_error_messages_name_the_config(hf_corpus: Path) -> None:
@@ -267,12 +265,12 @@ def test_train_hf_metrics(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["train"]["global_step"] == MAX_STEPS
     assert metrics["train"]["words_per_second"] > 0 and metrics["peak_rss_mb"] > 0
-    assert metrics["epochs"] and all("eval_subword_f1" in entry for entry in metrics["epochs"])
+    assert metrics["epochs"] and all("eval_subword_f" in entry for entry in metrics["epochs"])
     for split in ("dev", "test"):
         scores = metrics[split]
-        assert set(scores["subword_seqeval"]) == {"precision", "recall", "f1", "accuracy"}
-        assert set(scores["word_seqeval"]) == {"precision", "recall", "f1", "accuracy", "per_type"}
-        assert 0.0 <= scores["word_seqeval"]["f1"] <= 1.0
+        assert set(scores["subword_seqeval"]) == {"p", "r", "f", "accuracy", "per_type"}
+        assert set(scores["word_seqeval"]) == {"p", "r", "f", "accuracy", "per_type"}
+        assert 0.0 <= scores["word_seqeval"]["f"] <= 1.0
     assert metrics["dev"] == metrics["test"]  # the same file both times
 
 
@@ -307,8 +305,8 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
     expected = json.loads((trained / "metrics.json").read_text())["dev"]["word_seqeval"]
     scores = seqeval_scores([tags for _, tags in sentences], predicted)
     # Entities agree exactly; tag accuracy does not: the component writes decoded spans back as IOB2.
-    assert {key: scores[key] for key in ("precision", "recall", "f1", "per_type")} == {
-        key: expected[key] for key in ("precision", "recall", "f1", "per_type")
+    assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
+        key: expected[key] for key in ("p", "r", "f", "per_type")
     }
 
 
@@ -320,8 +318,9 @@ def test_first_subword_alignment_scores_words(hf_corpus: Path, backbone: Path, t
     )
     assert result.exit_code == 0, result.output
     dev = json.loads((tmp_path / "metrics.json").read_text())["dev"]
-    word = {key: value for key, value in dev["word_seqeval"].items() if key != "per_type"}
-    assert dev["subword_seqeval"] == pytest.approx(word)
+    figures = ("p", "r", "f", "accuracy")
+    word = {key: dev["word_seqeval"][key] for key in figures}
+    assert {key: dev["subword_seqeval"][key] for key in figures} == pytest.approx(word)
 
 
 def test_time_budget_stops_training(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:

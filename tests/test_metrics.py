@@ -20,7 +20,8 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.corpus import sentences_to_doc
 from spacy_bert_ner.errors import DataError, ModelError
-from spacy_bert_ner.evaluation.parity import course_metrics, parity, predict, seqeval_scores
+from spacy_bert_ner.evaluation.parity import parity, predict
+from spacy_bert_ner.evaluation.scores import course_scores, label_names, seqeval_scores
 
 # -- seqeval, by hand ---------------------------------------------------------------------------------------
 
@@ -134,16 +135,16 @@ def test_course_metrics_is_subword_level() -> None:
     # [CLS] Zw ##ing ##mann said [SEP]: all_subwords labels B-PER I-PER I-PER O, special tokens -100.
     labels = numpy.array([[-100, 1, 2, 2, 0, -100]])
     predictions = numpy.array([[0, 1, 2, 0, 0, 0]])
-    assert course_metrics(predictions, labels, ID2LABEL)["subword_f1"] == 0.0
+    assert course_scores(predictions, labels, label_names(ID2LABEL))["f"] == 0.0
     # first_subword labels: only each word's first subword counts, as the word-level rule does.
     first_only = numpy.array([[-100, 1, -100, -100, 0, -100]])
-    assert course_metrics(predictions, first_only, ID2LABEL)["subword_f1"] == 1.0
+    assert course_scores(predictions, first_only, label_names(ID2LABEL))["f"] == 1.0
     # Logits and the str keys of a config.json id2label work too.
     logits = numpy.eye(len(CONLL_LABELS))[predictions]
-    scores = course_metrics(logits, first_only, {str(k): v for k, v in ID2LABEL.items()})
-    assert scores == course_metrics(predictions, first_only, ID2LABEL)
+    scores = course_scores(logits, first_only, label_names({str(k): v for k, v in ID2LABEL.items()}))
+    assert scores == course_scores(predictions, first_only, label_names(ID2LABEL))
     with pytest.raises(ModelError, match="id2label"):
-        course_metrics(predictions, labels, {1: "O", 2: "B-PER"})
+        label_names({1: "O", 2: "B-PER"})
 
 
 # -- parity on hand-made docs --------------------------------------------------------------------------------

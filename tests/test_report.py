@@ -76,13 +76,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     (root / "evaluate.json").write_text(json.dumps(evaluate))
     word = {
-        "precision": 0.9,
-        "recall": 0.8,
-        "f1": 0.847,
+        "p": 0.9,
+        "r": 0.8,
+        "f": 0.847,
         "accuracy": 0.97,
-        "per_type": {"PER": {"precision": 0.95, "recall": 0.9, "f1": 0.924, "number": 2}},
+        "per_type": {"PER": {"p": 0.95, "r": 0.9, "f": 0.924, "support": 2}},
     }
-    subword = {"precision": 0.88, "recall": 0.79, "f1": 0.833, "accuracy": 0.96}
+    subword = {"p": 0.88, "r": 0.79, "f": 0.833, "accuracy": 0.96, "per_type": {}}
     train_hf = {"dev": {"word_seqeval": word, "subword_seqeval": subword}}
     (root / "train_hf.json").write_text(json.dumps(train_hf))
     mismatch = json.loads((root / "parity.json").read_text())

@@ -28,31 +28,25 @@ the two exactly comparable:
 
 The sequences are well-formed IOB2 by construction (re-encoded from spans), so strict mode gives the same
 figures as default mode here. The two differ on raw model label sequences (``I-PER I-PER`` opening
-without ``B-``; ``B-PER I-LOC``), e.g. in the HF course's subword-level metric: :func:`seqeval_scores`
-scores any tag lists, and :func:`course_metrics` is that metric.
+without ``B-``; ``B-PER I-LOC``), e.g. in the HF course's subword-level metric
+(:func:`spacy_bert_ner.evaluation.scores.course_scores`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
-import numpy
-from seqeval.metrics.sequence_labeling import get_entities
-from seqeval.metrics.sequence_labeling import precision_recall_fscore_support as default_prfs
-from seqeval.metrics.v1 import precision_recall_fscore_support as strict_prfs
-from seqeval.metrics.v1 import unique_labels
-from seqeval.scheme import IOB2
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
 from ..bio import spans_to_iob2
-from ..errors import ConfigError, DataError, ModelError
+from ..errors import DataError, ModelError
+from .scores import FIGURES, Scores, from_spacy, seqeval_scores
 
-Mode = Literal["default", "strict"]
 TOLERANCE = 1e-9
 SCORERS = ("spacy", "seqeval", "seqeval_strict")  # the three columns, in the order the table shows them
 
@@ -99,9 +93,9 @@ class SentenceDiff:
 class ParityResult:
     """The three scorings of one set of predictions and whether spaCy and seqeval agree."""
 
-    spacy: dict[str, Any]
-    seqeval: dict[str, Any]
-    seqeval_strict: dict[str, Any]
+    spacy: dict[str, Any]  # spaCy's own figures (ents_p, ...), as `spacy evaluate --output` writes them
+    seqeval: Scores
+    seqeval_strict: Scores
     differences: list[str]
     first_difference: Optional[SentenceDiff]
     counts: dict[str, int] = field(default_factory=dict)
@@ -133,70 +127,6 @@ class ParityResult:
         }
 
 
-# -- seqeval ------------------------------------------------------------------------------------------------
-
-
-def seqeval_scores(
-    true: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mode: Mode = "default"
-) -> dict[str, Any]:
-    """seqeval's micro P/R/F and per-type P/R/F/support, in spaCy's shape: ``{"p", "r", "f", "per_type"}``.
-
-    ``mode="default"`` is conlleval's rule (:func:`spacy_bert_ner.bio.tags_to_spans`); ``"strict"`` is
-    ``mode="strict", scheme=IOB2``: only ``B-X I-X*`` chunks count. Undefined ratios are 0; with no entity
-    in either input every figure is None and ``per_type`` is empty.
-    """
-    true = [list(tags) for tags in true]  # seqeval needs lists of lists (a tuple is taken for a tag)
-    predicted = [list(tags) for tags in predicted]
-    if mode == "default":
-        types = sorted({t for t, _, _ in get_entities(true)} | {t for t, _, _ in get_entities(predicted)})
-        prfs: Any = default_prfs
-        kwargs: dict[str, Any] = {}
-    elif mode == "strict":
-        types = unique_labels(true, predicted, IOB2) if true else []
-        prfs, kwargs = strict_prfs, {"scheme": IOB2}
-    else:
-        raise ConfigError(f"mode must be 'default' or 'strict', got {mode!r}")
-    if not types:
-        return {"p": None, "r": None, "f": None, "per_type": {}}
-    p, r, f, support = prfs(true, predicted, average=None, zero_division=0, **kwargs)
-    micro = prfs(true, predicted, average="micro", zero_division=0, **kwargs)
-    return {
-        "p": float(micro[0]),
-        "r": float(micro[1]),
-        "f": float(micro[2]),
-        "per_type": {
-            type_: {"p": float(p[i]), "r": float(r[i]), "f": float(f[i]), "support": int(support[i])}
-            for i, type_ in enumerate(types)
-        },
-    }
-
-
-def course_metrics(
-    predictions: Any, labels: Any, id2label: Mapping[int, str] | Mapping[str, str]
-) -> dict[str, float]:
-    """The HF course's ``compute_metrics`` on arrays: seqeval (default mode) over the subwords whose label
-    is not -100. ``predictions``: label ids or logits (``batch x length [x labels]``); ``id2label``: the
-    model config's (int or str keys). Returns ``subword_precision/recall/f1/accuracy``.
-
-    It is :func:`spacy_bert_ner.hf.train.course_compute_metrics`, the function ``train-hf`` runs every
-    evaluation, not a copy.
-    """
-    from transformers import EvalPrediction
-
-    from ..hf.train import course_compute_metrics
-
-    ids = sorted(int(i) for i in id2label)
-    if ids != list(range(len(ids))):
-        raise ModelError(f"id2label keys must be 0..{len(ids) - 1}, got {ids}")
-    by_id = {int(i): label for i, label in id2label.items()}
-    names = [by_id[i] for i in ids]
-    predictions = numpy.asarray(predictions)
-    if predictions.ndim == 3:
-        predictions = predictions.argmax(-1)
-    compute = course_compute_metrics(names)
-    return compute(EvalPrediction(predictions=predictions, label_ids=numpy.asarray(labels)))
-
-
 # -- spaCy --------------------------------------------------------------------------------------------------
 
 
@@ -209,23 +139,23 @@ def spacy_scores(examples: Iterable[Example]) -> dict[str, Any]:
     return scores
 
 
-def compare(spacy: Mapping[str, Any], seqeval: Mapping[str, Any], tolerance: float = TOLERANCE) -> list[str]:
-    """What differs between :func:`spacy_scores` and :func:`seqeval_scores` output, one line per figure."""
+def compare(spacy: Scores, seqeval: Scores, tolerance: float = TOLERANCE) -> list[str]:
+    """What differs between spaCy's and seqeval's scores (both in the shape of
+    :mod:`~spacy_bert_ner.evaluation.scores`), one line per figure."""
     differences = []
 
     def check(what: str, a: Optional[float], b: Optional[float]) -> None:
         if (a is None) != (b is None) or (a is not None and b is not None and abs(a - b) > tolerance):
             differences.append(f"{what}: spaCy {a!r} != seqeval {b!r}")
 
-    for key in ("p", "r", "f"):
-        check(f"overall {key.upper()}", spacy[f"ents_{key}"], seqeval[key])
-    spacy_types = spacy["ents_per_type"] or {}
-    seqeval_types = seqeval["per_type"]
+    for key in FIGURES:
+        check(f"overall {key.upper()}", spacy[key], seqeval[key])
+    spacy_types, seqeval_types = spacy["per_type"], seqeval["per_type"]
     only = sorted(set(spacy_types) ^ set(seqeval_types))
     if only:
         differences.append(f"types scored by one side only: {only}")
     for type_ in sorted(set(spacy_types) & set(seqeval_types)):
-        for key in ("p", "r", "f"):
+        for key in FIGURES:
             check(f"{type_} {key.upper()}", spacy_types[type_][key], seqeval_types[type_][key])
     return differences
 
@@ -368,7 +298,7 @@ def parity(
     counts["sequences"] = len(units)
     spacy = spacy_scores(examples)
     default = seqeval_scores(true, pred, "default")
-    differences = compare(spacy, default, tolerance)
+    differences = compare(from_spacy(spacy), default, tolerance)
     first = None
     if differences:
         first = first_difference(gold_docs, predicted_docs, units, true, pred, tolerance)
@@ -397,7 +327,7 @@ def first_difference(
         gold = gold_docs[unit.doc][unit.start : unit.end].as_doc()
         doc = predicted_docs[unit.doc][unit.start : unit.end].as_doc()
         differences = compare(
-            spacy_scores([Example(doc, gold)]), seqeval_scores([gold_tags], [pred_tags]), tolerance
+            from_spacy(spacy_scores([Example(doc, gold)])), seqeval_scores([gold_tags], [pred_tags]), tolerance
         )
         if differences:
             return SentenceDiff(unit, [t.text for t in gold], gold_tags, pred_tags, differences)
@@ -406,18 +336,17 @@ def first_difference(
 
 def rows(result: ParityResult) -> list[tuple[str, Optional[int], list[Optional[float]]]]:
     """Table rows: ``(type, gold support, [spaCy P, R, F, seqeval P, R, F, strict P, R, F])``, then ALL."""
-    spacy_types = result.spacy["ents_per_type"] or {}
-    default_types, strict_types = result.seqeval["per_type"], result.seqeval_strict["per_type"]
+    scorings = (from_spacy(result.spacy), result.seqeval, result.seqeval_strict)
+    types = sorted(set().union(*(scores["per_type"] for scores in scorings)))
+    default_types = result.seqeval["per_type"]
     out = []
-    for type_ in sorted(set(spacy_types) | set(default_types) | set(strict_types)):
-        figures: list[Optional[float]] = []
-        for scores in (spacy_types, default_types, strict_types):
-            figures.extend(scores[type_][k] if type_ in scores else None for k in ("p", "r", "f"))
+    for type_ in types:
+        figures = [
+            scores["per_type"][type_][key] if type_ in scores["per_type"] else None
+            for scores in scorings
+            for key in FIGURES
+        ]
         out.append((type_, default_types.get(type_, {}).get("support"), figures))
-    overall = [result.spacy[f"ents_{k}"] for k in ("p", "r", "f")]
-    overall += [result.seqeval[k] for k in ("p", "r", "f")] + [
-        result.seqeval_strict[k] for k in ("p", "r", "f")
-    ]
-    support = sum(s["support"] for s in default_types.values()) if default_types else 0
-    out.append(("ALL", support, overall))
+    overall = [scores[key] for scores in scorings for key in FIGURES]
+    out.append(("ALL", sum(s["support"] for s in default_types.values()), overall))
     return out

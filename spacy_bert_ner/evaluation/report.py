@@ -12,7 +12,7 @@ import html
 import json
 import random
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -21,6 +21,7 @@ from spacy.tokens import Doc
 
 from ..errors import ConfigError, DataError
 from .parity import Unit, is_annotated, load_and_predict, unit_differs, units_of
+from .scores import FIGURES, Scores, from_spacy
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
     "PER": "#aa9cfc",
@@ -75,18 +76,30 @@ pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; 
 
 @dataclass
 class MetricsEntry:
-    """One metrics JSON, read into the figures the page shows."""
+    """One metrics JSON, read into the shape of :mod:`~spacy_bert_ner.evaluation.scores`."""
 
     name: str
     path: Path
     kind: str
-    overall: dict[str, Optional[float]]
-    per_type: dict[str, dict[str, Optional[float]]]
-    support: dict[str, int] = field(default_factory=dict)
-    parity: Optional[dict[str, Any]] = None
-    seqeval_f: Optional[float] = None
-    strict_f: Optional[float] = None
-    subword: Optional[dict[str, Any]] = None
+    scores: Scores  # the figures the score table shows
+    parity: Optional[dict[str, Any]] = None  # the parity verdict block, for files from the parity step
+    seqeval: Optional[Scores] = None  # seqeval's default mode, where the file has it
+    strict: Optional[Scores] = None  # seqeval's strict IOB2 mode, where the file has it
+    subword: Optional[Scores] = None  # the course's subword-level metric (train-hf)
+
+    @property
+    def overall(self) -> dict[str, Optional[float]]:
+        return {key: self.scores[key] for key in FIGURES}
+
+    @property
+    def per_type(self) -> dict[str, dict[str, Optional[float]]]:
+        return self.scores["per_type"]
+
+    @property
+    def support(self) -> dict[str, int]:
+        """Gold entities per type, where the file counts them (spaCy's figures do not)."""
+        per_type = (self.seqeval or self.scores)["per_type"]
+        return {type_: s["support"] for type_, s in per_type.items() if "support" in s}
 
 
 @dataclass
@@ -136,36 +149,19 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"--metrics {name}={path}: not JSON ({err})") from None
-    if isinstance(data, dict) and "ents_f" in data:
-        per_type = {t: dict(s) for t, s in sorted((data.get("ents_per_type") or {}).items())}
-        entry = MetricsEntry(
-            name, path, "spacy evaluate", {k: data.get(f"ents_{k}") for k in "prf"}, per_type
-        )
+    if isinstance(data, dict) and "ents_f" in data:  # spaCy's figures; the parity step adds seqeval's
+        entry = MetricsEntry(name, path, "spacy evaluate", from_spacy(data))
         if isinstance(data.get("parity"), dict) and "seqeval" in data:
             entry.kind = "parity"
             entry.parity = data["parity"]
-            entry.support = {t: s["support"] for t, s in data["seqeval"]["per_type"].items()}
-            entry.seqeval_f = data["seqeval"].get("f")
-            entry.strict_f = data.get("seqeval_strict", {}).get("f")
+            entry.seqeval, entry.strict = data["seqeval"], data.get("seqeval_strict")
         return entry
     for split in ("test", "dev"):
         scores = data.get(split) if isinstance(data, dict) else None
         if isinstance(scores, dict) and isinstance(scores.get("word_seqeval"), dict):
             word = scores["word_seqeval"]
-            per_type = {
-                t: {"p": s["precision"], "r": s["recall"], "f": s["f1"]}
-                for t, s in sorted(word.get("per_type", {}).items())
-            }
-            return MetricsEntry(
-                name,
-                path,
-                f"train-hf ({split}, word-level seqeval)",
-                {"p": word["precision"], "r": word["recall"], "f": word["f1"]},
-                per_type,
-                support={t: s["number"] for t, s in word.get("per_type", {}).items()},
-                seqeval_f=word["f1"],
-                subword=scores.get("subword_seqeval"),
-            )
+            kind = f"train-hf ({split}, word-level seqeval)"
+            return MetricsEntry(name, path, kind, word, seqeval=word, subword=scores.get("subword_seqeval"))
     keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
     raise DataError(
         f"--metrics {name}={path}: not a metrics file this report reads (found {keys}); pass the JSON of "
@@ -315,8 +311,8 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
                 details.append(_mismatch_details(entry))
         lines.append(
             f"<tr data-name='{_e(entry.name)}'><td>{_e(entry.name)}</td><td>{verdict}</td>"
-            f"<td class='num'>{_pct(entry.overall.get('f'))}</td><td class='num'>{_pct(entry.seqeval_f)}</td>"
-            f"<td class='num'>{_pct(entry.strict_f)}</td><td class='num'>{counts}</td>"
+            f"<td class='num'>{_pct(entry.overall.get('f'))}</td><td class='num'>{_pct(entry.seqeval and entry.seqeval['f'])}</td>"
+            f"<td class='num'>{_pct(entry.strict and entry.strict['f'])}</td><td class='num'>{counts}</td>"
             f"<td class='num'>{crossing}</td></tr>"
         )
     lines.append("</table>")
@@ -351,7 +347,7 @@ def subword_section(entries: Sequence[MetricsEntry]) -> str:
     if figures:
         items = "".join(
             f"<li><b>{_e(e.name)}</b>: word-level F1 {_pct(e.overall.get('f'))}, "
-            f"subword-level (course) F1 {_pct(e.subword.get('f1') if e.subword else None)}</li>"
+            f"subword-level (course) F1 {_pct(e.subword['f'] if e.subword else None)}</li>"
             for e in figures
         )
         out.append(f"<ul>{items}</ul>")

@@ -36,13 +36,11 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy
 import torch
 from confection import Config, ConfigValidationError
-from seqeval.metrics import accuracy_score, classification_report
 from transformers import (
     AutoConfig,
     AutoModelForTokenClassification,
     AutoTokenizer,
     DataCollatorForTokenClassification,
-    EvalPrediction,
     PreTrainedModel,
     PreTrainedTokenizerFast,
     Trainer,
@@ -52,7 +50,8 @@ from transformers import (
 )
 
 from ..errors import ConfigError, ModelError
-from .align import ALIGNMENTS, IGNORE, align_labels, check_label_set, word_tags
+from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
+from .align import ALIGNMENTS, align_labels, check_label_set, word_tags
 
 TaggedSentence = tuple[Sequence[str], Sequence[str]]  # (words, one IOB2 tag per word)
 SPLITS = ("train", "dev", "test")
@@ -382,56 +381,6 @@ def model_max_length(
 # -- metrics ------------------------------------------------------------------------------------------------
 
 
-def seqeval_scores(true: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """seqeval in its default (conlleval) mode, as the course's ``evaluate.load("seqeval")`` reports it:
-    micro precision / recall / F1 over entities, tag accuracy, and per-type figures. No entities: zeros."""
-    n_tags = sum(len(t) for t in true)
-    if all(tag == "O" for tags in (*true, *predicted) for tag in tags):  # seqeval would warn and divide by 0
-        accuracy = 1.0 if n_tags else 0.0
-        return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "accuracy": accuracy, "per_type": {}}
-    report = classification_report(true, predicted, output_dict=True, zero_division=0)
-    total = report.pop("micro avg")
-    report.pop("macro avg", None)
-    report.pop("weighted avg", None)
-    return {
-        "precision": float(total["precision"]),
-        "recall": float(total["recall"]),
-        "f1": float(total["f1-score"]),
-        "accuracy": float(accuracy_score(true, predicted)) if n_tags else 0.0,
-        "per_type": {
-            type_: {
-                "precision": float(s["precision"]),
-                "recall": float(s["recall"]),
-                "f1": float(s["f1-score"]),
-                "number": int(s["support"]),
-            }
-            for type_, s in sorted(report.items())
-        },
-    }
-
-
-def course_compute_metrics(label_names: Sequence[str]):
-    """The course's ``compute_metrics``: seqeval over the subwords whose label is not -100.
-
-    With ``all_subwords`` alignment that is every subword of every word (an entity split into 3 subwords
-    counts as a 3-token entity); with ``first_subword`` it is one position per word. Keys: ``subword_f1``,
-    ``subword_precision``, ``subword_recall``, ``subword_accuracy`` (the Trainer prefixes ``eval_``).
-    Predictions arrive as label ids (:func:`_argmax` runs on each batch), so no logits pile up.
-    """
-
-    def compute_metrics(eval_prediction: EvalPrediction) -> dict[str, float]:
-        predictions, labels = eval_prediction.predictions, eval_prediction.label_ids
-        true = [[label_names[gold] for gold in row if gold != IGNORE] for row in labels]
-        predicted = [
-            [label_names[pred] for pred, gold in zip(prow, lrow) if gold != IGNORE]
-            for prow, lrow in zip(predictions, labels)
-        ]
-        scores = seqeval_scores(true, predicted)
-        return {f"subword_{key}": scores[key] for key in ("precision", "recall", "f1", "accuracy")}
-
-    return compute_metrics
-
-
 def _argmax(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """``preprocess_logits_for_metrics``: keep each subword's best label id instead of all its logits."""
     return logits.argmax(-1)
@@ -518,15 +467,13 @@ def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
     """Both scores of one split: ``subword_seqeval`` (the course's metric) and ``word_seqeval``."""
     encoded = prepared.splits[split]
     output = prepared.trainer.predict(encoded.dataset, metric_key_prefix=split)
-    prefix = f"{split}_subword_"
-    subword = {key[len(prefix) :]: value for key, value in output.metrics.items() if key.startswith(prefix)}
     id2label = dict(enumerate(prepared.labels))
-    word = seqeval_scores(encoded.tags, word_level_tags(output.predictions, encoded, id2label))
+    predicted_tags = word_level_tags(output.predictions, encoded, id2label)
     return {
         "sentences": len(encoded.tags),
         "words": encoded.n_words,
-        "subword_seqeval": subword,
-        "word_seqeval": word,
+        "subword_seqeval": course_scores(output.predictions, output.label_ids, prepared.labels),
+        "word_seqeval": seqeval_scores(encoded.tags, predicted_tags, accuracy=True),
     }
 
 
@@ -572,7 +519,7 @@ def fit(prepared: Prepared) -> dict[str, Any]:
         "epochs": [
             {key: _jsonable(value) for key, value in entry.items()}
             for entry in trainer.state.log_history
-            if "eval_subword_f1" in entry
+            if "eval_subword_f" in entry
         ],
     }
     for split in ("dev", "test"):
@@ -585,14 +532,18 @@ def fit(prepared: Prepared) -> dict[str, Any]:
     return metrics
 
 
+def _figure(value: Optional[float]) -> str:
+    return "undefined (no entities)" if value is None else f"{value:.4f}"
+
+
 def summary(metrics: Mapping[str, Any]) -> Iterable[str]:
     """Short lines for the terminal: F1 of each evaluated split, both ways."""
     for split in ("dev", "test"):
         if split in metrics:
             s = metrics[split]
             yield (
-                f"{split}: word-level seqeval F1 {s['word_seqeval']['f1']:.4f}, "
-                f"subword-level (course) F1 {s['subword_seqeval'].get('f1', float('nan')):.4f}"
+                f"{split}: word-level seqeval F1 {_figure(s['word_seqeval']['f'])}, "
+                f"subword-level (course) F1 {_figure(s['subword_seqeval']['f'])}"
             )
 
 
