@@ -15,6 +15,7 @@ from .errors import DataError
 Scheme = Literal["iob1", "iob2", "bioes", "bilou"]
 SCHEMES: tuple[str, ...] = ("iob1", "iob2", "bioes", "bilou")
 Span = tuple[int, int, str]  # (start, end exclusive, label)
+TaggedSentence = tuple[Sequence[str], Sequence[str]]  # (words, one tag per word)
 
 # Prefixes each scheme may use; BILOU's L/U are read as BIOES's E/S.
 _PREFIXES: dict[str, frozenset[str]] = {

@@ -164,16 +164,11 @@ def train_hf_cli(
 
     from spacy.cli._util import parse_config_overrides
 
-    from .data.tagged import read_splits
-    from .hf.train import fit, is_main_process, load_settings, prepare, summary
+    from .hf.recipe import fit, is_main_process, summary
+    from .train_hf import prepare_training
 
     overrides = parse_config_overrides(ctx.args)
-
-    def setup():
-        settings = load_settings(config_path, overrides)
-        return prepare(settings, read_splits(settings))
-
-    prepared = _guarded(setup)  # every input error stops here, before the first training step
+    prepared = _guarded(lambda: prepare_training(config_path, overrides))  # before the first training step
     metrics = fit(prepared)
     if is_main_process():
         typer.echo(json.dumps(metrics, indent=2))

@@ -23,7 +23,7 @@ from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
 from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.scores import seqeval_scores
-from spacy_bert_ner.hf.train import load_settings, make_training_args
+from spacy_bert_ner.hf.settings import load_settings, make_training_args
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "hf_bert_ner.cfg"
@@ -78,10 +78,10 @@ def cli_args(corpus: Path, backbone: Path, output: Path, *extra: str) -> list[st
 def test_shipped_config_is_the_course_recipe(hf_corpus: Path) -> None:
     overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
     settings = load_settings(CONFIG, overrides)
-    assert settings.backbone == "bert-base-cased"
-    assert settings.labels == CONLL_LABELS
-    assert settings.alignment == "all_subwords"
-    assert settings.output == Path("training/hf_bert_ner") and settings.test is None
+    assert settings.model.backbone == "bert-base-cased"
+    assert settings.model.labels == CONLL_LABELS
+    assert settings.model.alignment == "all_subwords"
+    assert settings.output == Path("training/hf_bert_ner") and settings.paths.test is None
     args = make_training_args(settings)
     assert (args.learning_rate, args.num_train_epochs, args.weight_decay, args.seed) == (2e-5, 3, 0.01, 42)
     assert (args.per_device_train_batch_size, args.per_device_eval_batch_size) == (8, 8)
@@ -160,6 +160,11 @@ BAD_INPUTS = [
     ),
     ("misspelt model setting", ["--model.backbon", "x"], ["[model]", "'backbon'", "did you mean 'backbone'"]),
     ("override of an unknown section", ["--trainer.x", "1"], ["trainer -> x", "can be overridden"]),
+    (
+        "output is an existing file",
+        ["--paths.output", "{corpus}/train.spacy"],
+        ["[paths] output", "train.spacy", "exists and is a file", "--paths.output"],
+    ),
 ]
 
 

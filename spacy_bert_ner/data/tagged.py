@@ -1,4 +1,4 @@
-"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of :mod:`spacy_bert_ner.hf.train`.
+"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of the train-hf recipe (:mod:`spacy_bert_ner.hf`).
 
 The spaCy side of the Hugging Face route: the same ``train.spacy`` / ``dev.spacy`` the spaCy route reads
 (whole articles with sentence starts and ``doc.ents``, as ``convert`` writes them) become one training
@@ -13,10 +13,9 @@ from typing import Iterable, Iterator
 
 from spacy.tokens import Doc
 
-from ..bio import spans_to_iob2
-from ..errors import ConfigError, DataError
+from ..bio import TaggedSentence, spans_to_iob2
+from ..errors import DataError
 from .corpus import read_docbin
-from ..hf.train import HFTrainSettings, TaggedSentence
 
 
 def doc_sentences(doc: Doc) -> Iterator[TaggedSentence]:
@@ -45,15 +44,3 @@ def docs_sentences(docs: Iterable[Doc], origin: str) -> list[TaggedSentence]:
 def read_sentences(path: str | Path) -> list[TaggedSentence]:
     """All sentences of a ``.spacy`` file as ``(words, IOB2 tags)`` pairs."""
     return docs_sentences(read_docbin(path), str(path))
-
-
-def read_splits(settings: HFTrainSettings) -> dict[str, list[TaggedSentence]]:
-    """train / dev (/ test) sentences of a ``train-hf`` config; errors name the ``[paths]`` field."""
-    splits = {}
-    for split, path in settings.split_paths().items():
-        try:
-            splits[split] = read_sentences(path)
-        except DataError as err:
-            detail = str(err).removeprefix(f"{path}: ")
-            raise ConfigError(f"{settings.field('paths', split, str(path))}: {detail}") from None
-    return splits

@@ -17,6 +17,7 @@ import numpy
 import torch
 
 from ..errors import ConfigError, ModelError
+from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
 
 Aggregation = Literal["first", "average", "max"]
 AGGREGATIONS: tuple[str, ...] = ("first", "average", "max")
@@ -26,6 +27,10 @@ DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16,
 }
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
+FAST_TOKENIZER_FIX = (
+    "bert_ner needs one: save a fast tokenizer next to the model with "
+    "AutoTokenizer.from_pretrained(<base model>, use_fast=True).save_pretrained(<model dir>)"
+)
 
 
 _classifier_made = False  # set once a TokenClassifier exists in this process
@@ -81,12 +86,7 @@ class TokenClassifier:
         global _classifier_made
         _classifier_made = True
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelError(
-                f"{source}: the tokenizer ({type(tokenizer).__name__}) is not a 'fast' (Rust) tokenizer, "
-                "which bert_ner needs for word alignment (word_ids). Save a fast one next to the model: "
-                "AutoTokenizer.from_pretrained(<base model>, use_fast=True).save_pretrained(<model dir>)"
-            )
+        require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
         if aggregation not in AGGREGATIONS:
             raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         id2label = model.config.id2label
@@ -105,7 +105,7 @@ class TokenClassifier:
         self._encoder.no_padding()
         self._prefix, self._suffix = self._special_tokens()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        limit = self.max_length()
+        limit = max_input_length(tokenizer, model.config)
         self.window = limit if window is None else window
         n_special = len(self._prefix) + len(self._suffix)
         if not n_special < self.window <= limit:
@@ -127,14 +127,6 @@ class TokenClassifier:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
-
-    def max_length(self) -> int:
-        """The longest input the model takes: the tokenizer's and the position embeddings' limit."""
-        limits = [getattr(self.model.config, "max_position_embeddings", None)]
-        if self.tokenizer.model_max_length < 1_000_000:  # unset limits are ~1e30
-            limits.append(self.tokenizer.model_max_length)
-        limits = [x for x in limits if x]
-        return min(limits) if limits else 512
 
     def _special_tokens(self) -> tuple[list[int], list[int]]:
         """The ids the tokenizer puts before and after one sequence ([CLS] / [SEP], <s> / </s>, ...)."""
@@ -271,25 +263,6 @@ class TokenClassifier:
         self.tokenizer.save_pretrained(path)
 
 
-def _resolve(name_or_path: str) -> str:
-    """An existing local folder as an absolute path, else the string as a hub id; missing paths raise."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return str(path.resolve())
-    looks_local = (
-        name_or_path.startswith((".", "/", "~"))
-        or name_or_path.count("/") > 1
-        or os.sep != "/"
-        and os.sep in name_or_path
-    )
-    if looks_local or path.exists():
-        raise ModelError(
-            f"no model folder at {path.resolve()} (from {name_or_path!r}). Point bert_ner at a folder "
-            f"saved with save_pretrained, or a hub id: {ADD_PIPE_HINT}"
-        )
-    return name_or_path
-
-
 def load_token_classifier(
     name_or_path: str,
     *,
@@ -304,13 +277,14 @@ def load_token_classifier(
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
     # Imported here: transformers' tokenizer machinery takes seconds to import, and `import spacy_bert_ner`
     # (the converter CLI) should not pay for it.
-    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForTokenClassification
 
     if not name_or_path:
         raise ModelError(f"bert_ner needs a model: {ADD_PIPE_HINT}")
     if dtype not in DTYPES:
         raise ConfigError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-    source = _resolve(name_or_path)
+    fix = f"point bert_ner at a folder saved with save_pretrained, or a hub id: {ADD_PIPE_HINT}"
+    source = resolve_model(name_or_path, fix=fix)
     where = f"{source!r}" + (f" (revision {revision})" if revision else "")
     try:
         config = AutoConfig.from_pretrained(source, revision=revision)
@@ -328,9 +302,7 @@ def load_token_classifier(
             "entity labels in id2label). Fine-tune it with AutoModelForTokenClassification first."
         )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-        if getattr(tokenizer, "add_prefix_space", None) is False:  # byte-level BPE needs it for split words
-            tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, add_prefix_space=True)
+        tokenizer = load_word_tokenizer(source, revision)
         model, info = AutoModelForTokenClassification.from_pretrained(
             source, revision=revision, torch_dtype=DTYPES[dtype], output_loading_info=True
         )

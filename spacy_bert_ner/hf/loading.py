@@ -1,0 +1,69 @@
+"""What loading a model for word-level tagging needs in both routes (``bert_ner`` and train-hf): where a
+model name points, a fast tokenizer that takes pre-split words, and the longest input the model takes.
+
+transformers only. Errors are :class:`~spacy_bert_ner.errors.ModelError`; the caller says where the name
+came from (``where``) and how to fix it (``fix``), so the one rule serves a component setting and a config
+field alike.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import ModelError
+
+DEFAULT_MAX_LENGTH = 512  # when neither the tokenizer nor the model config states a limit
+UNSET_LIMIT = 1_000_000  # tokenizers without a limit report ~1e30 as model_max_length
+
+
+def resolve_model(name_or_path: str, where: str = "", fix: str = "") -> str:
+    """An existing local folder as an absolute path, else the string as a hub id.
+
+    A name that can only be a path (``./x``, ``/x``, ``~/x``, more than one ``/``) and is no folder raises
+    :class:`ModelError`: ``{where}no model folder at ... (from NAME); {fix}``.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    looks_local = (
+        name_or_path.startswith((".", "/", "~"))
+        or name_or_path.count("/") > 1
+        or os.sep != "/"
+        and os.sep in name_or_path
+    )
+    if looks_local or path.exists():
+        raise ModelError(f"{where}no model folder at {path.resolve()} (from {name_or_path!r}); {fix}")
+    return name_or_path
+
+
+def load_word_tokenizer(source: str, revision: Optional[str] = None) -> Any:
+    """``AutoTokenizer`` for pre-split words (``is_split_into_words``); byte-level BPE tokenizers (RoBERTa,
+    GPT-2 style) are reloaded with ``add_prefix_space=True``, which they need for that. Loading errors
+    (``OSError``, ``ValueError``) are the caller's to word; see :func:`require_fast` for the tokenizer kind."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, use_fast=True)
+    if getattr(tokenizer, "add_prefix_space", None) is False:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, use_fast=True, add_prefix_space=True)
+    return tokenizer
+
+
+def require_fast(tokenizer: Any, where: str, fix: str) -> None:
+    """Raise :class:`ModelError` unless ``tokenizer`` is a fast (Rust) one: word alignment needs ``word_ids``."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(
+            f"{where}: its tokenizer ({type(tokenizer).__name__}) is not a 'fast' (Rust) tokenizer, which word "
+            f"alignment (word_ids) needs; {fix}"
+        )
+
+
+def max_input_length(tokenizer: Any, model_config: Any, wanted: Optional[int] = None) -> int:
+    """The longest input in wordpieces, special tokens included: ``wanted`` capped by the tokenizer's limit
+    and the model's position embeddings (512 when none of them says)."""
+    limits = [wanted, getattr(model_config, "max_position_embeddings", None)]
+    if tokenizer.model_max_length < UNSET_LIMIT:
+        limits.append(tokenizer.model_max_length)
+    known = [limit for limit in limits if limit]
+    return min(known) if known else DEFAULT_MAX_LENGTH

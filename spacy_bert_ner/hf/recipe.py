@@ -1,0 +1,333 @@
+"""The Hugging Face course's token-classification recipe, run from checked settings.
+
+transformers / datasets / torch only, no spaCy: sentences come in as ``(words, IOB2 tags)`` pairs
+(:mod:`spacy_bert_ner.train_hf` reads them from DocBins), settings from :mod:`.settings`. The steps:
+
+1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
+2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), subword labels
+   (:mod:`.align`), ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the
+   course's ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation;
+3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
+   then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
+   word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
+
+Every problem found in steps 1-2 raises a :class:`~spacy_bert_ner.errors.BertNerError` with one line naming
+the config field and the fix. The Trainer runs on Accelerate, so ``accelerate launch -m spacy_bert_ner
+train-hf ...`` trains on several GPUs or machines; only the main process writes the model and metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForTokenClassification,
+    DataCollatorForTokenClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+    Trainer,
+    TrainerCallback,
+    set_seed,
+)
+
+from ..bio import TaggedSentence
+from ..errors import ConfigError, ModelError
+from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
+from .align import align_labels, word_tags
+from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
+
+
+# -- data ---------------------------------------------------------------------------------------------------
+
+
+def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[TaggedSentence]]) -> None:
+    """No empty train/dev split, and every tag in the data is one of ``[model] labels``."""
+    known = set(settings.model.labels)
+    for split, sentences in splits.items():
+        path = settings.split_paths()[split]
+        where = settings.field("paths", split, str(path))
+        if not sentences and split in ("train", "dev"):
+            raise ConfigError(
+                f"{where}: no sentences with words in it, nothing to "
+                f"{'train on' if split == 'train' else 'evaluate'}; point it at a converted corpus "
+                f"(`{CONVERT_HINT}`)"
+            )
+        unknown = Counter(tag for _, tags in sentences for tag in tags if tag not in known)
+        if unknown:
+            listed = ", ".join(f"{tag} ({n} words)" for tag, n in sorted(unknown.items()))
+            raise ConfigError(
+                f"{where}: the data has labels that [model] labels does not list: {listed}; add them to "
+                f"[model] labels in {settings.source} (or --model.labels '[...]')"
+            )
+
+
+@dataclass
+class Encoded:
+    """One split as the Trainer sees it, plus what word-level evaluation needs."""
+
+    dataset: Any  # datasets.Dataset: input_ids, attention_mask (token_type_ids), labels
+    word_ids: list[list[Optional[int]]]
+    tags: list[list[str]]  # the gold IOB2 tags per word
+    n_words: int
+    n_subwords: int
+    n_truncated: int
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerFast,
+    sentences: Sequence[TaggedSentence],
+    label2id: Mapping[str, int],
+    alignment: str,
+    max_length: int,
+) -> Encoded:
+    """Tokenize pre-split words (``is_split_into_words``) and align one label id per subword."""
+    import datasets
+
+    words = [list(w) for w, _ in sentences]
+    tags = [list(t) for _, t in sentences]
+    batch = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    columns: dict[str, list] = {key: list(values) for key, values in batch.items()}
+    word_ids = [batch.word_ids(i) for i in range(len(words))]
+    columns["labels"] = [align_labels(w, t, label2id, alignment) for w, t in zip(word_ids, tags)]
+    n_truncated = sum(
+        1
+        for w, ws in zip(words, word_ids)
+        if w and max((i for i in ws if i is not None), default=-1) < len(w) - 1
+    )
+    return Encoded(
+        dataset=datasets.Dataset.from_dict(columns),
+        word_ids=word_ids,
+        tags=tags,
+        n_words=sum(len(w) for w in words),
+        n_subwords=sum(len(ids) for ids in columns["input_ids"]),
+        n_truncated=n_truncated,
+    )
+
+
+# -- model --------------------------------------------------------------------------------------------------
+
+
+def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, PreTrainedModel]:
+    """The backbone as an ``AutoModelForTokenClassification`` with our labels, and its fast tokenizer."""
+    model = settings.model
+    where = settings.field("model", "backbone", model.backbone)
+    fix = (
+        "set [model] backbone (or --model.backbone) to a local model folder or a hub id; a hub id needs "
+        "the hub or the HF cache (HF_HUB_OFFLINE=1)"
+    )
+    source = resolve_model(
+        model.backbone,
+        where=f"{where}: ",
+        fix="set [model] backbone (or --model.backbone) to a folder saved with save_pretrained or to a hub id "
+        "such as bert-base-cased",
+    )
+    id2label = dict(enumerate(model.labels))
+    label2id = {label: i for i, label in id2label.items()}
+    try:
+        config = AutoConfig.from_pretrained(
+            source, revision=model.revision, num_labels=len(id2label), id2label=id2label, label2id=label2id
+        )
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{where}: cannot load it ({one_line(err, 200)}); {fix}") from None
+    try:
+        tokenizer = load_word_tokenizer(source, model.revision)
+    except (OSError, ValueError, TypeError) as err:
+        raise ModelError(f"{where}: cannot load its tokenizer ({one_line(err, 200)}); {fix}") from None
+    require_fast(tokenizer, where, "choose a backbone that ships tokenizer.json")
+    try:
+        classifier = AutoModelForTokenClassification.from_pretrained(source, config=config, revision=model.revision)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ModelError(
+            f"{where}: cannot load it as a token classifier ({one_line(err, 200)}); {fix}"
+        ) from None
+    return tokenizer, classifier
+
+
+# -- metrics ------------------------------------------------------------------------------------------------
+
+
+def _argmax(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``preprocess_logits_for_metrics``: keep each subword's best label id instead of all its logits."""
+    return logits.argmax(-1)
+
+
+def word_level_tags(
+    predicted: numpy.ndarray, encoded: Encoded, id2label: Mapping[int, str]
+) -> list[list[str]]:
+    """Per sentence and word, the label predicted at the word's first subword (``O`` if it has none)."""
+    return [
+        word_tags(predicted[i], encoded.word_ids[i], len(encoded.tags[i]), id2label)
+        for i in range(len(encoded.tags))
+    ]
+
+
+# -- training -----------------------------------------------------------------------------------------------
+
+
+class TimeBudget(TrainerCallback):
+    """Stop training after ``seconds`` of wall time (``[limits] max_seconds``); all processes agree."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        stop = time.monotonic() - self.start >= self.seconds
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            flag = torch.tensor([float(stop)], device=args.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            stop = bool(flag.item())
+        if stop:
+            control.should_training_stop = True
+        return control
+
+
+@dataclass
+class Prepared:
+    """Everything :func:`fit` needs; built by :func:`prepare` before any training step."""
+
+    settings: HFTrainSettings
+    trainer: Trainer
+    splits: dict[str, Encoded]
+    labels: list[str]
+
+
+def prepare(settings: HFTrainSettings, splits: Mapping[str, Sequence[TaggedSentence]]) -> Prepared:
+    """Check the sentences, load the backbone, encode every split and build the Trainer."""
+    check_sentences(settings, splits)
+    args = make_training_args(settings)
+    set_seed(args.seed)  # the classifier head is initialised in load_backbone
+    tokenizer, model = load_backbone(settings)
+    labels = list(settings.model.labels)
+    label2id = {label: i for i, label in enumerate(labels)}
+    max_length = max_input_length(tokenizer, model.config, settings.model.max_length)
+    encoded = {
+        split: encode(tokenizer, sentences, label2id, settings.model.alignment, max_length)
+        for split, sentences in splits.items()
+    }
+    for split, enc in encoded.items():
+        if enc.n_truncated:
+            warnings.warn(
+                f"{settings.split_paths()[split]}: {enc.n_truncated} sentence(s) longer than {max_length} "
+                "subwords were cut; their last words are not trained on and count as O in word-level scores"
+            )
+    max_seconds = settings.limits.max_seconds
+    callbacks = [TimeBudget(max_seconds)] if max_seconds else []
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        train_dataset=encoded["train"].dataset,
+        eval_dataset=encoded["dev"].dataset,
+        processing_class=tokenizer,
+        compute_metrics=course_compute_metrics(labels),
+        preprocess_logits_for_metrics=_argmax,
+        callbacks=callbacks,
+    )
+    return Prepared(settings, trainer, encoded, labels)
+
+
+def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
+    """Both scores of one split: ``subword_seqeval`` (the course's metric) and ``word_seqeval``."""
+    encoded = prepared.splits[split]
+    output = prepared.trainer.predict(encoded.dataset, metric_key_prefix=split)
+    id2label = dict(enumerate(prepared.labels))
+    predicted_tags = word_level_tags(output.predictions, encoded, id2label)
+    return {
+        "sentences": len(encoded.tags),
+        "words": encoded.n_words,
+        "subword_seqeval": course_scores(output.predictions, output.label_ids, prepared.labels),
+        "word_seqeval": seqeval_scores(encoded.tags, predicted_tags, accuracy=True),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def fit(prepared: Prepared) -> dict[str, Any]:
+    """Train, save the model folder, evaluate dev (and test); write and return the metrics.
+
+    The metrics JSON (``[paths] output``/metrics.json) holds, per evaluated split, ``subword_seqeval`` (the
+    course's ``compute_metrics`` over labelled subwords) and ``word_seqeval`` (first-subword prediction per
+    word, decoded by seqeval's default mode = :func:`spacy_bert_ner.bio.tags_to_spans`), plus the per-epoch
+    evaluations, throughput and peak memory.
+    """
+    settings, trainer = prepared.settings, prepared.trainer
+    result = trainer.train()
+    trainer.save_model(str(settings.model_dir))
+    train = prepared.splits["train"]
+    args = trainer.args
+    # Sentences actually trained on (the Trainer's own *_per_second figures assume every planned step ran,
+    # which a [limits] max_seconds stop breaks), times the mean sentence length.
+    samples = result.global_step * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+    runtime = result.metrics.get("train_runtime") or float("nan")
+    words_per_second = samples * train.n_words / max(len(train.tags), 1) / runtime
+    metrics: dict[str, Any] = {
+        "config": settings.source,
+        "backbone": settings.model.backbone,
+        "alignment": settings.model.alignment,
+        "labels": prepared.labels,
+        "model_dir": str(settings.model_dir),
+        "train": {
+            "sentences": len(train.tags),
+            "words": train.n_words,
+            "subwords": train.n_subwords,
+            "global_step": result.global_step,
+            "epoch": trainer.state.epoch,
+            **{key: _jsonable(value) for key, value in result.metrics.items()},
+            "words_per_second": _jsonable(words_per_second),
+        },
+        "epochs": [
+            {key: _jsonable(value) for key, value in entry.items()}
+            for entry in trainer.state.log_history
+            if "eval_subword_f" in entry
+        ],
+    }
+    for split in ("dev", "test"):
+        if split in prepared.splits:
+            metrics[split] = evaluate_split(prepared, split)
+    metrics["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if trainer.is_world_process_zero():
+        settings.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        settings.metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def _figure(value: Optional[float]) -> str:
+    return "undefined (no entities)" if value is None else f"{value:.4f}"
+
+
+def summary(metrics: Mapping[str, Any]) -> Iterable[str]:
+    """Short lines for the terminal: F1 of each evaluated split, both ways."""
+    for split in ("dev", "test"):
+        if split in metrics:
+            s = metrics[split]
+            yield (
+                f"{split}: word-level seqeval F1 {_figure(s['word_seqeval']['f'])}, "
+                f"subword-level (course) F1 {_figure(s['subword_seqeval']['f'])}"
+            )
+
+
+def is_main_process() -> bool:
+    """True outside distributed runs and on rank 0 inside them (before or after the Trainer set them up)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank() == 0
+    return os.environ.get("RANK", "0") == "0"

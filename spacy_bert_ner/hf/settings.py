@@ -1,0 +1,253 @@
+"""The settings of ``train-hf``: a config file (``configs/hf_bert_ner.cfg``) read by confection, with
+``--section.key value`` overrides, validated by a pydantic schema.
+
+Sections and keys are fixed (a typo stops the run, with "did you mean"); ``[training_args]`` takes exactly
+the fields of ``transformers.TrainingArguments``. Every problem raises
+:class:`~spacy_bert_ner.errors.ConfigError` with one line: the config file, ``[section] key = value``, what
+is wrong and the fix. No spaCy here.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import difflib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping, Optional
+
+import torch
+from confection import Config, ConfigValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+from transformers import TrainingArguments
+
+from ..errors import ConfigError
+from ..output_paths import output_problem
+from .align import ALIGNMENTS, check_label_set
+
+CONFIG_TEMPLATE = "configs/hf_bert_ner.cfg"
+CONVERT_HINT = "python -m spacy_bert_ner convert PATH/TO/conll2003 corpus"
+TRAINING_ARGS_DOCS = "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
+CHECKPOINTS_DIR = "checkpoints"  # training_args.output_dir default, under [paths] output
+MODEL_DIR = "model"  # the final HF model folder, under [paths] output
+METRICS_FILE = "metrics.json"
+SPLITS = ("train", "dev", "test")
+INVALID = "invalid_setting"  # the pydantic error type of our own validators' messages
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A validation error whose message :func:`_describe` prints as it is (after ``[section] key = value:``)."""
+    return PydanticCustomError(INVALID, message)
+
+
+def _label_set(labels: list[str]) -> list[str]:
+    try:
+        check_label_set(labels)
+    except ConfigError as err:
+        raise _invalid(f"{err}; fix the list in the config") from None
+    return labels
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys are errors; numbers are not read from strings or booleans."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PathsSection(_Section):
+    train: str = Field(min_length=1, description="a .spacy file is required; pass --paths.train corpus/train.spacy")
+    dev: str = Field(min_length=1, description="a .spacy file is required; pass --paths.dev corpus/dev.spacy")
+    test: Optional[str] = Field(None, description="null, or a .spacy file to score once after training")
+    output: str = Field(min_length=1, description="required; pass --paths.output training/hf_bert_ner")
+
+    @field_validator("train", "dev", "test")
+    @classmethod
+    def _corpus_file_exists(cls, value: Optional[str], info: Any) -> Optional[str]:
+        if value is not None and not Path(value).is_file():
+            raise _invalid(f"file not found; write it with `{CONVERT_HINT}` or pass --paths.{info.field_name} PATH")
+        return value
+
+    @field_validator("output")
+    @classmethod
+    def _output_writable(cls, value: str) -> str:
+        problem = output_problem(Path(value), "folder")
+        if problem:
+            raise _invalid(f"{problem}; pass --paths.output with a folder path")
+        return value
+
+
+class ModelSection(_Section):
+    backbone: str = Field(
+        min_length=1, description="a HF hub id or model folder is required, e.g. --model.backbone bert-base-cased"
+    )
+    revision: Optional[str] = Field(None, description="null or a hub revision (branch, tag or commit)")
+    labels: Annotated[list[str], AfterValidator(_label_set)] = Field(
+        description='must be a list of IOB2 labels, e.g. ["O", "B-PER", "I-PER"]'
+    )
+    alignment: Literal["all_subwords", "first_subword"] = Field(
+        "all_subwords", description=f"must be one of {', '.join(ALIGNMENTS)}"
+    )
+    max_length: Optional[int] = Field(
+        None, ge=3, description="must be null (the model's maximum) or a number of subwords >= 3"
+    )
+
+
+class LimitsSection(_Section):
+    max_seconds: Optional[float] = Field(None, gt=0, description="must be null or a positive number")
+
+
+# [training_args]: the keys are the TrainingArguments fields; their values are checked by TrainingArguments
+# itself (make_training_args), which knows its own rules.
+TrainingArgsSection: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "TrainingArgsSection",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{f.name: (Any, None) for f in dataclasses.fields(TrainingArguments) if f.init},
+)
+
+
+class HFTrainSettings(BaseModel):
+    """A checked ``train-hf`` config. :attr:`source` (the config file) starts every message about it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: PathsSection
+    model: ModelSection
+    limits: LimitsSection = LimitsSection()
+    training_args: TrainingArgsSection  # type: ignore[valid-type]
+    _source: str = PrivateAttr("")
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def training_arguments(self) -> dict[str, Any]:
+        """The ``[training_args]`` the config sets, as ``TrainingArguments`` keyword arguments."""
+        return self.training_args.model_dump(exclude_unset=True)
+
+    @property
+    def output(self) -> Path:
+        return Path(self.paths.output)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.output / MODEL_DIR
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.output / METRICS_FILE
+
+    def split_paths(self) -> dict[str, Path]:
+        """``train``, ``dev`` and (when set) ``test``: the corpus files to read."""
+        paths = {split: getattr(self.paths, split) for split in SPLITS}
+        return {split: Path(path) for split, path in paths.items() if path is not None}
+
+    def field(self, section: str, key: str, value: Any) -> str:
+        """``config.cfg [section] key = value``: how messages point at a setting."""
+        return f"{self.source} [{section}] {key} = {json.dumps(value, default=str)}"
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "paths": PathsSection,
+    "model": ModelSection,
+    "limits": LimitsSection,
+    "training_args": TrainingArgsSection,
+}
+
+
+def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
+    """Read a confection config with ``{"section.key": value}`` overrides (as ``--section.key value``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found; start from {CONFIG_TEMPLATE}")
+    try:
+        return Config().from_disk(path, overrides=dict(overrides or {}), interpolate=True)
+    except ConfigValidationError as err:
+        raise ConfigError(f"{path}: {one_line(err)}") from None
+    except (configparser.Error, ValueError) as err:  # syntax errors, values that are not JSON
+        raise ConfigError(f"{path}: not a valid config file ({type(err).__name__}: {one_line(err)})") from None
+
+
+def settings_from_config(config: Mapping[str, Any], source: str) -> HFTrainSettings:
+    """Validate a loaded config against the schema; the first problem raises a one-line ConfigError."""
+    try:
+        settings = HFTrainSettings.model_validate(dict(config))
+    except ValidationError as err:
+        raise ConfigError(_describe(err, config, source)) from None
+    settings._source = source
+    return settings
+
+
+def load_settings(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> HFTrainSettings:
+    """:func:`load_config` + :func:`settings_from_config` + the values of ``[training_args]``."""
+    settings = settings_from_config(load_config(path, overrides), str(path))
+    make_training_args(settings)
+    return settings
+
+
+def make_training_args(settings: HFTrainSettings) -> TrainingArguments:
+    """``TrainingArguments(**[training_args])``; ``output_dir`` defaults to ``[paths] output``/checkpoints."""
+    args = {"output_dir": str(settings.output / CHECKPOINTS_DIR), **settings.training_arguments}
+    args.setdefault("dataloader_pin_memory", torch.cuda.is_available())  # without a GPU, pinning only warns
+    try:
+        return TrainingArguments(**args)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{settings.source} [training_args]: {one_line(err)}") from None
+
+
+# -- messages -----------------------------------------------------------------------------------------------
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut at ``limit`` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(error: ValidationError, config: Mapping[str, Any], source: str) -> str:
+    """The first validation error as ``config [section] key = value: problem; fix``."""
+    first = error.errors()[0]
+    loc = [part for part in first["loc"] if isinstance(part, str)]
+    kind = first["type"]
+    if loc[:1] == ["training_args"] and len(loc) > 1 and kind == "extra_forbidden":
+        key = loc[1]
+        known = sorted(TrainingArgsSection.model_fields)
+        return (
+            f"{source} [training_args] {key}: not a transformers.TrainingArguments field"
+            f"{_did_you_mean(key, known)}; see {TRAINING_ARGS_DOCS}"
+        )
+    section = loc[0] if loc else ""
+    if len(loc) < 2:  # the section itself
+        if kind == "extra_forbidden":
+            return f"{source}: unknown section [{section}]; the sections are {', '.join(HFTrainSettings.model_fields)}"
+        if kind == "missing":
+            return f"{source}: no [{section}] section; start from {CONFIG_TEMPLATE}"
+        return f"{source}: [{section}] must be a section, got {config.get(section)!r}"
+    key = loc[1]
+    model = SECTIONS[section]
+    known = list(model.model_fields)
+    if kind == "extra_forbidden":
+        return (
+            f"{source} [{section}]: unknown setting {key!r}{_did_you_mean(key, known)}; "
+            f"[{section}] takes {', '.join(known)}"
+        )
+    value = config.get(section, {}).get(key)
+    where = f"{source} [{section}] {key} = {json.dumps(value, default=str)}"
+    if kind == INVALID:
+        return f"{where}: {first['msg']}"
+    return f"{where}: {model.model_fields[key].description}"
