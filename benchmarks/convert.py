@@ -18,7 +18,7 @@ from pathlib import Path
 from spacy.cli.convert import convert as spacy_convert
 from wasabi import msg
 
-from spacy_bert_ner.data.corpus import convert_file
+from spacy_bert_ner.data.sources import convert_source
 
 REPO = Path(__file__).resolve().parent.parent
 SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
@@ -26,7 +26,7 @@ SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
 
 def time_ours(path: Path, out: Path) -> tuple[float, int]:
     start = time.perf_counter()
-    stats = convert_file(path, out / "ours.spacy", "x")
+    [(stats, _)] = convert_source(str(path), out / "ours")
     return time.perf_counter() - start, stats.tokens
 
 

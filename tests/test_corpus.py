@@ -5,29 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import datasets
 import pytest
-from spacy.tokens import DocBin
-from spacy.vocab import Vocab
+from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
 from typer.testing import CliRunner
 
-from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.data.docbin import SplitStats, read_docbin
+from spacy_bert_ner.data.docs import DOCSTART_KEY, docs_to_conll
+from spacy_bert_ner.data.sources import convert_source, fetch_conll
 from spacy_bert_ner.errors import DataError
-from spacy_bert_ner.data.corpus import (
-    DOCSTART_KEY,
-    SplitStats,
-    articles_to_docbin,
-    convert_dataset_split,
-    convert_file,
-    docs_to_conll,
-    fetch_conll,
-    read_docbin,
-)
 
 # Expected figures: ../shared/data/conll2003/README.md ("Verified counts").
 EXPECTED = {
@@ -41,11 +31,8 @@ SMALL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter 
 
 @pytest.fixture(scope="module")
 def converted(conll_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[SplitStats, Path]]:
-    out = tmp_path_factory.mktemp("corpus")
-    return {
-        split: (convert_file(conll_dir / name, out / f"{split}.spacy", split), out / f"{split}.spacy")
-        for split, name in FILES.items()
-    }
+    written = convert_source(str(conll_dir), tmp_path_factory.mktemp("corpus"))
+    return {stats.name: (stats, path) for stats, path in written}
 
 
 @pytest.mark.parametrize("split", list(FILES))
@@ -81,7 +68,7 @@ def test_docs_carry_tags_sentences_entities_and_chunks(converted: dict) -> None:
 
 
 def test_n_sents_groups_within_articles(conll_dir: Path, tmp_path: Path) -> None:
-    stats = convert_file(conll_dir / "valid.txt", tmp_path / "dev.spacy", "dev", n_sents=10)
+    [(stats, _)] = convert_source(str(conll_dir / "valid.txt"), tmp_path, n_sents=10)
     docs = read_docbin(tmp_path / "dev.spacy")
     assert stats.sentences == 3250 and stats.docs == len(docs) > 216
     assert all(len(list(doc.sents)) <= 10 for doc in docs)
@@ -116,21 +103,17 @@ def hf_dataset_from_files(conll_dir: Path) -> datasets.DatasetDict:
 
 
 @pytest.mark.parametrize("n_sents", [None, 10])
-def test_hf_dataset_path_gives_identical_docbins(conll_dir: Path, tmp_path: Path, n_sents: int | None) -> None:
+def test_hf_dataset_path_gives_identical_docbins(
+    conll_dir: Path, tmp_path: Path, n_sents: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dataset = hf_dataset_from_files(conll_dir)
-    for hf_split, name in {"validation": "valid.txt", "test": "test.txt"}.items():
-        from_hf = convert_dataset_split(dataset[hf_split], tmp_path / "hf.spacy", "dev", hf_split, n_sents=n_sents)
-        from_file = convert_file(conll_dir / name, tmp_path / "file.spacy", "dev", n_sents=n_sents, keep_articles=False)
-        assert (from_hf.sentences, from_hf.tokens, from_hf.docs) == (from_file.sentences, from_file.tokens, from_file.docs)
-        assert (tmp_path / "hf.spacy").read_bytes() == (tmp_path / "file.spacy").read_bytes()
-
-
-def test_bulk_docbin_writes_what_spacy_docbin_writes(conll_dir: Path) -> None:
-    articles, _ = read_conll(conll_dir / "test.txt")
-    vocab = Vocab()
-    bulk = articles_to_docbin(articles, SplitStats("test"), vocab=vocab)
-    plain = DocBin(store_user_data=True, docs=bulk.get_docs(vocab))
-    assert zlib.decompress(bulk.to_bytes()) == zlib.decompress(plain.to_bytes())
+    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    from_hf = convert_source("hf:eriktks/conll2003", tmp_path / "hf", n_sents=n_sents)
+    from_files = convert_source(str(conll_dir), tmp_path / "files", n_sents=n_sents, keep_articles=False)
+    assert [stats.name for stats, _ in from_hf] == ["train", "dev", "test"]
+    for (hf, hf_path), (file, file_path) in zip(from_hf, from_files, strict=True):
+        assert (hf.name, hf.sentences, hf.tokens, hf.docs) == (file.name, file.sentences, file.tokens, file.docs)
+        assert hf_path.read_bytes() == file_path.read_bytes()
 
 
 def test_output_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
@@ -200,7 +183,7 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
     conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset = hf_dataset_from_files(conll_dir)
-    monkeypatch.setattr("spacy_bert_ner.data.corpus.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
     written = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")
     for split, name in FILES.items():
         source = (conll_dir / name).read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.corpus import SplitStats, articles_to_docbin
+from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
 from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.scores import seqeval_scores

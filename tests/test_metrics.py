@@ -15,11 +15,11 @@ from spacy.vocab import Vocab
 from tiny_models import CONLL_LABELS, save_rigged_classifier
 from typer.testing import CliRunner
 
-from spacy_bert_ner.evaluation import parity as metrics
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.corpus import sentences_to_doc
+from spacy_bert_ner.data.docs import sentences_to_doc
 from spacy_bert_ner.errors import DataError, ModelError
+from spacy_bert_ner.evaluation import parity as metrics
 from spacy_bert_ner.evaluation.parity import parity, predict
 from spacy_bert_ner.evaluation.scores import course_scores, label_names, seqeval_scores
 

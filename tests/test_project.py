@@ -1,8 +1,16 @@
-"""`spacy project run all` on a tiny CoNLL slice with a tiny backbone, twice: the second run recomputes nothing."""
+"""`spacy project run all` on a tiny CoNLL slice with a tiny backbone.
+
+The first run records, per process, the package modules it imported (tests/import_trace): every step's
+`deps` must list exactly the modules its script ran. A second run recomputes nothing; after one module
+changes, a third run recomputes exactly the steps whose deps list it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -10,11 +18,13 @@ from pathlib import Path
 
 import pytest
 import srsly
-
-from spacy_bert_ner.data.conll import conll_lines, read_conll
+from weasel.util import load_project_config
 from tiny_models import conll_sentences, save_backbone
 
+from spacy_bert_ner.data.conll import conll_lines, read_conll
+
 REPO = Path(__file__).resolve().parent.parent
+TRACE_HOOK = Path(__file__).resolve().parent / "import_trace"  # its sitecustomize.py records imports
 SLICES = {"train.txt": 3, "valid.txt": 2, "test.txt": 2}  # articles taken from each split
 
 
@@ -39,8 +49,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[s
     return {"root": root, "data": data, "backbone": backbone}
 
 
-def run_all(project: dict[str, Path]) -> subprocess.CompletedProcess:
-    overrides = {
+def workflow_vars(project: dict[str, Path]) -> dict[str, object]:
+    return {
         "data_source": project["data"],
         "backbone": project["backbone"],
         "gpu_id": -1,
@@ -49,16 +59,66 @@ def run_all(project: dict[str, Path]) -> subprocess.CompletedProcess:
         "hf_max_steps": 4,
         "n_examples": 3,
     }
-    args = [f"--vars.{key}={value}" for key, value in overrides.items()]
+
+
+def run_all(project: dict[str, Path], trace: Path | None = None) -> subprocess.CompletedProcess:
+    args = [f"--vars.{key}={value}" for key, value in workflow_vars(project).items()]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if trace is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TRACE_HOOK), env.get("PYTHONPATH")]))
+        env["SPACY_BERT_NER_IMPORT_TRACE"] = str(trace)
     return subprocess.run(
         [sys.executable, "-m", "weasel", "run", "all", str(project["root"]), *args],
-        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, env=env,
     )
 
 
+def commands(project: dict[str, Path]) -> dict[str, dict]:
+    """project.yml's commands with this run's vars filled in, by name, in workflow order."""
+    overrides = {f"vars.{key}": str(value) for key, value in workflow_vars(project).items()}
+    config = load_project_config(project["root"], overrides=overrides)
+    by_name = {command["name"]: command for command in config["commands"]}
+    return {name: by_name[name] for name in config["workflows"]["all"]}
+
+
+def ran(output: str) -> set[str]:
+    """The steps a `weasel run` printed as run (not skipped)."""
+    return {name for name in re.findall(r"=+ (\S+) =+", output)} - set(re.findall(r"Skipping '(\S+)'", output))
+
+
+@pytest.fixture(scope="module")
+def first_run(project: dict[str, Path]) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """The first `run all`, with every process's package imports recorded."""
+    trace = project["root"].parent / f"{project['root'].name}-imports.jsonl"
+    result = run_all(project, trace)
+    records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()] if trace.exists() else []
+    return result, records
+
+
+def module_file(module: str) -> str:
+    """``spacy_bert_ner.data.conll`` -> ``spacy_bert_ner/data/conll.py`` (a package -> its ``__init__.py``)."""
+    path = REPO / Path(*module.split("."))
+    return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).relative_to(REPO).as_posix()
+
+
+def imported_by(line: str, records: list[dict]) -> set[str]:
+    """The package files that the process of one script line (`python -m MODULE ARGS`) imported; empty for
+    lines that are not Python (mkdir)."""
+    words = shlex.split(line)
+    if words[:2] != ["python", "-m"]:
+        return set()
+    main = f"{words[2].replace('.', '/')}/__main__.py"
+    matches = [r for r in records if r["argv"][0].endswith(main) and r["argv"][1:] == words[3:]]
+    assert len(matches) == 1, f"{len(matches)} processes ran {line!r}"
+    files = {module_file(module) for module in matches[0]["modules"]}
+    if words[2] == "spacy_bert_ner":  # `python -m` runs the package's __main__.py as the module __main__
+        files.add("spacy_bert_ner/__main__.py")
+    return files
+
+
 @pytest.mark.slow
-def test_workflow_all_runs_then_skips_everything(project: dict[str, Path]) -> None:
-    first = run_all(project)
+def test_workflow_all_runs_then_skips_everything(project: dict[str, Path], first_run) -> None:
+    first, _ = first_run
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     root = project["root"]
     for output in ("corpus/train.spacy", "training/spacy/model-best", "training/hf/pipeline", "metrics/spacy.json",
@@ -71,33 +131,74 @@ def test_workflow_all_runs_then_skips_everything(project: dict[str, Path]) -> No
         assert f"Skipping '{command}': nothing changed" in second.stdout, (command, second.stdout[-3000:])
 
 
+@pytest.mark.slow
+def test_step_deps_list_exactly_the_package_modules_the_step_imports(project: dict[str, Path], first_run) -> None:
+    """Weasel re-runs a step only when a dep changed, so each step lists every package module its script
+    imports (transitively, entry points included) and no other: a module missing from deps would leave stale
+    results, an extra one would re-run the step for nothing."""
+    first, records = first_run
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    wrong = {}
+    for name, command in commands(project).items():
+        imported = set().union(*(imported_by(line, records) for line in command["script"]))
+        listed = {dep for dep in command.get("deps", []) if dep.startswith("spacy_bert_ner/")}
+        if imported != listed:
+            wrong[name] = {"missing": sorted(imported - listed), "not imported": sorted(listed - imported)}
+    assert not wrong, json.dumps(wrong, indent=1)
+
+
+@pytest.mark.slow
+def test_changing_one_module_reruns_exactly_the_steps_that_list_it(project: dict[str, Path], first_run) -> None:
+    """Runs after the no-op second run: one package module changes, and only its dependents run again."""
+    assert first_run[0].returncode == 0
+    changed = "spacy_bert_ner/evaluation/parity.py"
+    dependents = {name for name, command in commands(project).items() if changed in command.get("deps", [])}
+    assert dependents == {"parity", "report"}  # the step that scores, and the report that shows its figures
+    path = project["root"] / changed
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original + "# a change weasel sees (its hash), which no behaviour does\n", encoding="utf-8")
+    try:
+        third = run_all(project)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
+    assert ran(third.stdout) == dependents, third.stdout[-3000:]
+
+
+def project_cpu_profile() -> str:
+    """The CPU-profile command that project.yml's `check` step prints (its conll_dir var filled in)."""
+    from spacy_bert_ner.cli import cpu_profile_command
+
+    return cpu_profile_command(srsly.read_yaml(REPO / "project.yml")["vars"]["conll_dir"])
+
+
 def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> None:
     import torch
     from typer.testing import CliRunner
 
-    from spacy_bert_ner.cli import CPU_PROFILE, app
+    from spacy_bert_ner.cli import app, cpu_profile_command
 
     cpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=-1", "--output", str(tmp_path / "device.json")])
     assert cpu.exit_code == 0 and srsly.read_json(tmp_path / "device.json")["device"] == "cpu"
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    gpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0"])
+    gpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", "--conll-dir", "data/conll"])
     assert gpu.exit_code == 1
-    assert "No usable GPU 0 here" in gpu.output and CPU_PROFILE in gpu.output
+    assert "No usable GPU 0 here" in gpu.output and cpu_profile_command("data/conll") in gpu.output
+    assert "--vars.data_source=data/conll " in gpu.output
 
 
 def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:
-    from spacy_bert_ner.cli import CPU_PROFILE
-
     project_vars = srsly.read_yaml(REPO / "project.yml")["vars"]
-    named = {part.split("=", 1)[0][len("--vars."):] for part in CPU_PROFILE.split() if part.startswith("--vars.")}
+    command = project_cpu_profile()
+    named = {part.split("=", 1)[0][len("--vars."):] for part in command.split() if part.startswith("--vars.")}
     assert named <= set(project_vars) and (REPO / "configs" / "bert_ner_cpu.cfg").exists()
+    check = next(c for c in srsly.read_yaml(REPO / "project.yml")["commands"] if c["name"] == "check")
+    assert "--conll-dir=${vars.conll_dir}" in check["script"][0]
 
 
 def test_readme_main_command_is_the_cpu_profile() -> None:
     """The README's main job is exactly the line `check-gpu` prints, so the two cannot drift apart."""
-    from spacy_bert_ner.cli import CPU_PROFILE
-
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    assert block.strip().endswith(CPU_PROFILE) and 'pip install -e ".[cpu]"' in block
+    assert block.strip().endswith(project_cpu_profile()) and 'pip install -e ".[cpu]"' in block

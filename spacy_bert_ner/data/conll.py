@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ..bio import SCHEMES, Span, split_tag, spans_to_iob2, tags_to_spans
+from ..bio import SCHEMES, Span, spans_to_iob2, split_tag, tags_to_spans
 from ..errors import ConfigError, DataError
 
 DOCSTART = "-DOCSTART-"

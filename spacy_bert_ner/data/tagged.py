@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 
 from ..bio import TaggedSentence, spans_to_iob2
 from ..errors import DataError
-from .corpus import read_docbin
+from .docbin import read_docbin
 
 
 def doc_sentences(doc: Doc) -> Iterator[TaggedSentence]:

@@ -200,7 +200,7 @@ def load_and_predict(
     pipeline: str | Path, data: str | Path, batch_size: int = 64, gpu_id: int = -1
 ) -> tuple[list[Doc], list[Doc]]:
     """Load a pipeline and a gold ``.spacy`` file; return the gold docs and the pipeline's predictions."""
-    from ..data.corpus import read_docbin
+    from ..data.docbin import read_docbin
 
     nlp = load_pipeline(pipeline, gpu_id)
     gold = read_docbin(data, nlp.vocab)

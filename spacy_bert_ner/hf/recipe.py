@@ -48,7 +48,6 @@ from .align import align_labels, word_tags
 from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 
-
 # -- data ---------------------------------------------------------------------------------------------------
 
 
