@@ -118,6 +118,15 @@ def test_bad_input_errors_name_file_line_and_fix(tmp_path: Path, text: str, kwar
         read(tmp_path, text, **kwargs)
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """Editors on Windows write a UTF-8 BOM first; it used to hide -DOCSTART- (`invalid tag '-X-'`, line 1)."""
+    text = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n"
+    plain, plain_info = read(tmp_path, text)
+    with_bom, bom_info = read(tmp_path, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert with_bom[0].docstart and with_bom[0].sentences[0].words == ["EU", "rejects"]
+    assert with_bom == plain and bom_info == plain_info
+
+
 def test_unknown_scheme_is_a_setting_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown scheme 'iob3'"):
         read(tmp_path, "EU B-ORG\n", scheme="iob3")

@@ -146,6 +146,14 @@ def test_cli_convert_folder_prints_the_stats_table(tmp_path: Path) -> None:
     assert exported.exit_code == 0 and exported.output == SMALL
 
 
+def test_cli_converts_a_file_that_starts_with_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "valid.txt").write_bytes(b"\xef\xbb\xbf" + SMALL.encode("utf-8"))
+    result = CliRunner().invoke(app, ["convert", str(tmp_path / "valid.txt"), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    [doc] = read_docbin(tmp_path / "out" / "dev.spacy")
+    assert doc.user_data[DOCSTART_KEY] is True and [e.text for e in doc.ents] == ["EU", "Peter Blackburn"]
+
+
 def test_cli_reports_bad_input_in_one_line_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_text("EU NNP B-NP\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["convert", str(tmp_path / "bad.txt"), str(tmp_path / "out")])

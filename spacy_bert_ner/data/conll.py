@@ -17,6 +17,7 @@ from ..errors import ConfigError, DataError
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINES = {4: "-DOCSTART- -X- -X- O", 2: "-DOCSTART- O"}
 COLUMN_LAYOUTS = {4: "TOKEN POS CHUNK NER", 2: "TOKEN NER"}
+BOM = "\ufeff"  # U+FEFF at the start of a file: the byte-order mark (EF BB BF in UTF-8)
 
 
 class RepairWarning(UserWarning):
@@ -121,13 +122,15 @@ def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source
 
 
 def _read_text(path: Path) -> str:
+    """The file's text, decoded as UTF-8; a byte-order mark that some editors write first is dropped (it is
+    an encoding marker, not text, and would hide a first ``-DOCSTART-`` line)."""
     if not path.exists():
         raise DataError(f"{path}: file not found; pass a CoNLL column file or a folder of them")
     if not path.is_file():
         raise DataError(f"{path}: not a file")
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(
