@@ -24,11 +24,11 @@ from seqeval.metrics.v1 import unique_labels
 from seqeval.scheme import IOB2
 
 from ..errors import ConfigError, ModelError
-from ..hf.align import IGNORE
 
 Mode = Literal["default", "strict"]
 Scores = dict[str, Any]  # the shape above
 FIGURES = ("p", "r", "f")
+IGNORE = -100  # the label id that torch's cross-entropy, the HF collator and the course's metric skip
 SUBWORD_PREFIX = "subword_"  # the course metric's keys in the Trainer's logs: eval_subword_f, ...
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Literal, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
+from ..evaluation.scores import IGNORE
 
 Alignment = Literal["all_subwords", "first_subword"]
 ALIGNMENTS: tuple[str, ...] = ("all_subwords", "first_subword")
-IGNORE = -100  # the label id torch's cross-entropy, the HF collator and compute_metrics skip
 
 
 def inside_tag(tag: str) -> str:

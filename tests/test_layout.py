@@ -1,0 +1,108 @@
+"""The package's shape: imports flow one way (no module imports one that imports it, directly or not), the
+torch/transformers layer knows nothing of spaCy, library code names no workspace path, and the README's
+module map names every module."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "spacy_bert_ner"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+NAMES = {module_name(path): path for path in MODULES}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module of the package that ``path`` imports, at the top or inside a function."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(target for target in targets if target in NAMES)
+    return found - {module_name(path)}
+
+
+GRAPH = {name: imports_of(path) for name, path in NAMES.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Every cycle a depth-first walk of ``graph`` meets, as ``a -> b -> a``."""
+    found: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str, stack: list[str]) -> None:
+        for target in sorted(graph[name]):
+            if target in stack:
+                found.append(" -> ".join(stack[stack.index(target) :] + [target]))
+            elif target not in done:
+                visit(target, stack + [target])
+        done.add(name)
+
+    for name in sorted(graph):
+        if name not in done:
+            visit(name, [name])
+    return found
+
+
+def layer(name: str) -> str:
+    """``spacy_bert_ner.hf.recipe`` -> ``hf``; top-level modules are their own layer."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Data flows cli -> library -> lower layers: a cycle would mean a module imports back up."""
+    assert cycles(GRAPH) == []
+
+
+def test_no_import_cycles_between_layers() -> None:
+    """Nor do the subpackages import each other both ways (hf uses evaluation's scores, never the reverse)."""
+    layers: dict[str, set[str]] = {}
+    for name, targets in GRAPH.items():
+        layers.setdefault(layer(name), set()).update(layer(t) for t in targets if layer(t) != layer(name))
+    assert cycles(layers) == []
+
+
+@pytest.mark.parametrize(
+    "layer", ["spacy_bert_ner.hf", "spacy_bert_ner.evaluation.scores", "spacy_bert_ner.bio", "spacy_bert_ner.data.conll"]
+)
+def test_pure_layers_do_not_import_spacy(layer: str) -> None:
+    """hf/ is torch/transformers only; the score shape, the BIO rule and the column reader are plain Python."""
+    for name, path in NAMES.items():
+        if name == layer or name.startswith(layer + "."):
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"^\s*(import spacy|from spacy)\b", text, re.M), name
+            assert all(not target.startswith(("spacy_bert_ner.component", "spacy_bert_ner.data.docs")) for target in GRAPH[name])
+
+
+def test_library_code_names_no_workspace_path() -> None:
+    """../shared/... belongs to project.yml, the README, tests and benchmarks: a user's install has none."""
+    for path in [*MODULES, *(REPO / "configs").glob("*.cfg")]:
+        assert "shared/data" not in path.read_text(encoding="utf-8"), path
+
+
+def test_readme_module_map_names_every_module() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    module_map = readme.split("<!-- module-map -->", 1)[1].split("<!-- /module-map -->", 1)[0]
+    missing = [str(path.relative_to(REPO)) for path in MODULES if f"`{path.relative_to(PACKAGE)}`" not in module_map]
+    assert missing == []
