@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 from .bio import TaggedSentence
 from .data.tagged import read_sentences
-from .errors import ConfigError, DataError
+from .errors import DataError
 from .hf.recipe import Prepared, prepare
 from .hf.settings import HFTrainSettings, load_settings
 
@@ -21,7 +21,7 @@ def read_splits(settings: HFTrainSettings) -> dict[str, list[TaggedSentence]]:
             splits[split] = read_sentences(path)
         except DataError as err:
             detail = str(err).removeprefix(f"{path}: ")
-            raise ConfigError(f"{settings.field('paths', split, str(path))}: {detail}") from None
+            raise DataError(f"{settings.field('paths', split, str(path))}: {detail}") from None
     return splits
 
 

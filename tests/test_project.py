@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 import srsly
-from weasel.util import load_project_config
 from tiny_models import conll_sentences, save_backbone
+from weasel.util import load_project_config
 
 from spacy_bert_ner.data.conll import conll_lines, read_conll
 

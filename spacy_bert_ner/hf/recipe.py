@@ -42,7 +42,7 @@ from transformers import (
 )
 
 from ..bio import TaggedSentence
-from ..errors import ConfigError, ModelError
+from ..errors import DataError, ModelError
 from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
 from .align import align_labels, word_tags
 from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
@@ -58,7 +58,7 @@ def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[Tag
         path = settings.split_paths()[split]
         where = settings.field("paths", split, str(path))
         if not sentences and split in ("train", "dev"):
-            raise ConfigError(
+            raise DataError(
                 f"{where}: no sentences with words in it, nothing to "
                 f"{'train on' if split == 'train' else 'evaluate'}; point it at a converted corpus "
                 f"(`{CONVERT_HINT}`)"
@@ -66,7 +66,7 @@ def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[Tag
         unknown = Counter(tag for _, tags in sentences for tag in tags if tag not in known)
         if unknown:
             listed = ", ".join(f"{tag} ({n} words)" for tag, n in sorted(unknown.items()))
-            raise ConfigError(
+            raise DataError(
                 f"{where}: the data has labels that [model] labels does not list: {listed}; add them to "
                 f"[model] labels in {settings.source} (or --model.labels '[...]')"
             )
