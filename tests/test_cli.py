@@ -78,3 +78,8 @@ def test_output_problems_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     new = tmp_path / "new"
     assert output_problem(new, "folder") == f"{tmp_path} is not writable, so {new} cannot be created"
     assert output_problem(file, "file") == f"{file} is not writable"
+
+
+def test_every_command_with_an_output_is_covered() -> None:
+    """train-hf's output ([paths] output) is checked with the config, in tests/test_hf_train.py."""
+    assert {command.name for command in app.registered_commands} == {*COMMANDS, "train-hf"}
