@@ -2,7 +2,7 @@
 
 Each command parses its arguments, checks its output paths, calls one library function and prints. A
 command imports the library modules it runs in its own body, so ``python -m spacy_bert_ner CMD`` loads only
-what CMD uses: project.yml lists exactly those modules as each step's deps (``tests/test_project_deps.py``
+what CMD uses: project.yml lists exactly those modules as each step's deps (``tests/test_project.py``
 derives them from what the steps import) and a change to one module re-runs only the steps that use it.
 """
 

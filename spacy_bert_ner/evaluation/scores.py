@@ -23,7 +23,7 @@ from seqeval.metrics.v1 import precision_recall_fscore_support as strict_prfs
 from seqeval.metrics.v1 import unique_labels
 from seqeval.scheme import IOB2
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError
 
 Mode = Literal["default", "strict"]
 Scores = dict[str, Any]  # the shape above
@@ -82,15 +82,6 @@ def from_spacy(figures: Mapping[str, Any]) -> Scores:
         **{key: figures.get(f"ents_{key}") for key in FIGURES},
         "per_type": {type_: {key: per_type[type_][key] for key in FIGURES} for type_ in sorted(per_type)},
     }
-
-
-def label_names(id2label: Mapping[int, str] | Mapping[str, str]) -> list[str]:
-    """A model config's ``id2label`` (int or str keys) as the list of labels by id; the ids must be 0..n-1."""
-    ids = sorted(int(i) for i in id2label)
-    if ids != list(range(len(ids))):
-        raise ModelError(f"id2label keys must be 0..{len(ids) - 1}, got {ids}")
-    by_id = {int(i): label for i, label in id2label.items()}
-    return [by_id[i] for i in ids]
 
 
 def course_scores(predictions: Any, label_ids: Any, labels: Sequence[str]) -> Scores:

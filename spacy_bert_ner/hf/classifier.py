@@ -17,7 +17,7 @@ import numpy
 import torch
 
 from ..errors import ConfigError, ModelError
-from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
 
 Aggregation = Literal["first", "average", "max"]
 AGGREGATIONS: tuple[str, ...] = ("first", "average", "max")
@@ -89,16 +89,11 @@ class TokenClassifier:
         require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
         if aggregation not in AGGREGATIONS:
             raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-        id2label = model.config.id2label
-        if sorted(id2label) != list(range(len(id2label))):
-            raise ModelError(
-                f"{source}: config.json id2label keys {sorted(id2label)} are not 0..{len(id2label) - 1}"
-            )
         self.model = model
         self.tokenizer = tokenizer
         self.aggregation = aggregation
         self.source = source
-        self.labels: tuple[str, ...] = tuple(id2label[i] for i in range(len(id2label)))
+        self.labels: tuple[str, ...] = tuple(label_names(model.config.id2label, source))
         # Our own copy of the Rust tokenizer, never truncating or padding (tokenizer.json may ask for both).
         self._encoder = tokenizer.backend_tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
         self._encoder.no_truncation()

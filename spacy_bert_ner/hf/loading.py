@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from ..errors import ModelError
 
@@ -57,6 +57,16 @@ def require_fast(tokenizer: Any, where: str, fix: str) -> None:
             f"{where}: its tokenizer ({type(tokenizer).__name__}) is not a 'fast' (Rust) tokenizer, which word "
             f"alignment (word_ids) needs; {fix}"
         )
+
+
+def label_names(id2label: Mapping[int, str] | Mapping[str, str], source: str = "the model") -> list[str]:
+    """A model config's ``id2label`` (int keys, or str keys as in config.json) as the labels by id; the ids
+    must be 0..n-1."""
+    ids = sorted(int(i) for i in id2label)
+    if ids != list(range(len(ids))):
+        raise ModelError(f"{source}: config.json id2label keys {ids} are not 0..{len(ids) - 1}")
+    by_id = {int(i): label for i, label in id2label.items()}
+    return [by_id[i] for i in ids]
 
 
 def max_input_length(tokenizer: Any, model_config: Any, wanted: Optional[int] = None) -> int:
