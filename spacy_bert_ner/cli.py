@@ -236,6 +236,44 @@ def parity_cli(
     raise typer.Exit(1)
 
 
+@app.command("evaluate-raw")
+def evaluate_raw_cli(
+    pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
+    data: Path = typer.Argument(..., help="Gold .spacy file written by `convert` (e.g. corpus/test.spacy)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: the figures and token differences"),
+    batch_size: int = typer.Option(32, min=1, help="Texts per nlp.pipe batch"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+) -> None:
+    """Score a pipeline as users run it: each gold article as plain text (one line per sentence), read by
+    the pipeline's own tokenizer and sentence splitter; gold entities are matched across the two
+    tokenizations by spaCy's NER scorer. The figure beside `spacy evaluate`'s gold-token one."""
+    from .data.docbin import read_docbin
+    from .evaluation.pipeline import load_pipeline
+    from .evaluation.raw_text import raw_text_scores
+
+    def run() -> dict:
+        if output is not None:
+            check_output(output, "file", "--output")
+        nlp = load_pipeline(pipeline, gpu_id)
+        return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size)
+
+    result = _guarded(run)
+    rows = [[t, *(_percent(s[k] if s else None) for k in "prf")] for t, s in sorted(result["ents_per_type"].items())]
+    rows.append(["ALL", *(_percent(result[f"ents_{k}"]) for k in "prf")])
+    msg.table(rows, header=["type", "P", "R", "F"], divider=True, aligns=["l", "r", "r", "r"])
+    tokens = result["raw_text"]["tokens"]
+    _say(
+        "ℹ",
+        "blue",
+        f"{result['raw_text']['docs']} texts; {tokens['gold_tokens_split']} of {tokens['gold_tokens']} gold "
+        "tokens are split by the pipeline's tokenizer",
+    )
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        _say("✔", "green", f"Wrote {output}")
+
+
 @app.command("report")
 def report_cli(
     output: Path = typer.Argument(..., help="The HTML page to write, e.g. metrics/report.html"),
@@ -243,7 +281,7 @@ def report_cli(
         None,
         "--metrics",
         "-m",
-        help="NAME=FILE, repeatable: JSON from `parity --output`, `spacy evaluate --output` or train-hf",
+        help="NAME=FILE, repeatable: JSON from `parity`, `evaluate-raw`, `spacy evaluate` (--output) or train-hf",
     ),
     pipeline: Optional[list[str]] = typer.Option(
         None, "--pipeline", "-p", help="NAME=PATH, repeatable: a saved pipeline whose errors to show"

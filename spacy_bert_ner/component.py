@@ -42,6 +42,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "aggregation": "first",
     "window": None,
     "stride": None,
+    "context": None,
     "sentences": True,
     "batch_size": 1024,
     "device": None,
@@ -67,6 +68,7 @@ def make_bert_ner(
     aggregation: Literal["first", "average", "max"],
     window: Optional[int],
     stride: Optional[int],
+    context: Optional[int],
     sentences: bool,
     batch_size: int,
     device: Optional[str],
@@ -81,10 +83,14 @@ def make_bert_ner(
     aggregation: how a word's wordpieces vote: the first one, the average of their probabilities, or
         the one most sure of its label.
     window / stride: model input length in wordpieces, special tokens included (default: the model's
-        maximum), and how far windows over a longer doc advance (default: 3/4 of a window).
+        maximum), and how far windows over a longer doc advance (default: 3/4 of a window, at most a
+        window less twice the context).
+    context: wordpieces of the doc each sentence (or window position) sees on either side; default: the
+        context the model was fine-tuned with (train-hf records it in config.json), else 0.
     sentences: when a doc has sentence boundaries (a sentencizer, senter or parser ran before), label
-        each sentence as its own input and keep entities inside sentences, as token classifiers trained
-        on single sentences (CoNLL, the HF course) expect; otherwise windows run over the whole doc.
+        each sentence as its own input, with ``context`` wordpieces of the doc around it, and keep entities
+        inside sentences; otherwise windows run over the whole doc, every word with at least ``context``
+        wordpieces either side (or the doc's edge).
     batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
         (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
@@ -103,6 +109,7 @@ def make_bert_ner(
         aggregation=aggregation,
         window=window,
         stride=stride,
+        context=context,
         sentences=sentences,
         batch_size=batch_size,
         device=device,
@@ -157,6 +164,7 @@ class BertNER(Pipe):
         aggregation: str = "first",
         window: Optional[int] = None,
         stride: Optional[int] = None,
+        context: Optional[int] = None,
         sentences: bool = True,
         batch_size: int = 1024,
         device: Optional[str] = None,
@@ -173,7 +181,9 @@ class BertNER(Pipe):
         self.name = name
         self.model_name = model
         self.revision = revision
-        self.options = dict(aggregation=aggregation, window=window, stride=stride, batch_size=batch_size)
+        self.options = dict(
+            aggregation=aggregation, window=window, stride=stride, context=context, batch_size=batch_size
+        )
         self.sentences = sentences
         self.device = torch_device(device)
         self.dtype = dtype
@@ -262,26 +272,25 @@ class BertNER(Pipe):
     def predict(self, docs: Iterable[Doc]) -> list[DocPredictions]:
         """Per doc: its non-whitespace tokens, its segments and the model's predictions for those tokens.
 
-        Each segment (sentence, or the whole doc) is one model input; all inputs of ``docs`` go to the
-        classifier in one call so that they share batches.
+        Each doc is one classifier input whose segments (sentences, or the whole doc) are labelled as
+        separate model inputs with the doc's context around them; all docs go to the classifier in one call
+        so that their inputs share batches.
         """
         docs = list(docs)
-        tokens, segments, inputs = [], [], []
+        tokens, segments, inputs, bounds = [], [], [], []
         for doc in docs:
             kept = numpy.flatnonzero([not token.is_space for token in doc])
             doc_segments = self._segments(doc)
-            bounds = numpy.searchsorted(kept, doc_segments)  # [start, end) token ranges -> ranges of kept
-            inputs.extend([doc[int(i)].text for i in kept[lo:hi]] for lo, hi in bounds)
+            # [start, end) token ranges -> ranges of kept tokens
+            bounds.append([(int(lo), int(hi)) for lo, hi in numpy.searchsorted(kept, doc_segments)])
+            inputs.append([doc[int(i)].text for i in kept])
             tokens.append(kept)
             segments.append(doc_segments)
-        outputs = iter(self.classifier.predict(inputs))
-        predictions = []
-        for kept, doc_segments in zip(tokens, segments, strict=True):
-            parts = [next(outputs) for _ in doc_segments]
-            label_ids = numpy.concatenate([p.label_ids for p in parts])
-            scores = numpy.concatenate([p.scores for p in parts])
-            predictions.append(DocPredictions(kept, doc_segments, WordPredictions(label_ids, scores)))
-        return predictions
+        outputs = self.classifier.predict(inputs, bounds)
+        return [
+            DocPredictions(kept, doc_segments, words)
+            for kept, doc_segments, words in zip(tokens, segments, outputs, strict=True)
+        ]
 
     def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[DocPredictions]) -> None:
         for doc, (kept, segments, (label_ids, word_scores)) in zip(docs, predictions, strict=True):

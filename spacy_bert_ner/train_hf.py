@@ -7,18 +7,19 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .bio import TaggedSentence
-from .data.tagged import read_sentences
+from .data.tagged import read_documents
 from .errors import DataError
 from .hf.recipe import Prepared, prepare
 from .hf.settings import HFTrainSettings, load_settings
 
 
-def read_splits(settings: HFTrainSettings) -> dict[str, list[TaggedSentence]]:
-    """train / dev (/ test) sentences of a ``train-hf`` config; errors name the ``[paths]`` field."""
+def read_splits(settings: HFTrainSettings) -> dict[str, list[list[TaggedSentence]]]:
+    """train / dev (/ test) sentences of a ``train-hf`` config, one list per Doc; errors name the ``[paths]``
+    field."""
     splits = {}
     for split, path in settings.split_paths().items():
         try:
-            splits[split] = read_sentences(path)
+            splits[split] = read_documents(path)
         except DataError as err:
             detail = str(err).removeprefix(f"{path}: ")
             raise DataError(f"{settings.field('paths', split, str(path))}: {detail}") from None

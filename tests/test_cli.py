@@ -27,13 +27,14 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "export-conll": ["export-conll", str(tmp_path / "dev.spacy"), str(out)],
         "assemble": ["assemble", str(tmp_path / "model"), str(out)],
         "parity": ["parity", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "--output", str(out)],
+        "evaluate-raw": ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "-o", str(out)],
         "report": ["report", str(out), "-m", f"x={tmp_path / 'metrics.json'}"],
         "check-gpu": ["check-gpu", "--gpu-id=-1", "--output", str(out)],
     }
 
 
 FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble"}
-COMMANDS = ["convert", "fetch-conll", "export-conll", "assemble", "parity", "report", "check-gpu"]
+COMMANDS = ["convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu"]
 
 
 def blocked_output(tmp_path: Path, command: str, case: str) -> Path:

@@ -227,14 +227,14 @@ SENTENCES_DOC = (["John", "Smith", "visited", "Paris", ".", "\n", "Paris", "."],
 
 
 def record_inputs(nlp: spacy.Language) -> list[list[str]]:
-    """The word lists bert_ner's classifier receives from now on."""
+    """The word lists bert_ner's classifier labels as separate segments from now on."""
     classifier = nlp.get_pipe("bert_ner").classifier
     received: list[list[str]] = []
     predict = classifier.predict
 
-    def spy(docs):
-        received.extend(list(words) for words in docs)
-        return predict(docs)
+    def spy(docs, segments):
+        received.extend(list(words[start:end]) for words, ranges in zip(docs, segments) for start, end in ranges)
+        return predict(docs, segments)
 
     classifier.predict = spy
     return received

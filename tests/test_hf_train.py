@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
+from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin, read_docbin
 from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.scores import seqeval_scores
@@ -147,6 +147,12 @@ BAD_INPUTS = [
         ["[model] alignment", "all_subwords, first_subword"],
     ),
     ("bad max_length", ["--model.max_length", "1"], ["[model] max_length", ">= 3"]),
+    ("negative context", ["--model.context", "-1"], ["[model] context", ">= 0"]),
+    (
+        "context leaves no room for a sentence",
+        ["--model.max_length", "64", "--model.context", "31"],
+        ["[model] context = 31", "half of an input of 64", "at most 30", "[model] max_length"],
+    ),
     ("bad max_seconds", ["--limits.max_seconds", "0"], ["[limits] max_seconds", "positive"]),
     (
         "misspelt TrainingArguments field",
@@ -297,19 +303,53 @@ def test_assemble_without_sentencizer(trained: Path, tmp_path: Path) -> None:
     assert spacy.load(tmp_path / "pipeline").pipe_names == ["bert_ner"]
 
 
+def pipeline_tags(nlp: spacy.Language, docs: list[Doc]) -> list[list[str]]:
+    """bert_ner's entities, as IOB2 tags per sentence of ``docs`` (whose sentence starts are kept)."""
+    ner = nlp.get_pipe("bert_ner")
+    return [
+        spans_to_iob2([(e.start - sent.start, e.end - sent.start, e.label_) for e in sent.ents], len(sent))
+        for doc in ner.pipe(docs)
+        for sent in doc.sents
+    ]
+
+
+def assembled(model: Path, folder: Path) -> spacy.Language:
+    assert CliRunner().invoke(app, ["assemble", str(model), str(folder)]).exit_code == 0
+    return spacy.load(folder)
+
+
 def test_word_level_f1_is_what_the_assembled_pipeline_gets(
     trained: Path, hf_corpus: Path, tmp_path: Path
 ) -> None:
-    """The pipeline, run per sentence, finds exactly the entities behind metrics.json's word-level F1."""
-    pipeline = tmp_path / "pipeline"
-    assert CliRunner().invoke(app, ["assemble", str(trained / "model"), str(pipeline)]).exit_code == 0
-    nlp = spacy.load(pipeline)
-    sentences = read_sentences(hf_corpus / "dev.spacy")
-    docs = nlp.pipe(Doc(nlp.vocab, words=list(words)) for words, _ in sentences)
-    predicted = [spans_to_iob2([(e.start, e.end, e.label_) for e in doc.ents], len(doc)) for doc in docs]
+    """The pipeline, given the dev articles with their gold sentences, finds exactly the entities behind
+    metrics.json's word-level F1: it reads every sentence with the context recorded in config.json."""
+    nlp = assembled(trained / "model", tmp_path / "pipeline")
+    assert nlp.get_pipe("bert_ner").classifier.context == 64
+    assert json.loads((trained / "model" / "config.json").read_text())["spacy_bert_ner"] == {"context": 64}
+    docs = [Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
+            for doc in read_docbin(hf_corpus / "dev.spacy")]
+    predicted = pipeline_tags(nlp, docs)
     expected = json.loads((trained / "metrics.json").read_text())["dev"]["word_seqeval"]
-    scores = seqeval_scores([tags for _, tags in sentences], predicted)
+    scores = seqeval_scores([tags for _, tags in read_sentences(hf_corpus / "dev.spacy")], predicted)
     # Entities agree exactly; tag accuracy does not: the component writes decoded spans back as IOB2.
+    assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
+        key: expected[key] for key in ("p", "r", "f", "per_type")
+    }
+
+
+def test_without_context_the_pipeline_reads_single_sentences(
+    hf_corpus: Path, backbone: Path, tmp_path: Path
+) -> None:
+    """[model] context 0 (the course's single sentences): one Doc per sentence gets metrics.json's entities."""
+    args = cli_args(hf_corpus, backbone, tmp_path / "run", "--model.context", "0")
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"])
+    assert result.exit_code == 0, result.output
+    nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
+    assert nlp.get_pipe("bert_ner").classifier.context == 0
+    sentences = read_sentences(hf_corpus / "dev.spacy")
+    docs = [Doc(nlp.vocab, words=list(words), sent_starts=[True] + [False] * (len(words) - 1)) for words, _ in sentences]
+    expected = json.loads((tmp_path / "run" / "metrics.json").read_text())["dev"]["word_seqeval"]
+    scores = seqeval_scores([tags for _, tags in sentences], pipeline_tags(nlp, docs))
     assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
         key: expected[key] for key in ("p", "r", "f", "per_type")
     }

@@ -45,6 +45,7 @@ from spacy.training import Example
 
 from ..bio import spans_to_iob2
 from ..errors import DataError, ModelError
+from .pipeline import load_pipeline
 from .scores import FIGURES, Scores, from_spacy, seqeval_scores
 
 TOLERANCE = 1e-9
@@ -179,21 +180,6 @@ def predict(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 64) -> li
                 "the gold tokens: remove retokenizing components (merge_entities, ...) from the pipeline"
             )
     return predicted
-
-
-def load_pipeline(path: str | Path, gpu_id: int = -1) -> Language:
-    """``spacy.load`` a pipeline folder (on GPU ``gpu_id`` if >= 0), with an error that names the fix."""
-    import spacy
-
-    path = Path(path)
-    if not (path / "config.cfg").is_file():
-        raise ModelError(
-            f"{path}: not a saved spaCy pipeline (no config.cfg); pass the folder `spacy train` wrote "
-            "(e.g. training/model-best) or `python -m spacy_bert_ner assemble`'s output"
-        )
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    return spacy.load(path)
 
 
 def load_and_predict(

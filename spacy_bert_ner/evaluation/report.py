@@ -141,7 +141,8 @@ def parse_named(values: Sequence[str], option: str) -> dict[str, Path]:
 
 
 def load_metrics(name: str, path: str | Path) -> MetricsEntry:
-    """Read ``parity --output``, ``spacy evaluate --output`` or train-hf's metrics.json."""
+    """Read ``parity --output``, ``spacy evaluate --output``, ``evaluate-raw --output`` or train-hf's
+    metrics.json."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"--metrics {name}={path}: file not found")
@@ -150,6 +151,8 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"--metrics {name}={path}: not JSON ({err})") from None
     if isinstance(data, dict) and "ents_f" in data:  # spaCy's figures; the parity step adds seqeval's
+        if isinstance(data.get("raw_text"), dict):  # evaluate-raw: the same figures, on plain text
+            return MetricsEntry(name, path, "raw text: own tokenizer and sentences", from_spacy(data))
         entry = MetricsEntry(name, path, "spacy evaluate", from_spacy(data))
         if isinstance(data.get("parity"), dict) and "seqeval" in data:
             entry.kind = "parity"
@@ -165,7 +168,8 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
     raise DataError(
         f"--metrics {name}={path}: not a metrics file this report reads (found {keys}); pass the JSON of "
-        "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output` or train-hf's metrics.json"
+        "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output`, `evaluate-raw --output` or train-hf's "
+        "metrics.json"
     )
 
 

@@ -2,9 +2,11 @@
 
 torch and transformers only (no spaCy). Words go in as they are (``is_split_into_words``) and come back
 one label id and one probability per word, aligned through the tokenizer's ``word_ids``, never through
-character offsets. Long inputs are cut into overlapping windows; every word takes its label from the
-window where it sits farthest from an edge. All windows of a call are sorted by length and batched
-under a wordpiece budget, each batch padded only to its own longest window.
+character offsets. An input may be split into segments (its sentences), each labelled as its own model
+input with up to ``context`` wordpieces of the input on either side (:mod:`.context`); a segment longer than
+a window is cut into overlapping windows, and every word takes its label from the window where it sits
+farthest from an edge. All windows of a call are sorted by length and batched under a wordpiece budget,
+each batch padded only to its own longest window.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy
 import torch
 
 from ..errors import ConfigError, ModelError
+from .context import Wordpieces, plain_encoder, read_context, special_tokens, tokenize_words, with_context
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
 
 Aggregation = Literal["first", "average", "max"]
@@ -55,12 +58,16 @@ class WordPredictions(NamedTuple):
     scores: numpy.ndarray  # float32 [n_words], 0.0 where label_ids is -1
 
 
-class _Doc(NamedTuple):
-    """One tokenized input: wordpiece ids, the word of each wordpiece, and its windows' start offsets."""
+Segments = Sequence[tuple[int, int]]  # word ranges [start, end) of one input, each labelled on its own
 
-    ids: numpy.ndarray
-    word_ids: numpy.ndarray
-    starts: list[int]
+
+class _Plan(NamedTuple):
+    """One tokenized input: its wordpieces, the model inputs cut from them, and which input labels which
+    wordpiece."""
+
+    pieces: Wordpieces
+    windows: list[tuple[int, int]]  # wordpiece ranges [lo, hi), one model input each
+    owners: numpy.ndarray  # per wordpiece, the index in ``windows`` it takes its label from; -1: none
 
 
 class TokenClassifier:
@@ -80,6 +87,7 @@ class TokenClassifier:
         aggregation: Aggregation = "first",
         window: int | None = None,
         stride: int | None = None,
+        context: int | None = None,
         batch_size: int = 1024,
         source: str = "",
     ) -> None:
@@ -94,11 +102,8 @@ class TokenClassifier:
         self.aggregation = aggregation
         self.source = source
         self.labels: tuple[str, ...] = tuple(label_names(model.config.id2label, source))
-        # Our own copy of the Rust tokenizer, never truncating or padding (tokenizer.json may ask for both).
-        self._encoder = tokenizer.backend_tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-        self._encoder.no_truncation()
-        self._encoder.no_padding()
-        self._prefix, self._suffix = self._special_tokens()
+        self._encoder = plain_encoder(tokenizer.backend_tokenizer)
+        self._prefix, self._suffix = special_tokens(self._encoder)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = max_input_length(tokenizer, model.config)
         self.window = limit if window is None else window
@@ -109,11 +114,20 @@ class TokenClassifier:
                 f"maximum length {limit}, got {self.window}"
             )
         self.content = self.window - n_special  # wordpieces of text per window
-        self.stride = max(1, self.content * 3 // 4) if stride is None else stride
-        if not 0 < self.stride <= self.content:
+        recorded = read_context(model.config, source)
+        self.context = (recorded or 0) if context is None else context
+        if isinstance(self.context, bool) or not 0 <= self.context or 2 * self.context >= self.content:
             raise ConfigError(
-                f"stride must be in 1..{self.content} (window {self.window} less special tokens), "
-                f"got {self.stride}"
+                f"context must be a number of wordpieces from 0 to {(self.content - 1) // 2} (less than half of "
+                f"window {self.window} less special tokens), got {self.context}"
+            )
+        longest = self.content - 2 * self.context  # a stride that leaves every word its context
+        self.stride = max(1, min(self.content * 3 // 4, longest)) if stride is None else stride
+        if not 0 < self.stride <= longest:
+            raise ConfigError(
+                f"stride must be in 1..{longest} (window {self.window} less special tokens"
+                + (f", less twice context {self.context}" if self.context else "")
+                + f"), got {self.stride}"
             )
         if batch_size < 1:
             raise ConfigError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
@@ -123,31 +137,29 @@ class TokenClassifier:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def _special_tokens(self) -> tuple[list[int], list[int]]:
-        """The ids the tokenizer puts before and after one sequence ([CLS] / [SEP], <s> / </s>, ...)."""
-        encoding = self._encoder.encode(["a"], is_pretokenized=True, add_special_tokens=True)
-        mask = encoding.special_tokens_mask
-        first = mask.index(0)
-        last = len(mask) - mask[::-1].index(0)
-        return encoding.ids[:first], encoding.ids[last:]
+    def _plan(self, pieces: Wordpieces, segments: Segments) -> _Plan:
+        """The model inputs for one tokenized input: per segment, one window with its context if the segment
+        fits, else overlapping windows over the segment and its context."""
+        windows: list[tuple[int, int]] = []
+        owners = numpy.full(len(pieces.ids), -1, dtype=numpy.int64)
+        n = len(pieces.ids)
+        for first_word, end_word in segments:
+            start, end = pieces.piece_range(first_word, end_word)
+            if start == end:
+                continue
+            if end - start <= self.content:
+                owners[start:end] = len(windows)
+                windows.append(with_context(start, end, n, self.content, self.context))
+                continue
+            lo, hi = start - min(self.context, start), end + min(self.context, n - end)
+            starts = numpy.asarray(list(range(lo, hi - self.content, self.stride)) + [hi - self.content])
+            owners[start:end] = len(windows) + self._owners(starts, pieces.word_ids[start:end], start)
+            windows.extend((int(s), int(s) + self.content) for s in starts)
+        return _Plan(pieces, windows, owners)
 
-    def _tokenize(self, docs: Sequence[Sequence[str]]) -> list[_Doc]:
-        encodings = self._encoder.encode_batch(
-            [list(words) for words in docs], is_pretokenized=True, add_special_tokens=False
-        )
-        out = []
-        for enc in encodings:
-            ids = numpy.asarray(enc.ids, dtype=numpy.int64)
-            n = len(ids)
-            if n <= self.content:
-                starts = [0] if n else []
-            else:
-                starts = list(range(0, n - self.content, self.stride)) + [n - self.content]
-            out.append(_Doc(ids, numpy.asarray(enc.word_ids, dtype=numpy.int64), starts))
-        return out
-
-    def _owners(self, doc: _Doc) -> numpy.ndarray:
-        """The window each wordpiece of a long input takes its probabilities from.
+    def _owners(self, starts: numpy.ndarray, word_ids: numpy.ndarray, offset: int) -> numpy.ndarray:
+        """The window (index into ``starts``) each wordpiece of a long segment takes its probabilities from;
+        ``word_ids`` are the segment's wordpieces' words, the first at position ``offset``.
 
         A word's context in a window is its distance to the nearer window edge; that is largest in the
         window whose start is nearest the start that would centre the word, so a binary search over the
@@ -155,16 +167,15 @@ class TokenClassifier:
         than a window, or across the edge of windows that do not overlap) is labelled by wordpiece instead:
         each of its wordpieces uses the window that centres that wordpiece.
         """
-        starts = numpy.asarray(doc.starts)
-        first = numpy.flatnonzero(numpy.r_[True, doc.word_ids[1:] != doc.word_ids[:-1]])
-        last = numpy.r_[first[1:], len(doc.ids)] - 1
+        first = numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]]) + offset
+        last = numpy.r_[first[1:], offset + len(word_ids)] - 1
         best = self._nearest_window(starts, first, last)
         lengths = last - first + 1
         owners = numpy.repeat(best, lengths)
         outside = numpy.repeat((starts[best] > first) | (starts[best] + self.content <= last), lengths)
         if outside.any():
             pieces = numpy.flatnonzero(outside)
-            owners[pieces] = self._nearest_window(starts, pieces, pieces)
+            owners[pieces] = self._nearest_window(starts, pieces + offset, pieces + offset)
         return owners
 
     def _nearest_window(
@@ -230,26 +241,36 @@ class TokenClassifier:
         scores[words] = word_probs.max(1)
         return WordPredictions(label_ids, scores)
 
-    def predict(self, docs: Sequence[Sequence[str]]) -> list[WordPredictions]:
-        """Label every word of every input; words with no wordpieces get label -1 and score 0."""
-        tokenized = self._tokenize(docs)
-        sequences = [doc.ids[s : s + self.content] for doc in tokenized for s in doc.starts]
+    def predict(
+        self, docs: Sequence[Sequence[str]], segments: Sequence[Segments] | None = None
+    ) -> list[WordPredictions]:
+        """Label every word of every input; words with no wordpieces get label -1 and score 0.
+
+        ``segments``: per input, the word ranges [start, end) labelled as separate model inputs (its
+        sentences), in order and not overlapping; each sees up to ``context`` wordpieces of its input on
+        either side, never of another input. Words outside every segment get label -1. Default: each input
+        is one segment.
+        """
+        if segments is None:
+            segments = [[(0, len(words))] for words in docs]
+        if len(segments) != len(docs):
+            raise ConfigError(f"predict: {len(docs)} inputs but {len(segments)} segment lists")
+        plans = [
+            self._plan(pieces, doc_segments)
+            for pieces, doc_segments in zip(tokenize_words(self._encoder, docs), segments, strict=True)
+        ]
+        sequences = [plan.pieces.ids[lo:hi] for plan in plans for lo, hi in plan.windows]
         window_probs = iter(self._forward(sequences))
         results = []
-        for words, doc in zip(docs, tokenized, strict=True):
-            if len(doc.starts) <= 1:
-                probs = (
-                    next(window_probs) if doc.starts else numpy.empty((0, len(self.labels)), numpy.float32)
-                )
-            else:
-                probs = numpy.empty((len(doc.ids), len(self.labels)), dtype=numpy.float32)
-                owners = self._owners(doc)
-                by_owner = numpy.argsort(owners, kind="stable")  # rows grouped by window, O(n log n)
-                bounds = numpy.searchsorted(owners[by_owner], numpy.arange(len(doc.starts) + 1))
-                for k, start in enumerate(doc.starts):
-                    rows = by_owner[bounds[k] : bounds[k + 1]]
-                    probs[rows] = next(window_probs)[rows - start]
-            results.append(self._aggregate(probs, doc.word_ids, len(words)))
+        for words, plan in zip(docs, plans, strict=True):
+            probs = numpy.zeros((len(plan.pieces.ids), len(self.labels)), dtype=numpy.float32)
+            by_owner = numpy.argsort(plan.owners, kind="stable")  # wordpieces grouped by window
+            bounds = numpy.searchsorted(plan.owners[by_owner], numpy.arange(len(plan.windows) + 1))
+            for k, (lo, _) in enumerate(plan.windows):
+                rows = by_owner[bounds[k] : bounds[k + 1]]
+                probs[rows] = next(window_probs)[rows - lo]
+            covered = plan.owners >= 0
+            results.append(self._aggregate(probs[covered], plan.pieces.word_ids[covered], len(words)))
         return results
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -267,6 +288,7 @@ def load_token_classifier(
     aggregation: Aggregation = "first",
     window: int | None = None,
     stride: int | None = None,
+    context: int | None = None,
     batch_size: int = 1024,
 ) -> TokenClassifier:
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
@@ -315,6 +337,7 @@ def load_token_classifier(
         aggregation=aggregation,
         window=window,
         stride=stride,
+        context=context,
         batch_size=batch_size,
         source=source,
     )

@@ -1,12 +1,16 @@
 """The Hugging Face course's token-classification recipe, run from checked settings.
 
-transformers / datasets / torch only, no spaCy: sentences come in as ``(words, IOB2 tags)`` pairs
-(:mod:`spacy_bert_ner.train_hf` reads them from DocBins), settings from :mod:`.settings`. The steps:
+transformers / datasets / torch only, no spaCy: sentences come in as ``(words, IOB2 tags)`` pairs grouped
+by document (:mod:`spacy_bert_ner.train_hf` reads them from DocBins), settings from :mod:`.settings`. The
+steps:
 
 1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
-2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), subword labels
-   (:mod:`.align`), ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the
-   course's ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation;
+2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), one input per
+   sentence with up to ``[model] context`` subwords of its document either side (:mod:`.context`; the
+   context is labelled -100, so loss and metrics see the sentence only), subword labels (:mod:`.align`),
+   ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
+   ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation; the model's config
+   records the context (:func:`.context.record_context`), so ``bert_ner`` uses it by default;
 3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
    then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
    word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
@@ -42,19 +46,24 @@ from transformers import (
 )
 
 from ..bio import TaggedSentence
-from ..errors import DataError, ModelError
+from ..errors import ConfigError, DataError, ModelError
 from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
 from .align import align_labels, word_tags
+from .context import plain_encoder, record_context, special_tokens, tokenize_words, with_context
 from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 
 # -- data ---------------------------------------------------------------------------------------------------
 
 
-def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Sequence[TaggedSentence]]) -> None:
+Documents = Sequence[Sequence[TaggedSentence]]  # one split: the sentences of each document
+
+
+def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> None:
     """No empty train/dev split, and every tag in the data is one of ``[model] labels``."""
     known = set(settings.model.labels)
-    for split, sentences in splits.items():
+    for split, documents in splits.items():
+        sentences = [sentence for document in documents for sentence in document]
         path = settings.split_paths()[split]
         where = settings.field("paths", split, str(path))
         if not sentences and split in ("train", "dev"):
@@ -86,30 +95,60 @@ class Encoded:
 
 def encode(
     tokenizer: PreTrainedTokenizerFast,
-    sentences: Sequence[TaggedSentence],
+    documents: Documents,
     label2id: Mapping[str, int],
     alignment: str,
     max_length: int,
+    context: int = 0,
 ) -> Encoded:
-    """Tokenize pre-split words (``is_split_into_words``) and align one label id per subword."""
+    """One input per sentence: its pre-split words' subwords (``is_split_into_words``) with one label id
+    each, plus up to ``context`` subwords of the same document on either side, labelled -100.
+
+    Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as the
+    tokenizer's ``truncation=True`` cuts), with no context. Context 0 gives exactly what
+    ``tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)`` gives.
+    """
     import datasets
 
-    words = [list(w) for w, _ in sentences]
-    tags = [list(t) for _, t in sentences]
-    batch = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
-    columns: dict[str, list] = {key: list(values) for key, values in batch.items()}
-    word_ids = [batch.word_ids(i) for i in range(len(words))]
-    columns["labels"] = [align_labels(w, t, label2id, alignment) for w, t in zip(word_ids, tags)]
-    n_truncated = sum(
-        1
-        for w, ws in zip(words, word_ids)
-        if w and max((i for i in ws if i is not None), default=-1) < len(w) - 1
-    )
+    encoder = plain_encoder(tokenizer.backend_tokenizer)
+    prefix, suffix = special_tokens(encoder)
+    budget = max_length - len(prefix) - len(suffix)
+    columns: dict[str, list] = {name: [] for name in tokenizer.model_input_names}
+    columns["labels"] = []
+    word_ids: list[list[Optional[int]]] = []
+    tags: list[list[str]] = []
+    n_words = n_truncated = 0
+    all_words = [[word for words, _ in document for word in words] for document in documents]
+    for document, pieces in zip(documents, tokenize_words(encoder, all_words), strict=True):
+        first_word = 0
+        for words, sentence_tags in document:
+            start, end = pieces.piece_range(first_word, first_word + len(words))
+            if end - start > budget:
+                lo, hi = start, end = start, start + budget
+                n_truncated += int(pieces.word_ids[end - 1] - first_word < len(words) - 1)
+            else:
+                lo, hi = with_context(start, end, len(pieces.ids), budget, context)
+            ids = [*prefix, *pieces.ids[lo:hi].tolist(), *suffix]
+            sentence_word_ids: list[Optional[int]] = [
+                *[None] * (len(prefix) + start - lo),
+                *(pieces.word_ids[start:end] - first_word).tolist(),
+                *[None] * (hi - end + len(suffix)),
+            ]
+            columns["input_ids"].append(ids)
+            if "token_type_ids" in columns:
+                columns["token_type_ids"].append([0] * len(ids))
+            if "attention_mask" in columns:
+                columns["attention_mask"].append([1] * len(ids))
+            columns["labels"].append(align_labels(sentence_word_ids, sentence_tags, label2id, alignment))
+            word_ids.append(sentence_word_ids)
+            tags.append(list(sentence_tags))
+            n_words += len(words)
+            first_word += len(words)
     return Encoded(
         dataset=datasets.Dataset.from_dict(columns),
         word_ids=word_ids,
         tags=tags,
-        n_words=sum(len(w) for w in words),
+        n_words=n_words,
         n_subwords=sum(len(ids) for ids in columns["input_ids"]),
         n_truncated=n_truncated,
     )
@@ -206,7 +245,20 @@ class Prepared:
     labels: list[str]
 
 
-def prepare(settings: HFTrainSettings, splits: Mapping[str, Sequence[TaggedSentence]]) -> Prepared:
+def check_context(settings: HFTrainSettings, tokenizer: PreTrainedTokenizerFast, max_length: int) -> None:
+    """``[model] context`` must leave room for a sentence: less than half an input of ``max_length``
+    (bert_ner, which will use the recorded context, requires the same)."""
+    context = settings.model.context
+    n_special = sum(map(len, special_tokens(plain_encoder(tokenizer.backend_tokenizer))))
+    most = (max_length - n_special - 1) // 2
+    if context > most:
+        raise ConfigError(
+            f"{settings.field('model', 'context', context)}: more than half of an input of {max_length} "
+            f"subwords; set it to at most {most} (64 is FLERT's choice), or raise [model] max_length"
+        )
+
+
+def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepared:
     """Check the sentences, load the backbone, encode every split and build the Trainer."""
     check_sentences(settings, splits)
     args = make_training_args(settings)
@@ -215,9 +267,13 @@ def prepare(settings: HFTrainSettings, splits: Mapping[str, Sequence[TaggedSente
     labels = list(settings.model.labels)
     label2id = {label: i for i, label in enumerate(labels)}
     max_length = max_input_length(tokenizer, model.config, settings.model.max_length)
+    check_context(settings, tokenizer, max_length)
+    record_context(model.config, settings.model.context)  # saved into config.json for bert_ner
     encoded = {
-        split: encode(tokenizer, sentences, label2id, settings.model.alignment, max_length)
-        for split, sentences in splits.items()
+        split: encode(
+            tokenizer, documents, label2id, settings.model.alignment, max_length, settings.model.context
+        )
+        for split, documents in splits.items()
     }
     for split, enc in encoded.items():
         if enc.n_truncated:
@@ -283,6 +339,7 @@ def fit(prepared: Prepared) -> dict[str, Any]:
         "config": settings.source,
         "backbone": settings.model.backbone,
         "alignment": settings.model.alignment,
+        "context": settings.model.context,
         "labels": prepared.labels,
         "model_dir": str(settings.model_dir),
         "train": {

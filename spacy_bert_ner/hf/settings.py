@@ -100,6 +100,9 @@ class ModelSection(_Section):
     max_length: Optional[int] = Field(
         None, ge=3, description="must be null (the model's maximum) or a number of subwords >= 3"
     )
+    context: int = Field(
+        0, ge=0, description="must be a number of subwords >= 0 (0: single sentences, 64: FLERT's choice)"
+    )
 
 
 class LimitsSection(_Section):

@@ -1,0 +1,24 @@
+"""A saved spaCy pipeline loaded for evaluation (``parity``, ``evaluate-raw``, the report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spacy.language import Language
+
+from ..errors import ModelError
+
+
+def load_pipeline(path: str | Path, gpu_id: int = -1) -> Language:
+    """``spacy.load`` a pipeline folder (on GPU ``gpu_id`` if >= 0), with an error that names the fix."""
+    import spacy
+
+    path = Path(path)
+    if not (path / "config.cfg").is_file():
+        raise ModelError(
+            f"{path}: not a saved spaCy pipeline (no config.cfg); pass the folder `spacy train` wrote "
+            "(e.g. training/model-best) or `python -m spacy_bert_ner assemble`'s output"
+        )
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    return spacy.load(path)

@@ -1,0 +1,76 @@
+"""evaluate-raw: gold articles as plain text through the whole pipeline, scored across tokenizations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin, Span
+from typer.testing import CliRunner
+
+from spacy_bert_ner.cli import app
+from spacy_bert_ner.evaluation.raw_text import article_text, raw_text_scores
+from spacy_bert_ner.evaluation.report import load_metrics
+
+WORDS = ["John", "Smith", "visited", "German-born", "Acme", ".", "PARIS", "1996-08-30"]
+SENT_STARTS = [True, False, False, False, False, False, True, False]
+GOLD_ENTS = [(0, 2, "PER"), (4, 5, "ORG"), (6, 7, "LOC")]
+
+
+def gold_doc(nlp: spacy.Language) -> Doc:
+    doc = Doc(nlp.vocab, words=WORDS, sent_starts=SENT_STARTS)
+    doc.set_ents([Span(doc, s, e, label) for s, e, label in GOLD_ENTS], default="outside")
+    return doc
+
+
+def ruler_pipeline(patterns: list[dict]) -> spacy.Language:
+    """A pipeline with spaCy's English tokenizer and fixed entities: its predictions are known by hand."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns(patterns)
+    return nlp
+
+
+def test_article_text_is_one_line_per_sentence() -> None:
+    nlp = spacy.blank("en")
+    assert article_text(gold_doc(nlp)) == "John Smith visited German-born Acme .\nPARIS 1996-08-30"
+    assert article_text(Doc(nlp.vocab, words=["a", "b"])) == "a b"  # no sentence starts: one line
+
+
+def test_scores_across_tokenizations() -> None:
+    """spaCy's tokenizer splits German-born and the date; an entity on the piece "German" maps to the gold
+    token German-born, which is O: a false positive. The others match exactly across tokenizations."""
+    nlp = ruler_pipeline(
+        [
+            {"label": "PER", "pattern": "John Smith"},
+            {"label": "ORG", "pattern": "Acme"},
+            {"label": "LOC", "pattern": "PARIS"},
+            {"label": "MISC", "pattern": "German"},
+        ]
+    )
+    result = raw_text_scores(nlp, [gold_doc(nlp)])
+    assert (result["ents_p"], result["ents_r"]) == (0.75, 1.0)
+    assert result["ents_per_type"]["MISC"]["p"] == 0.0 and result["ents_per_type"]["PER"]["f"] == 1.0
+    tokens = result["raw_text"]["tokens"]
+    assert tokens["gold_tokens"] == len(WORDS)
+    assert tokens["gold_tokens_split"] == 2
+    assert {(d["gold"], d["predicted"]) for d in tokens["commonest_differences"]} == {
+        ("German-born", "German | - | born"),
+        ("1996-08-30", "1996 | - | 08 | - | 30"),
+    }
+
+
+def test_evaluate_raw_cli_writes_what_the_report_reads(tmp_path: Path) -> None:
+    nlp = ruler_pipeline([{"label": "PER", "pattern": "John Smith"}, {"label": "LOC", "pattern": "PARIS"}])
+    nlp.to_disk(tmp_path / "pipeline")
+    DocBin(docs=[gold_doc(nlp)], store_user_data=True).to_disk(tmp_path / "gold.spacy")
+    output = tmp_path / "raw.json"
+    args = ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "gold.spacy"), "--output", str(output)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2 of 8 gold tokens are split" in result.output
+    data = json.loads(output.read_text())
+    assert data["ents_p"] == 1.0 and data["ents_r"] == pytest.approx(2 / 3)
+    entry = load_metrics("raw", output)
+    assert entry.kind.startswith("raw text") and entry.overall["f"] == pytest.approx(0.8)
