@@ -13,7 +13,12 @@ process, with the same ``torch.set_num_threads``:
   sentences per padded batch; only that is timed (turning its argmax into spans for F1 is not);
 - ``bert_ner``: ``nlp.pipe`` over Docs of the same words (Doc creation timed too), float32, then bfloat16,
   int8 dynamic quantization (``torch.ao.quantization.quantize_dynamic`` on the Linear layers) and other
-  wordpiece budgets (``batch_size``).
+  wordpiece budgets (``batch_size``);
+- document context (``ctx0``, ``ctx64``, ``ctx64-windows``): ``bert_ner`` on whole test articles (one Doc per
+  article), with the gold sentence starts and ``context`` 0 or 64 (each sentence one model input with up to
+  64 wordpieces of its article either side), with ``pack_sentences`` (consecutive sentences share an input
+  while they fit with 64 wordpieces around them), or with no sentence starts and context 64 (windows over
+  the article, every word with at least 64 wordpieces either side); entities are scored per sentence.
 
 Reported per method: words/s (timed after a short warm-up, model loading excluded; with ``--repeat N``
 the best of N round-robin rounds), ratios to the bs-32 pipeline and to the bare forward pass, peak RSS
@@ -217,6 +222,44 @@ def _decode_first_subtoken(id2label, order, batches, sentences, batch_size) -> l
     return out
 
 
+def article_method(model_dir: Path, article_of: list[int], sentence_starts: bool, context: int, **config):
+    """bert_ner on whole articles (``article_of``: the article of each sentence, for any prefix of them)."""
+
+    def setup():
+        import spacy
+        from spacy.tokens import Doc
+
+        nlp = spacy.blank("en")
+        nlp.add_pipe("bert_ner", config={"model": str(model_dir), "context": context, **config})
+        return nlp, Doc
+
+    def run(runner, sentences: list[list[str]]) -> list[Spans]:
+        from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
+
+        nlp, Doc = runner
+        groups: dict[int, list[list[str]]] = {}
+        for article, words in zip(article_of, sentences):
+            groups.setdefault(article, []).append(words)
+        docs = [
+            Doc(
+                nlp.vocab,
+                words=[w for words in group for w in words],
+                sent_starts=[i == 0 for words in group for i in range(len(words))] if sentence_starts else None,
+            )
+            for group in groups.values()
+        ]
+        out: list[Spans] = []
+        for doc, group in zip(nlp.pipe(docs), groups.values(), strict=True):
+            tags = spans_to_iob2([(e.start, e.end, e.label_) for e in doc.ents], len(doc))
+            start = 0
+            for words in group:  # per sentence, as seqeval scores it (an entity across two is cut)
+                out.append(tags_to_spans(tags[start : start + len(words)]))
+                start += len(words)
+        return out
+
+    return setup, run, _as_is
+
+
 def bert_ner_method(model_dir: Path, dtype: str = "float32", quantize: bool = False, **config):
     def setup():
         import spacy
@@ -262,7 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         default="all",
-        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets",
+        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,ctx64-packed,ctx64-windows",
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -272,7 +315,9 @@ def main() -> None:
     from spacy_bert_ner.data.conll import read_conll
 
     model_dir = args.model or ensure_model(args.conll, args.cache, args.steps)
-    test = [s for a in read_conll(args.conll / "test.txt")[0] for s in a.sentences][: args.limit]
+    articles = read_conll(args.conll / "test.txt")[0]
+    test = [s for a in articles for s in a.sentences][: args.limit]
+    article_of = [i for i, a in enumerate(articles) for _ in a.sentences][: args.limit]
     sentences, gold = [s.words for s in test], [s.ents for s in test]
     n_words = sum(map(len, sentences))
     print(
@@ -289,12 +334,22 @@ def main() -> None:
         "bf16": ("bert_ner bfloat16", bert_ner_method(model_dir, dtype="bfloat16")),
         "int8": ("bert_ner int8 dynamic", bert_ner_method(model_dir, quantize=True)),
     }
+    methods["ctx0"] = ("bert_ner articles, context 0", article_method(model_dir, article_of, True, 0))
+    methods["ctx64"] = ("bert_ner articles, context 64", article_method(model_dir, article_of, True, 64))
+    methods["ctx64-packed"] = (
+        "bert_ner articles, packed, ctx 64",
+        article_method(model_dir, article_of, True, 64, pack_sentences=True),
+    )
+    methods["ctx64-windows"] = (
+        "bert_ner articles, windows, ctx 64",
+        article_method(model_dir, article_of, False, 64),
+    )
     for budget in (512, 4096):
         methods[f"budget{budget}"] = (
             f"bert_ner float32 bs={budget}",
             bert_ner_method(model_dir, batch_size=budget),
         )
-    chosen = list(methods) if args.methods == "all" else args.methods.split(",")
+    chosen = [m for m in methods if not m.startswith("ctx")] if args.methods == "all" else args.methods.split(",")
     if "budgets" in chosen:
         chosen = [m for m in chosen if m != "budgets"] + [m for m in methods if m.startswith("budget")]
     results, runners = {}, {}
@@ -312,13 +367,15 @@ def main() -> None:
 def print_table(results: dict[str, Result]) -> None:
     pipeline32 = results.get("pipeline32")
     bare = results.get("bare")
-    header = ("method", "words/s", "x pipe-bs32", "x bare", "peak RSS MB", "+RSS MB", "F1")
-    print("\n{:<30} {:>9} {:>11} {:>7} {:>11} {:>8} {:>7}".format(*header))
+    ctx0 = results.get("ctx0")
+    header = ("method", "words/s", "x pipe-bs32", "x bare", "time x ctx0", "peak RSS MB", "+RSS MB", "F1")
+    print("\n{:<36} {:>9} {:>11} {:>7} {:>11} {:>11} {:>8} {:>7}".format(*header))
     for r in results.values():
         vs_pipe = f"{r.words_per_s / pipeline32.words_per_s:.2f}" if pipeline32 else "-"
         vs_bare = f"{r.words_per_s / bare.words_per_s:.2f}" if bare else "-"
+        vs_ctx0 = f"{ctx0.words_per_s / r.words_per_s:.2f}" if ctx0 else "-"
         print(
-            f"{r.method:<30} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {r.peak_rss_mb:>11,.0f} "
+            f"{r.method:<36} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {vs_ctx0:>11} {r.peak_rss_mb:>11,.0f} "
             f"{r.rss_increase_mb:>8,.0f} {r.f1:>7.4f}"
         )
 

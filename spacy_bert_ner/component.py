@@ -43,6 +43,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "window": None,
     "stride": None,
     "context": None,
+    "pack_sentences": False,
     "sentences": True,
     "batch_size": 1024,
     "device": None,
@@ -69,6 +70,7 @@ def make_bert_ner(
     window: Optional[int],
     stride: Optional[int],
     context: Optional[int],
+    pack_sentences: bool,
     sentences: bool,
     batch_size: int,
     device: Optional[str],
@@ -91,6 +93,9 @@ def make_bert_ner(
         each sentence as its own input, with ``context`` wordpieces of the doc around it, and keep entities
         inside sentences; otherwise windows run over the whole doc, every word with at least ``context``
         wordpieces either side (or the doc's edge).
+    pack_sentences: with sentences, put consecutive sentences in one model input while they fit with
+        ``context`` wordpieces around them: fewer, longer inputs (faster with context), but sentences see
+        more context than one sentence's input gives; entities still stay inside sentences.
     batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
         (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
@@ -110,6 +115,7 @@ def make_bert_ner(
         window=window,
         stride=stride,
         context=context,
+        pack_sentences=pack_sentences,
         sentences=sentences,
         batch_size=batch_size,
         device=device,
@@ -165,6 +171,7 @@ class BertNER(Pipe):
         window: Optional[int] = None,
         stride: Optional[int] = None,
         context: Optional[int] = None,
+        pack_sentences: bool = False,
         sentences: bool = True,
         batch_size: int = 1024,
         device: Optional[str] = None,
@@ -182,7 +189,12 @@ class BertNER(Pipe):
         self.model_name = model
         self.revision = revision
         self.options = dict(
-            aggregation=aggregation, window=window, stride=stride, context=context, batch_size=batch_size
+            aggregation=aggregation,
+            window=window,
+            stride=stride,
+            context=context,
+            pack=pack_sentences,
+            batch_size=batch_size,
         )
         self.sentences = sentences
         self.device = torch_device(device)

@@ -235,3 +235,32 @@ def test_context_recorded_by_the_model_is_the_default_and_survives_saving(
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.get_pipe("recorded").classifier.context == 7
     assert loaded.get_pipe("set").classifier.context == 3
+
+
+def test_packed_sentences_share_inputs_and_keep_their_context(tiny_model_dir: Path, dev_articles) -> None:
+    """pack: consecutive sentences share one input while they fit with their context; every sentence in an
+    input still has the full context on both sides (or the doc's edge), and every word is labelled."""
+    context, window = 8, 64
+    plain = load_token_classifier(str(tiny_model_dir), context=context, window=window)
+    packed = load_token_classifier(str(tiny_model_dir), context=context, window=window, pack=True)
+    n_inputs = n_sentences = 0
+    for article in dev_articles:
+        words = [w for sentence, _ in article for w in sentence]
+        bounds = numpy.cumsum([0] + [len(sentence) for sentence, _ in article]).tolist()
+        segments = list(zip(bounds[:-1], bounds[1:]))
+        pieces = tokenize_words(packed._encoder, [words])[0]
+        plan = packed._plan(pieces, segments)
+        n_inputs += len(plan.windows)
+        n_sentences += len(plain._plan(pieces, segments).windows)
+        n = len(pieces.ids)
+        for first, end in segments:
+            start, stop = pieces.piece_range(first, end)
+            if stop - start + 2 * context > packed.content:  # a sentence too long to pack
+                continue
+            (owner,) = set(plan.owners[start:stop].tolist())
+            lo, hi = plan.windows[owner]
+            assert start - lo >= min(context, start) and hi - stop >= min(context, n - stop)
+            assert hi - lo <= packed.content
+        (prediction,) = packed.predict([words], [segments])
+        assert (prediction.label_ids >= 0).all()
+    assert n_inputs < 0.7 * n_sentences

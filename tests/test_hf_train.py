@@ -401,3 +401,19 @@ def test_accelerate_launch_cpu(hf_corpus: Path, backbone: Path, tmp_path: Path) 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["train"]["global_step"] == 2
     assert (tmp_path / "run" / "model" / "config.json").is_file()
+
+
+def test_context_without_articles_warns(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
+    """DocBins of one sentence per Doc (hf: sources, --n-sents 1) leave [model] context nothing to read."""
+    from spacy_bert_ner.train_hf import prepare_training
+
+    docs = [sent.as_doc() for doc in read_docbin(hf_corpus / "train.spacy") for sent in doc.sents]
+    DocBin(docs=docs).to_disk(tmp_path / "sentences.spacy")
+    overrides = {
+        "paths.train": str(tmp_path / "sentences.spacy"),
+        "paths.dev": str(hf_corpus / "dev.spacy"),
+        "paths.output": str(tmp_path / "run"),
+        "model.backbone": str(backbone),
+    }
+    with pytest.warns(UserWarning, match=r"\[model\] context = 64: every Doc of \[paths\] train holds one sentence"):
+        prepare_training(CONFIG, overrides)

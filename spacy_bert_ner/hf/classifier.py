@@ -88,6 +88,7 @@ class TokenClassifier:
         window: int | None = None,
         stride: int | None = None,
         context: int | None = None,
+        pack: bool = False,
         batch_size: int = 1024,
         source: str = "",
     ) -> None:
@@ -121,6 +122,7 @@ class TokenClassifier:
                 f"context must be a number of wordpieces from 0 to {(self.content - 1) // 2} (less than half of "
                 f"window {self.window} less special tokens), got {self.context}"
             )
+        self.pack = pack
         longest = self.content - 2 * self.context  # a stride that leaves every word its context
         self.stride = max(1, min(self.content * 3 // 4, longest)) if stride is None else stride
         if not 0 < self.stride <= longest:
@@ -137,16 +139,30 @@ class TokenClassifier:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    def _piece_segments(self, pieces: Wordpieces, segments: Segments) -> list[tuple[int, int]]:
+        """The segments as wordpiece ranges (empty ones dropped); with ``pack``, consecutive segments that
+        fit in one input together with their context are merged into one."""
+        ranges = [pieces.piece_range(first, end) for first, end in segments]
+        ranges = [(start, end) for start, end in ranges if start < end]
+        if not self.pack:
+            return ranges
+        n, merged = len(pieces.ids), []
+        for start, end in ranges:
+            if merged:
+                lo = merged[-1][0]
+                if end - lo + min(self.context, lo) + min(self.context, n - end) <= self.content:
+                    merged[-1] = (lo, end)
+                    continue
+            merged.append((start, end))
+        return merged
+
     def _plan(self, pieces: Wordpieces, segments: Segments) -> _Plan:
         """The model inputs for one tokenized input: per segment, one window with its context if the segment
         fits, else overlapping windows over the segment and its context."""
         windows: list[tuple[int, int]] = []
         owners = numpy.full(len(pieces.ids), -1, dtype=numpy.int64)
         n = len(pieces.ids)
-        for first_word, end_word in segments:
-            start, end = pieces.piece_range(first_word, end_word)
-            if start == end:
-                continue
+        for start, end in self._piece_segments(pieces, segments):
             if end - start <= self.content:
                 owners[start:end] = len(windows)
                 windows.append(with_context(start, end, n, self.content, self.context))
@@ -289,6 +305,7 @@ def load_token_classifier(
     window: int | None = None,
     stride: int | None = None,
     context: int | None = None,
+    pack: bool = False,
     batch_size: int = 1024,
 ) -> TokenClassifier:
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
@@ -338,6 +355,7 @@ def load_token_classifier(
         window=window,
         stride=stride,
         context=context,
+        pack=pack,
         batch_size=batch_size,
         source=source,
     )

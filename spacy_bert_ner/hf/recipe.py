@@ -268,6 +268,12 @@ def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepa
     label2id = {label: i for i, label in enumerate(labels)}
     max_length = max_input_length(tokenizer, model.config, settings.model.max_length)
     check_context(settings, tokenizer, max_length)
+    if settings.model.context and all(len(document) <= 1 for document in splits["train"]):
+        warnings.warn(
+            f"{settings.field('model', 'context', settings.model.context)}: every Doc of [paths] train holds one "
+            "sentence, so no sentence has context to read; convert CoNLL files with their -DOCSTART- lines "
+            "(one Doc per article) for document context, or set [model] context 0"
+        )
     record_context(model.config, settings.model.context)  # saved into config.json for bert_ner
     encoded = {
         split: encode(

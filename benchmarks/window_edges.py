@@ -1,0 +1,95 @@
+"""Do tokens near a transformer window's edge score worse? Entity F1 by distance to the nearest window edge.
+
+    python benchmarks/window_edges.py training/spacy/model-best corpus/dev.spacy
+
+The spaCy route's spacy-transformers backbone reads each doc in windows of spaCy tokens
+(``spacy-transformers.strided_spans.v1``: ``window`` tokens every ``stride``, read from the pipeline's config).
+With ``stride == window`` the windows do not overlap, so a token at a window's edge has no context beyond
+it. Here the pipeline labels the gold Docs (gold tokens, as ``spacy evaluate`` does), and every gold and
+predicted entity is put in the bucket of its distance, in tokens, to the nearest inner window edge (a
+doc's own start and end are not window edges); each bucket gets its own P / R / F.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import defaultdict
+from pathlib import Path
+
+BUCKETS = [(0, 0), (1, 3), (4, 7), (8, 15), (16, 31), (32, 63), (64, 10**9)]
+
+
+def edge_distance(start: int, end: int, n_tokens: int, window: int, stride: int) -> int:
+    """Tokens between the span [start, end) and the nearest inner edge of a window that covers it best.
+
+    With windows starting every ``stride`` tokens, a token is read in each window that covers it; take the
+    window where the span sits farthest from an edge that is not the doc's own start or end."""
+    best = -1
+    first = max(0, (end - window + stride - 1) // stride) * stride
+    for lo in range(first, start + 1, stride):
+        hi = min(lo + window, n_tokens)
+        if hi < end:
+            continue
+        left = start - lo if lo > 0 else 10**9
+        right = hi - end if hi < n_tokens else 10**9
+        best = max(best, min(left, right))
+    return max(best, 0)  # -1: no window holds the whole span, which straddles an edge
+
+
+def bucket_of(distance: int) -> str:
+    for lo, hi in BUCKETS:
+        if lo <= distance <= hi:
+            return f"{lo}-{hi}" if hi < 10**9 else f">={lo}"
+    return "unread"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pipeline", type=Path)
+    parser.add_argument("data", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import spacy
+    from spacy.tokens import Doc
+
+    from spacy_bert_ner.data.docbin import read_docbin
+
+    nlp = spacy.load(args.pipeline)
+    getter = nlp.config["components"]["transformer"]["model"]["get_spans"]
+    window, stride = int(getter["window"]), int(getter["stride"])
+    gold_docs = read_docbin(args.data, nlp.vocab)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0, "gold": 0})
+    docs = (Doc(nlp.vocab, words=[t.text for t in g]) for g in gold_docs)
+    for gold, pred in zip(gold_docs, nlp.pipe(docs, batch_size=16), strict=True):
+        n = len(gold)
+        gold_ents = {(e.start, e.end, e.label_) for e in gold.ents}
+        pred_ents = {(e.start, e.end, e.label_) for e in pred.ents}
+        for ent in gold_ents:
+            key = bucket_of(edge_distance(ent[0], ent[1], n, window, stride))
+            counts[key]["gold"] += 1
+            counts[key]["tp" if ent in pred_ents else "fn"] += 1
+        for ent in pred_ents - gold_ents:
+            counts[bucket_of(edge_distance(ent[0], ent[1], n, window, stride))]["fp"] += 1
+    print(f"{args.pipeline}: windows of {window} tokens every {stride}; {len(gold_docs)} docs of {args.data}")
+    print(f"{'distance to edge':>18} {'gold':>6} {'P':>7} {'R':>7} {'F':>7}")
+    order = [bucket_of(lo) for lo, _ in BUCKETS] + ["unread"]
+    total = {"tp": 0, "fp": 0, "fn": 0, "gold": 0}
+    for key in order:
+        if key not in counts:
+            continue
+        c = counts[key]
+        for k in total:
+            total[k] += c[k]
+        print(f"{key:>18} {c['gold']:>6} " + " ".join(f"{v * 100:>7.2f}" for v in prf(c)))
+    print(f"{'all':>18} {total['gold']:>6} " + " ".join(f"{v * 100:>7.2f}" for v in prf(total)))
+
+
+def prf(c: dict[str, int]) -> tuple[float, float, float]:
+    p = c["tp"] / max(1, c["tp"] + c["fp"])
+    r = c["tp"] / max(1, c["tp"] + c["fn"])
+    return p, r, 2 * c["tp"] / max(1, 2 * c["tp"] + c["fp"] + c["fn"])
+
+
+if __name__ == "__main__":
+    main()
