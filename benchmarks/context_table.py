@@ -63,25 +63,17 @@ def evaluate_model(model: Path, gold_docs: list[Doc]) -> dict[str, tuple[float, 
         nlp = spacy.load(assemble_pipeline(model, Path(tmp) / "pipeline"))
     print(f"{model}: context {nlp.get_pipe('bert_ner').classifier.context}", flush=True)
     sentences = [doc for gold in gold_docs for doc in sentence_docs(gold)]
+    def read(inputs: list[Doc], golds: list[Doc], disable: tuple[str, ...] = ()) -> list[Example]:
+        return [Example(p, g) for p, g in zip(predicted(nlp, inputs, disable), golds, strict=True)]
+
+    def articles() -> list[Doc]:  # fresh Docs each time: nlp.pipe annotates the Docs it is given
+        return [words_only(g, False) for g in gold_docs]
+
     ways = {
-        "articles, gold sentences": lambda: [
-            Example(p, g)
-            for p, g in zip(
-                predicted(nlp, [words_only(g, True) for g in gold_docs], ("sentencizer",)), gold_docs
-            )
-        ],
-        "(a) articles, sentencizer": lambda: [
-            Example(p, g) for p, g in zip(predicted(nlp, [words_only(g, False) for g in gold_docs]), gold_docs)
-        ],
-        "(b) articles, no sentences": lambda: [
-            Example(p, g)
-            for p, g in zip(
-                predicted(nlp, [words_only(g, False) for g in gold_docs], ("sentencizer",)), gold_docs
-            )
-        ],
-        "(c) one Doc per gold sentence": lambda: [
-            Example(p, g) for p, g in zip(predicted(nlp, [words_only(g, False) for g in sentences]), sentences)
-        ],
+        "articles, gold sentences": lambda: read([words_only(g, True) for g in gold_docs], gold_docs, ("sentencizer",)),
+        "(a) articles, sentencizer": lambda: read(articles(), gold_docs),
+        "(b) articles, no sentences": lambda: read(articles(), gold_docs, ("sentencizer",)),
+        "(c) one Doc per gold sentence": lambda: read([words_only(g, False) for g in sentences], sentences),
         "raw text (own tokenizer, sentencizer)": lambda: raw_text_examples(nlp, gold_docs),
     }
     results = {}
