@@ -74,3 +74,14 @@ def test_evaluate_raw_cli_writes_what_the_report_reads(tmp_path: Path) -> None:
     assert data["ents_p"] == 1.0 and data["ents_r"] == pytest.approx(2 / 3)
     entry = load_metrics("raw", output)
     assert entry.kind.startswith("raw text") and entry.overall["f"] == pytest.approx(0.8)
+
+
+def test_report_shows_the_raw_text_section(tmp_path: Path) -> None:
+    nlp = ruler_pipeline([{"label": "PER", "pattern": "John Smith"}])
+    raw = tmp_path / "raw.json"
+    raw.write_text(json.dumps(raw_text_scores(nlp, [gold_doc(nlp)])))
+    from spacy_bert_ner.evaluation.report import write_report
+
+    page = write_report(tmp_path / "report.html", {"hf_raw_text": raw}, {}).read_text()
+    assert "Raw text vs gold tokens" in page
+    assert "2 of 8 gold tokens split" in page and "German-born &rarr; German | - | born (1)" in page

@@ -86,6 +86,7 @@ class MetricsEntry:
     seqeval: Optional[Scores] = None  # seqeval's default mode, where the file has it
     strict: Optional[Scores] = None  # seqeval's strict IOB2 mode, where the file has it
     subword: Optional[Scores] = None  # the course's subword-level metric (train-hf)
+    raw_text: Optional[dict[str, Any]] = None  # what evaluate-raw read, and the token differences
 
     @property
     def overall(self) -> dict[str, Optional[float]]:
@@ -152,7 +153,8 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
         raise DataError(f"--metrics {name}={path}: not JSON ({err})") from None
     if isinstance(data, dict) and "ents_f" in data:  # spaCy's figures; the parity step adds seqeval's
         if isinstance(data.get("raw_text"), dict):  # evaluate-raw: the same figures, on plain text
-            return MetricsEntry(name, path, "raw text: own tokenizer and sentences", from_spacy(data))
+            kind = "raw text: own tokenizer and sentences"
+            return MetricsEntry(name, path, kind, from_spacy(data), raw_text=data["raw_text"])
         entry = MetricsEntry(name, path, "spacy evaluate", from_spacy(data))
         if isinstance(data.get("parity"), dict) and "seqeval" in data:
             entry.kind = "parity"
@@ -358,6 +360,30 @@ def subword_section(entries: Sequence[MetricsEntry]) -> str:
     return "\n".join(out)
 
 
+def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
+    """What users get: each raw-text entry's F1, and the gold tokens its pipeline's tokenizer splits."""
+    out = [
+        "<p>The figures from <code>spacy evaluate</code> and <code>parity</code> are on CoNLL's own tokens "
+        "(and sentences, for a pipeline without a sentence splitter). The raw-text figures come from "
+        "<code>evaluate-raw</code>: every test article as plain text, one line per sentence, read by the "
+        "pipeline's own tokenizer and sentence splitter. That is what users get.</p>"
+    ]
+    for entry in entries:
+        if entry.raw_text is None:
+            continue
+        tokens = entry.raw_text.get("tokens", {})
+        commonest = ", ".join(
+            f"{_e(d['gold'])} &rarr; {_e(d['predicted'])} ({d['count']})"
+            for d in tokens.get("commonest_differences", [])[:10]
+        )
+        out.append(
+            f"<p><b>{_e(entry.name)}</b>: F1 {_pct(entry.overall.get('f'))} on raw text; "
+            f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens split by "
+            f"its tokenizer. Commonest: {commonest or 'none'}.</p>"
+        )
+    return "\n".join(out)
+
+
 def examples_section(section: ExampleSection) -> str:
     shown = len(section.examples)
     out = [
@@ -403,6 +429,8 @@ def build_report(
     if entries:
         parts += ["<h2 id='scores'>Scores per entity type</h2>", scores_table(entries)]
         parts += ["<h2 id='parity'>seqeval parity</h2>", parity_table(entries)]
+    if any(entry.raw_text for entry in entries):
+        parts += ["<h2 id='raw-text'>Raw text vs gold tokens</h2>", raw_text_section(entries)]
     parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
