@@ -249,8 +249,7 @@ def check_context(settings: HFTrainSettings, tokenizer: PreTrainedTokenizerFast,
     """``[model] context`` must leave room for a sentence: less than half an input of ``max_length``
     (bert_ner, which will use the recorded context, requires the same)."""
     context = settings.model.context
-    n_special = sum(map(len, special_tokens(plain_encoder(tokenizer.backend_tokenizer))))
-    most = (max_length - n_special - 1) // 2
+    most = (max_length - tokenizer.num_special_tokens_to_add() - 1) // 2
     if context > most:
         raise ConfigError(
             f"{settings.field('model', 'context', context)}: more than half of an input of {max_length} "
