@@ -176,6 +176,13 @@ def assemble_cli(
 # -- evaluation: parity, report ------------------------------------------------------------------------------
 
 
+def _write_json(output: Path, data: object) -> None:
+    """Write a command's figures to its --output file (indented JSON) and say so."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    _say("✔", "green", f"Wrote {output}")
+
+
 def _percent(value: Optional[float]) -> str:
     return "-" if value is None else f"{value * 100:.2f}"
 
@@ -218,9 +225,7 @@ def parity_cli(
         f"gold {crossing['gold']}, predicted {crossing['predicted']}",
     )
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-        _say("✔", "green", f"Wrote {output}")
+        _write_json(output, result.to_json())
     if result.agree:
         _say("✔", "green", f"spaCy and seqeval (default mode) agree to {tolerance:g}, overall and per type")
         return
@@ -269,9 +274,7 @@ def evaluate_raw_cli(
         "tokens are split by the pipeline's tokenizer",
     )
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        _say("✔", "green", f"Wrote {output}")
+        _write_json(output, result)
 
 
 @app.command("report")

@@ -19,7 +19,15 @@ import numpy
 import torch
 
 from ..errors import ConfigError, ModelError
-from .context import Wordpieces, plain_encoder, read_context, special_tokens, tokenize_words, with_context
+from .context import (
+    Wordpieces,
+    largest_context,
+    plain_encoder,
+    read_context,
+    special_tokens,
+    tokenize_words,
+    with_context,
+)
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
 
 Aggregation = Literal["first", "average", "max"]
@@ -117,9 +125,10 @@ class TokenClassifier:
         self.content = self.window - n_special  # wordpieces of text per window
         recorded = read_context(model.config, source)
         self.context = (recorded or 0) if context is None else context
-        if isinstance(self.context, bool) or not 0 <= self.context or 2 * self.context >= self.content:
+        most = largest_context(self.content)
+        if isinstance(self.context, bool) or not 0 <= self.context <= most:
             raise ConfigError(
-                f"context must be a number of wordpieces from 0 to {(self.content - 1) // 2} (less than half of "
+                f"context must be a number of wordpieces from 0 to {most} (less than half of "
                 f"window {self.window} less special tokens), got {self.context}"
             )
         self.pack = pack

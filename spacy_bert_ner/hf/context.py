@@ -8,6 +8,7 @@ tokenizer, no torch, no spaCy):
 - :func:`tokenize_words`: a document's words (all its sentences) as one wordpiece sequence;
 - :func:`with_context`: the input range of one segment: the segment plus up to ``context`` wordpieces each
   side, within the model's budget; the context shrinks before the segment is cut;
+- :func:`largest_context`: less than half an input, the bound both routes check;
 - :func:`read_context` / :func:`record_context`: the context a model was fine-tuned with, kept in its
   config.json under :data:`CONFIG_KEY`, so ``bert_ner`` uses it by default.
 
@@ -86,6 +87,12 @@ def with_context(start: int, end: int, length: int, budget: int, context: int) -
         else:
             left, right = half, spare - half
     return start - left, end + right
+
+
+def largest_context(content: int) -> int:
+    """The most context a model input of ``content`` wordpieces (special tokens left out) can take: less than
+    half of it, so that every input keeps room for the segment it labels."""
+    return (content - 1) // 2
 
 
 def read_context(model_config: Any, source: str = "the model") -> int | None:

@@ -49,7 +49,14 @@ from ..bio import TaggedSentence
 from ..errors import ConfigError, DataError, ModelError
 from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
 from .align import align_labels, word_tags
-from .context import plain_encoder, record_context, special_tokens, tokenize_words, with_context
+from .context import (
+    largest_context,
+    plain_encoder,
+    record_context,
+    special_tokens,
+    tokenize_words,
+    with_context,
+)
 from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 
@@ -124,7 +131,8 @@ def encode(
         for words, sentence_tags in document:
             start, end = pieces.piece_range(first_word, first_word + len(words))
             if end - start > budget:
-                lo, hi = start, end = start, start + budget
+                end = start + budget  # cut, as truncation cuts; no context
+                lo, hi = start, end
                 n_truncated += int(pieces.word_ids[end - 1] - first_word < len(words) - 1)
             else:
                 lo, hi = with_context(start, end, len(pieces.ids), budget, context)
@@ -249,7 +257,7 @@ def check_context(settings: HFTrainSettings, tokenizer: PreTrainedTokenizerFast,
     """``[model] context`` must leave room for a sentence: less than half an input of ``max_length``
     (bert_ner, which will use the recorded context, requires the same)."""
     context = settings.model.context
-    most = (max_length - tokenizer.num_special_tokens_to_add() - 1) // 2
+    most = largest_context(max_length - tokenizer.num_special_tokens_to_add())
     if context > most:
         raise ConfigError(
             f"{settings.field('model', 'context', context)}: more than half of an input of {max_length} "
