@@ -198,6 +198,28 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
         assert written[split].read_text(encoding="utf-8") == source.replace("-DOCSTART- -X- -X- O\n\n", "")
 
 
+def test_files_without_article_markers_are_not_one_giant_doc(
+    conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What fetch-conll writes from hf: (no -DOCSTART-) converts to one Doc per --n-sents sentences, with a
+    warning, as the HF rows themselves do, never to one Doc holding the whole split."""
+    dataset = hf_dataset_from_files(conll_dir)
+    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    assets = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")["dev"].parent
+    with pytest.warns(UserWarning) as warned:
+        convert_source(str(assets), tmp_path / "one")
+    files = [str(assets / name) for name in ("train.txt", "valid.txt", "test.txt")]
+    assert [str(w.message).split(": ", 1)[0] for w in warned] == files
+    assert all("no -DOCSTART- line, so no article boundaries" in str(w.message) for w in warned)
+    docs = read_docbin(tmp_path / "one" / "dev.spacy")
+    assert len(docs) == 3250 and all(len(list(doc.sents)) == 1 for doc in docs)
+    with pytest.warns(UserWarning) as warned:
+        convert_source(str(assets), tmp_path / "ten", n_sents=10)
+    assert "one Doc per 10 sentence(s)" in str(warned[0].message)
+    docs = read_docbin(tmp_path / "ten" / "dev.spacy")
+    assert len(docs) == 325 and sum(len(doc) for doc in docs) == 51362
+
+
 def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nope: not a folder of CoNLL files nor hf:DATASET_ID"):
         fetch_conll(str(tmp_path / "nope"), tmp_path / "assets")

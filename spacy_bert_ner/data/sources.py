@@ -127,8 +127,8 @@ def convert_source(
     """Convert every split of ``source`` to ``output_dir/{split}.spacy``; the counts and file of each.
 
     One Doc per article (``-DOCSTART-`` to ``-DOCSTART-``), or ``n_sents`` sentences per Doc without
-    crossing articles; ``keep_articles=False``, and HF rows which have no articles, give one Doc per
-    ``n_sents`` (default 1) sentences.
+    crossing articles; ``keep_articles=False``, HF rows and column files without ``-DOCSTART-`` lines, which
+    have no articles, give one Doc per ``n_sents`` (default 1) sentences, with a warning for such files.
     """
     splits, missing = corpus_splits(source, revision)
     for message in missing:
@@ -136,9 +136,18 @@ def convert_source(
     written = []
     for split in splits:
         output = Path(output_dir) / f"{split.split}.spacy"
+        articles = split.articles(scheme, strict)
         keep = keep_articles and split.has_articles
+        if keep and not any(article.docstart for article in articles):
+            warnings.warn(
+                f"{split.origin}: no -DOCSTART- line, so no article boundaries (as in the files fetch-conll writes "
+                f"from {HF_PREFIX} sources): one Doc per {n_sents or 1} sentence(s) (--n-sents), never the whole "
+                "file as one Doc. Document context (train-hf, bert_ner) and the spaCy route's windows read only "
+                "inside a Doc; for context, convert CoNLL files that keep their -DOCSTART- lines"
+            )
+            keep = False
         with gc_paused():
-            stats = write_docbin(split.articles(scheme, strict), output, split.split, n_sents, keep, progress)
+            stats = write_docbin(articles, output, split.split, n_sents, keep, progress)
         written.append((stats, output))
     return written
 
