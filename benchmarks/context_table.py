@@ -2,17 +2,21 @@
 
     python benchmarks/context_table.py corpus/test.spacy training/hf_ctx0/model training/hf_ctx64/model
 
-Each model folder (``train-hf``'s ``model/``) is wrapped as ``assemble`` does (``sentencizer`` + ``bert_ner``,
-whose ``context`` defaults to what the model's config.json records) and scored by spaCy's NER scorer on:
+Each model folder (``train-hf``'s ``model/``) is wrapped as ``assemble`` does (``line_sentences`` +
+``sentencizer`` + ``bert_ner``, whose ``context`` defaults to what the model's config.json records) and scored
+by spaCy's NER scorer on:
 
 - ``articles, gold sentences``: one Doc per article with CoNLL's sentence starts (``bert_ner`` only): what
   ``train-hf``'s word-level figure measures;
-- ``(a) articles, sentencizer``: one Doc per article on gold tokens, sentences from the sentencizer: what
-  ``spacy evaluate`` reports for the assembled pipeline;
+- ``(a) articles, sentencizer``: one Doc per article on gold tokens, sentences from the sentencizer (gold
+  tokens hold no line breaks, so ``line_sentences`` does nothing): what ``spacy evaluate`` reports for the
+  assembled pipeline;
 - ``(b) articles, no sentences``: one Doc per article, no sentence boundaries: windows over the article;
 - ``(c) one Doc per gold sentence``: the sentencizer still runs;
 - ``raw text``: each article as plain text (one line per sentence), the pipeline's own tokenizer and
-  sentencizer (``evaluate-raw``).
+  sentence splitters (``evaluate-raw``); again with the punctuation ``sentencizer`` alone
+  (``line_sentences`` off), and again laid out as paragraphs (``evaluate-raw --layout paragraphs``: prose
+  sentences run together, headlines, datelines and table rows on their own lines).
 
 Prints one row per way and one F1 column per model, plus the seconds each took.
 """
@@ -30,6 +34,9 @@ import spacy
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
+
+
+SPLITTERS = ("line_sentences", "sentencizer")  # the sentence splitters assemble puts before bert_ner
 
 
 def sentence_docs(gold: Doc) -> list[Doc]:
@@ -66,15 +73,21 @@ def evaluate_model(model: Path, gold_docs: list[Doc]) -> dict[str, tuple[float, 
     def read(inputs: list[Doc], golds: list[Doc], disable: tuple[str, ...] = ()) -> list[Example]:
         return [Example(p, g) for p, g in zip(predicted(nlp, inputs, disable), golds, strict=True)]
 
+    def raw_without(disable: tuple[str, ...]) -> list[Example]:
+        with nlp.select_pipes(disable=list(disable)):
+            return raw_text_examples(nlp, gold_docs)
+
     def articles() -> list[Doc]:  # fresh Docs each time: nlp.pipe annotates the Docs it is given
         return [words_only(g, False) for g in gold_docs]
 
     ways = {
-        "articles, gold sentences": lambda: read([words_only(g, True) for g in gold_docs], gold_docs, ("sentencizer",)),
+        "articles, gold sentences": lambda: read([words_only(g, True) for g in gold_docs], gold_docs, SPLITTERS),
         "(a) articles, sentencizer": lambda: read(articles(), gold_docs),
-        "(b) articles, no sentences": lambda: read(articles(), gold_docs, ("sentencizer",)),
+        "(b) articles, no sentences": lambda: read(articles(), gold_docs, SPLITTERS),
         "(c) one Doc per gold sentence": lambda: read([words_only(g, False) for g in sentences], sentences),
-        "raw text (own tokenizer, sentencizer)": lambda: raw_text_examples(nlp, gold_docs),
+        "raw text (own tokenizer, line_sentences + sentencizer)": lambda: raw_text_examples(nlp, gold_docs),
+        "raw text, sentencizer alone": lambda: raw_without(("line_sentences",)),
+        "raw text as paragraphs": lambda: raw_text_examples(nlp, gold_docs, layout="paragraphs"),
     }
     results = {}
     for name, make in ways.items():

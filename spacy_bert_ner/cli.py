@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 import typer
 from wasabi import color, msg
 
-from .errors import BertNerError
+from .errors import BertNerError, ConfigError
 from .output_paths import check_output
 
 if TYPE_CHECKING:
@@ -159,10 +159,13 @@ def assemble_cli(
     lang: str = typer.Option("en", help="Language of the blank pipeline (its tokenizer)"),
     name: str = typer.Option("bert_ner", help="Name of the component in the pipeline"),
     sentencizer: bool = typer.Option(
-        True, help="Put spaCy's sentencizer first, so bert_ner labels text sentence by sentence"
+        True,
+        help="Split sentences first (line_sentences: at line breaks, then spaCy's sentencizer), so bert_ner "
+        "labels text sentence by sentence",
     ),
 ) -> None:
-    """Turn a HF token classifier folder into a spaCy pipeline (blank LANG [+ sentencizer] + bert_ner)."""
+    """Turn a HF token classifier folder into a spaCy pipeline: blank LANG [+ line_sentences + sentencizer]
+    + bert_ner."""
     from .assemble import assemble_pipeline
 
     def run() -> Path:
@@ -248,19 +251,26 @@ def evaluate_raw_cli(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: the figures and token differences"),
     batch_size: int = typer.Option(32, min=1, help="Texts per nlp.pipe batch"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+    layout: str = typer.Option(
+        "lines",
+        help="How each article is laid out: 'lines' (one line per gold sentence) or 'paragraphs' (prose "
+        "sentences run together, headlines, datelines and table rows on their own lines)",
+    ),
 ) -> None:
     """Score a pipeline as users run it: each gold article as plain text (one line per sentence), read by
     the pipeline's own tokenizer and sentence splitter; gold entities are matched across the two
     tokenizations by spaCy's NER scorer. The figure beside `spacy evaluate`'s gold-token one."""
     from .data.docbin import read_docbin
     from .evaluation.pipeline import load_pipeline
-    from .evaluation.raw_text import raw_text_scores
+    from .evaluation.raw_text import LAYOUTS, raw_text_scores
 
     def run() -> dict:
+        if layout not in LAYOUTS:
+            raise ConfigError(f"--layout {layout!r}: use one of {', '.join(LAYOUTS)}")
         if output is not None:
             check_output(output, "file", "--output")
         nlp = load_pipeline(pipeline, gpu_id)
-        return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size)
+        return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size, layout)
 
     result = _guarded(run)
     rows = [[t, *(_percent(s[k] if s else None) for k in "prf")] for t, s in sorted(result["ents_per_type"].items())]

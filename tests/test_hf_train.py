@@ -290,9 +290,10 @@ def test_assemble_then_load_and_evaluate(trained: Path, hf_corpus: Path, tmp_pat
     result = CliRunner().invoke(app, ["assemble", str(trained / "model"), str(pipeline)])
     assert result.exit_code == 0, result.output
     nlp = spacy.load(pipeline)
-    assert nlp.pipe_names == ["sentencizer", "bert_ner"]
+    assert nlp.pipe_names == ["line_sentences", "sentencizer", "bert_ner"]
     assert set(nlp.get_pipe("bert_ner").labels) == {"PER", "ORG", "LOC", "MISC"}
-    assert list(nlp("John lives in Paris. He works in Berlin.").sents)[1].text == "He works in Berlin."
+    sents = [s.text for s in nlp("LONDON 1996-08-30\nJohn lives in Paris. He works in Berlin.").sents]
+    assert sents == ["LONDON 1996-08-30\n", "John lives in Paris.", "He works in Berlin."]
     scores = evaluate(str(pipeline), hf_corpus / "dev.spacy")
     assert {"ents_f", "ents_p", "ents_r", "ents_per_type"} <= set(scores)
 

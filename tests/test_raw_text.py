@@ -11,6 +11,7 @@ from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
+from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.raw_text import article_text, raw_text_scores
 from spacy_bert_ner.evaluation.report import load_metrics
 
@@ -36,6 +37,27 @@ def test_article_text_is_one_line_per_sentence() -> None:
     nlp = spacy.blank("en")
     assert article_text(gold_doc(nlp)) == "John Smith visited German-born Acme .\nPARIS 1996-08-30"
     assert article_text(Doc(nlp.vocab, words=["a", "b"])) == "a b"  # no sentence starts: one line
+
+
+def test_paragraphs_run_prose_together_and_keep_other_lines() -> None:
+    sentences = [
+        "HEADLINE WITHOUT STOP",
+        "LONDON 1996-08-30",
+        "He said .",
+        '" Yes ? "',
+        "Then left !",
+        "Team 3 1",
+        "She came .",
+    ]
+    words = [w for sent in sentences for w in sent.split()]
+    starts = [i == 0 for sent in sentences for i, _ in enumerate(sent.split())]
+    doc = Doc(spacy.blank("en").vocab, words=words, sent_starts=starts)
+    assert article_text(doc) == "\n".join(sentences)
+    assert article_text(doc, "paragraphs") == (
+        'HEADLINE WITHOUT STOP\nLONDON 1996-08-30\nHe said . " Yes ? " Then left !\nTeam 3 1\nShe came .'
+    )
+    with pytest.raises(ConfigError, match="layout 'pages'"):
+        article_text(doc, "pages")  # type: ignore[arg-type]
 
 
 def test_scores_across_tokenizations() -> None:
@@ -74,6 +96,13 @@ def test_evaluate_raw_cli_writes_what_the_report_reads(tmp_path: Path) -> None:
     assert data["ents_p"] == 1.0 and data["ents_r"] == pytest.approx(2 / 3)
     entry = load_metrics("raw", output)
     assert entry.kind.startswith("raw text") and entry.overall["f"] == pytest.approx(0.8)
+    assert data["raw_text"]["layout"].startswith("one line per gold sentence")
+
+    result = CliRunner().invoke(app, [*args, "--layout", "paragraphs"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text())["raw_text"]["layout"].startswith("prose sentences")
+    result = CliRunner().invoke(app, [*args, "--layout", "pages"])
+    assert result.exit_code == 1 and "--layout 'pages': use one of lines, paragraphs" in result.output
 
 
 def test_report_shows_the_raw_text_section(tmp_path: Path) -> None:

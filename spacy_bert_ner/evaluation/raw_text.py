@@ -2,8 +2,9 @@
 
 ``spacy evaluate`` on CoNLL DocBins scores a pipeline on CoNLL's own tokens (the DocBins mark their spaces
 unknown, as ``spacy convert`` does) and, for a pipeline without a sentence splitter, CoNLL's own sentence
-starts. Users have neither. Here every gold Doc becomes text (:func:`article_text`: one line per CoNLL
-sentence, its tokens joined by single spaces; CoNLL keeps no other layout), the whole pipeline runs on it,
+starts. Users have neither. Here every gold Doc becomes text (:func:`article_text`: its tokens joined by
+single spaces; by default one line per CoNLL sentence, as CoNLL keeps no other layout, or with
+``paragraphs`` the prose sentences run together as paragraphs would), the whole pipeline runs on it,
 tokenizer and sentence splitter included, and spaCy's own NER scorer compares the entities across the two
 tokenizations through :class:`spacy.training.Example`'s alignment: a predicted entity is right when it
 covers exactly the gold tokens of a gold entity of the same type.
@@ -16,27 +17,58 @@ them: every gold entity can be matched, and a difference is always a gold token 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
-SENTENCE_SEPARATOR = "\n"
+from ..errors import ConfigError
+
+Layout = Literal["lines", "paragraphs"]
+LAYOUTS: dict[str, str] = {
+    "lines": "one line per gold sentence, tokens joined by single spaces",
+    "paragraphs": "prose sentences (ending . ? or !) run together as one paragraph per line, other sentences "
+    "(headlines without a stop, datelines, bylines, table rows) one line each; tokens joined by single spaces",
+}
+SENTENCE_ENDS = frozenset({".", "?", "!"})
+QUOTES = frozenset({'"', "'", "''", "``"})
 N_EXAMPLES = 25
 
 
-def article_text(doc: Doc) -> str:
-    """A gold Doc as plain text: one line per sentence (the Doc's sentence starts), tokens joined by spaces."""
+def is_prose(sentence: Sequence[str]) -> bool:
+    """Whether a sentence's words end as prose does: a full stop, question or exclamation mark, maybe quoted."""
+    words = list(sentence)
+    while words and words[-1] in QUOTES:
+        words.pop()
+    return bool(words) and words[-1] in SENTENCE_ENDS
+
+
+def article_text(doc: Doc, layout: Layout = "lines") -> str:
+    """A gold Doc as plain text, tokens joined by spaces, laid out by its sentence starts (:data:`LAYOUTS`)."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     if not doc.has_annotation("SENT_START"):
         return " ".join(token.text for token in doc)
-    return SENTENCE_SEPARATOR.join(" ".join(token.text for token in sent) for sent in doc.sents)
+    lines: list[str] = []
+    run_on = False  # whether the last line is a paragraph that the next prose sentence continues
+    for sent in doc.sents:
+        text = " ".join(token.text for token in sent)
+        prose = layout == "paragraphs" and is_prose([token.text for token in sent])
+        if prose and run_on:
+            lines[-1] += " " + text
+        else:
+            lines.append(text)
+        run_on = prose
+    return "\n".join(lines)
 
 
-def raw_text_examples(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 32) -> list[Example]:
+def raw_text_examples(
+    nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 32, layout: Layout = "lines"
+) -> list[Example]:
     """Run ``nlp`` on each gold Doc's text; pair each prediction with its gold Doc."""
-    texts = (article_text(doc) for doc in gold_docs)
+    texts = (article_text(doc, layout) for doc in gold_docs)
     return [
         Example(pred, gold)
         for pred, gold in zip(nlp.pipe(texts, batch_size=batch_size), gold_docs, strict=True)
@@ -76,16 +108,18 @@ def token_differences(examples: Iterable[Example]) -> dict[str, Any]:
     }
 
 
-def raw_text_scores(nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 32) -> dict[str, Any]:
+def raw_text_scores(
+    nlp: Language, gold_docs: Sequence[Doc], batch_size: int = 32, layout: Layout = "lines"
+) -> dict[str, Any]:
     """spaCy's ``ents_p`` / ``ents_r`` / ``ents_f`` / ``ents_per_type`` on raw text, plus what was read and
     the token differences (:func:`token_differences`)."""
-    examples = raw_text_examples(nlp, gold_docs, batch_size)
+    examples = raw_text_examples(nlp, gold_docs, batch_size, layout)
     scores = get_ner_prf(examples)
     return {
         **scores,
         "raw_text": {
             "docs": len(gold_docs),
-            "layout": "one line per gold sentence, tokens joined by single spaces",
+            "layout": LAYOUTS[layout],
             "pipeline": list(nlp.pipe_names),
             "tokens": token_differences(examples),
         },
