@@ -48,6 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pipeline", type=Path)
     parser.add_argument("data", type=Path)
+    parser.add_argument(
+        "--stride", type=int, help="read with windows every STRIDE tokens instead of the config's (inference only)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import spacy
@@ -55,7 +58,8 @@ def main() -> None:
 
     from spacy_bert_ner.data.docbin import read_docbin
 
-    nlp = spacy.load(args.pipeline)
+    overrides = {} if args.stride is None else {"components.transformer.model.get_spans.stride": args.stride}
+    nlp = spacy.load(args.pipeline, config=overrides)
     getter = nlp.config["components"]["transformer"]["model"]["get_spans"]
     window, stride = int(getter["window"]), int(getter["stride"])
     gold_docs = read_docbin(args.data, nlp.vocab)
