@@ -42,6 +42,9 @@ def test_config_loads_and_validates(path: Path) -> None:
     # "Both routes side by side").
     stride = 96 if path.name == "bert_ner.cfg" else 128
     assert model["get_spans"] == {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": stride}
+    # Both train on spaCy's own tokens and score dev on CoNLL's (README "The spaCy route on raw text").
+    assert config["corpora"]["train"]["augmenter"] == {"@augmenters": "spacy-bert-ner.own_tokens.v1"}
+    assert config["corpora"]["dev"]["augmenter"] is None
 
 
 def test_gpu_config_defaults_to_bert_base_cased() -> None:
