@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 import typer
 from wasabi import color, msg
 
-from .errors import BertNerError, ConfigError
+from .errors import BertNerError
 from .output_paths import check_output
 
 if TYPE_CHECKING:
@@ -262,11 +262,10 @@ def evaluate_raw_cli(
     tokenizations by spaCy's NER scorer. The figure beside `spacy evaluate`'s gold-token one."""
     from .data.docbin import read_docbin
     from .evaluation.pipeline import load_pipeline
-    from .evaluation.raw_text import LAYOUTS, raw_text_scores
+    from .evaluation.raw_text import check_layout, raw_text_scores
 
     def run() -> dict:
-        if layout not in LAYOUTS:
-            raise ConfigError(f"--layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+        check_layout(layout, "--layout")  # before the pipeline loads
         if output is not None:
             check_output(output, "file", "--output")
         nlp = load_pipeline(pipeline, gpu_id)

@@ -45,17 +45,23 @@ def is_prose(sentence: Sequence[str]) -> bool:
     return bool(words) and words[-1] in SENTENCE_ENDS
 
 
+def check_layout(layout: str, name: str = "layout") -> None:
+    """Refuse a layout that is not one of :data:`LAYOUTS`, naming the setting (``name``) that gave it."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"{name} {layout!r}: use one of {', '.join(LAYOUTS)}")
+
+
 def article_text(doc: Doc, layout: Layout = "lines") -> str:
     """A gold Doc as plain text, tokens joined by spaces, laid out by its sentence starts (:data:`LAYOUTS`)."""
-    if layout not in LAYOUTS:
-        raise ConfigError(f"layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+    check_layout(layout)
     if not doc.has_annotation("SENT_START"):
         return " ".join(token.text for token in doc)
     lines: list[str] = []
     run_on = False  # whether the last line is a paragraph that the next prose sentence continues
     for sent in doc.sents:
-        text = " ".join(token.text for token in sent)
-        prose = layout == "paragraphs" and is_prose([token.text for token in sent])
+        words = [token.text for token in sent]
+        text = " ".join(words)
+        prose = layout == "paragraphs" and is_prose(words)
         if prose and run_on:
             lines[-1] += " " + text
         else:
