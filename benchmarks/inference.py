@@ -305,7 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         default="all",
-        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,ctx64-packed,ctx64-windows",
+        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,ctx64-packed,ctx64-packed256,ctx64-windows",
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -334,11 +334,22 @@ def main() -> None:
         "bf16": ("bert_ner bfloat16", bert_ner_method(model_dir, dtype="bfloat16")),
         "int8": ("bert_ner int8 dynamic", bert_ner_method(model_dir, quantize=True)),
     }
-    methods["ctx0"] = ("bert_ner articles, context 0", article_method(model_dir, article_of, True, 0))
-    methods["ctx64"] = ("bert_ner articles, context 64", article_method(model_dir, article_of, True, 64))
+    # pack_sentences and window default to what the model records (train-hf): set here unless measured so
+    methods["ctx0"] = (
+        "bert_ner articles, context 0",
+        article_method(model_dir, article_of, True, 0, pack_sentences=False),
+    )
+    methods["ctx64"] = (
+        "bert_ner articles, context 64",
+        article_method(model_dir, article_of, True, 64, pack_sentences=False),
+    )
     methods["ctx64-packed"] = (
         "bert_ner articles, packed, ctx 64",
         article_method(model_dir, article_of, True, 64, pack_sentences=True),
+    )
+    methods["ctx64-packed256"] = (
+        "bert_ner articles, packed, ctx 64, window 256",
+        article_method(model_dir, article_of, True, 64, pack_sentences=True, window=256),
     )
     methods["ctx64-windows"] = (
         "bert_ner articles, windows, ctx 64",

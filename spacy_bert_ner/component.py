@@ -43,7 +43,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "window": None,
     "stride": None,
     "context": None,
-    "pack_sentences": False,
+    "pack_sentences": None,
     "sentences": True,
     "batch_size": 1024,
     "device": None,
@@ -70,7 +70,7 @@ def make_bert_ner(
     window: Optional[int],
     stride: Optional[int],
     context: Optional[int],
-    pack_sentences: bool,
+    pack_sentences: Optional[bool],
     sentences: bool,
     batch_size: int,
     device: Optional[str],
@@ -84,9 +84,9 @@ def make_bert_ner(
 
     aggregation: how a word's wordpieces vote: the first one, the average of their probabilities, or
         the one most sure of its label.
-    window / stride: model input length in wordpieces, special tokens included (default: the model's
-        maximum), and how far windows over a longer doc advance (default: 3/4 of a window, at most a
-        window less twice the context).
+    window / stride: model input length in wordpieces, special tokens included (default: the length the
+        model was fine-tuned with, if train-hf recorded it, else the model's maximum), and how far windows
+        over a longer doc advance (default: 3/4 of a window, at most a window less twice the context).
     context: wordpieces of the doc each sentence (or window position) sees on either side; default: the
         context the model was fine-tuned with (train-hf records it in config.json), else 0.
     sentences: when a doc has sentence boundaries (a sentencizer, senter or parser ran before), label
@@ -95,7 +95,8 @@ def make_bert_ner(
         wordpieces either side (or the doc's edge).
     pack_sentences: with sentences, put consecutive sentences in one model input while they fit with
         ``context`` wordpieces around them: fewer, longer inputs (faster with context), but sentences see
-        more context than one sentence's input gives; entities still stay inside sentences.
+        more context than one sentence's input gives; entities still stay inside sentences. Default: what
+        the model was fine-tuned with (train-hf's [model] pack_sentences, recorded), else False.
     batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
         (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
@@ -171,7 +172,7 @@ class BertNER(Pipe):
         window: Optional[int] = None,
         stride: Optional[int] = None,
         context: Optional[int] = None,
-        pack_sentences: bool = False,
+        pack_sentences: Optional[bool] = None,
         sentences: bool = True,
         batch_size: int = 1024,
         device: Optional[str] = None,

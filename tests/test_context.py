@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from spacy_bert_ner.evaluation.scores import IGNORE
 from spacy_bert_ner.hf.align import align_labels
 from spacy_bert_ner.hf.classifier import load_token_classifier
 from spacy_bert_ner.hf.context import CONFIG_KEY, tokenize_words, with_context
-from spacy_bert_ner.hf.recipe import encode
+from spacy_bert_ner.hf.recipe import encode, word_level_tags
 
 LABEL2ID = {label: i for i, label in enumerate(CONLL_LABELS)}
 
@@ -99,6 +100,41 @@ def test_encode_with_context_labels_only_the_sentence(tiny_tokenizer, dev_articl
             ] * (len(after) + 1)
         i += len(article)
     assert any(len(wide.dataset["input_ids"][j]) > len(plain.dataset["input_ids"][j]) for j in range(i))
+
+
+def _as_predictions(labels: list[list[int]]) -> numpy.ndarray:
+    """Gold subword labels as a padded [inputs, length] prediction (-100 read as label 0)."""
+    width = max(len(row) for row in labels)
+    return numpy.array([[max(x, 0) for x in row] + [0] * (width - len(row)) for row in labels])
+
+
+def test_encode_packed_shares_inputs_and_keeps_each_sentence_whole(tiny_tokenizer, dev_articles) -> None:
+    """pack: consecutive sentences of a doc share one input (the rule bert_ner's pack_sentences reads by);
+    each sentence keeps its wordpieces, labels and at least the context it had alone, and word-level
+    evaluation maps every sentence back to its own words."""
+    context, max_length = 8, 64
+    alone = encode(tiny_tokenizer, dev_articles, LABEL2ID, "all_subwords", max_length, context)
+    packed = encode(tiny_tokenizer, dev_articles, LABEL2ID, "all_subwords", max_length, context, pack=True)
+    assert packed.tags == alone.tags and packed.n_words == alone.n_words
+    assert len(packed.placements) == len(alone.tags) == len(alone.word_ids)
+    assert len(packed.word_ids) < 0.7 * len(alone.word_ids)
+    assert max(len(ids) for ids in packed.dataset["input_ids"]) <= max_length
+    for k, (i, first) in enumerate(packed.placements):
+        words = range(first, first + len(alone.tags[k]))
+        own = [p for p, w in enumerate(packed.word_ids[i]) if w in words]
+        own_alone = [p for p, w in enumerate(alone.word_ids[k]) if w is not None]
+        assert [packed.dataset["labels"][i][p] for p in own] == [alone.dataset["labels"][k][p] for p in own_alone]
+        assert [packed.dataset["input_ids"][i][p] for p in own] == [
+            alone.dataset["input_ids"][k][p] for p in own_alone
+        ]
+        assert own == list(range(own[0], own[-1] + 1))
+        assert own[0] >= own_alone[0]  # context on the left: at least as much as alone
+        assert len(packed.word_ids[i]) - own[-1] >= len(alone.word_ids[k]) - own_alone[-1]
+    id2label = {i: label for label, i in LABEL2ID.items()}
+    from_packed = word_level_tags(_as_predictions(packed.dataset["labels"]), packed, id2label)
+    assert from_packed == word_level_tags(_as_predictions(alone.dataset["labels"]), alone, id2label)
+    assert packed.n_truncated == alone.n_truncated
+    assert from_packed == alone.tags or alone.n_truncated
 
 
 # -- prediction ----------------------------------------------------------------------------------------------
@@ -209,21 +245,33 @@ def test_bad_context(tiny_model_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)
     config = json.loads((broken / "config.json").read_text())
-    (broken / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"context": "wide"}}))
-    with pytest.raises(ModelError, match=r"config.json 'spacy_bert_ner' .* N >= 0"):
-        load_token_classifier(str(broken))
+    for record, named in (
+        ({"context": "wide"}, "context is 'wide'"),
+        ({"context": 4, "pack_sentences": "yes"}, "pack_sentences is 'yes'"),
+        ({"context": 4, "window": 0}, "window is 0"),
+        ({"contxt": 4}, "is {'contxt': 4}"),
+    ):
+        (broken / "config.json").write_text(json.dumps({**config, CONFIG_KEY: record}))
+        with pytest.raises(ModelError, match=rf"config.json 'spacy_bert_ner' {re.escape(named)}; .*N >= 0"):
+            load_token_classifier(str(broken))
 
 
 def test_context_recorded_by_the_model_is_the_default_and_survives_saving(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A model folder that records context 7 gives bert_ner context 7; a setting overrides it; a saved
-    pipeline keeps both offline, with the model folder gone."""
+    """A model folder that records context 7, packing and window 40 gives bert_ner those; a setting
+    overrides them; a saved pipeline keeps both offline, with the model folder gone."""
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
     config = json.loads((model / "config.json").read_text())
-    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"context": 7}}))
-    assert load_token_classifier(str(tiny_model_dir)).context == 0  # a model that does not say
+    record = {"context": 7, "pack_sentences": True, "window": 40}
+    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: record}))
+    plain = load_token_classifier(str(tiny_model_dir))  # a model that does not say
+    assert (plain.context, plain.pack, plain.window) == (0, False, 512)
+    recorded = load_token_classifier(str(model))
+    assert (recorded.context, recorded.pack, recorded.window) == (7, True, 40)
+    assert load_token_classifier(str(model), context=3, pack=False, window=64).pack is False
+    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"context": 7}}))  # an older record
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", name="recorded", config={"model": str(model)})
     nlp.add_pipe("bert_ner", name="set", config={"model": str(model), "context": 3, "annotate": "spans"})

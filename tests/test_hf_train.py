@@ -325,8 +325,13 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
     """The pipeline, given the dev articles with their gold sentences, finds exactly the entities behind
     metrics.json's word-level F1: it reads every sentence with the context recorded in config.json."""
     nlp = assembled(trained / "model", tmp_path / "pipeline")
-    assert nlp.get_pipe("bert_ner").classifier.context == 64
-    assert json.loads((trained / "model" / "config.json").read_text())["spacy_bert_ner"] == {"context": 64}
+    classifier = nlp.get_pipe("bert_ner").classifier
+    assert (classifier.context, classifier.pack) == (64, False)
+    assert json.loads((trained / "model" / "config.json").read_text())["spacy_bert_ner"] == {
+        "context": 64,
+        "pack_sentences": False,
+        "window": 512,
+    }
     docs = [Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
             for doc in read_docbin(hf_corpus / "dev.spacy")]
     predicted = pipeline_tags(nlp, docs)
@@ -353,6 +358,30 @@ def test_without_context_the_pipeline_reads_single_sentences(
     scores = seqeval_scores([tags for _, tags in sentences], pipeline_tags(nlp, docs))
     assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
         key: expected[key] for key in ("p", "r", "f", "per_type")
+    }
+
+
+def test_packed_training_is_what_the_assembled_pipeline_reads(
+    hf_corpus: Path, backbone: Path, tmp_path: Path
+) -> None:
+    """[model] pack_sentences: training shares inputs between consecutive sentences; the model records it
+    with its input length, and the pipeline reads the dev articles into the same inputs, so it finds
+    exactly the entities behind metrics.json's word-level F1."""
+    extra = ["--model.pack_sentences", "true", "--model.max_length", "256", "--model.context", "16"]
+    args = cli_args(hf_corpus, backbone, tmp_path / "run", *extra)
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["pack_sentences"] is True
+    assert metrics["train"]["inputs"] < metrics["train"]["sentences"] / 2
+    nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
+    classifier = nlp.get_pipe("bert_ner").classifier
+    assert (classifier.context, classifier.pack, classifier.window) == (16, True, 256)
+    docs = [Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
+            for doc in read_docbin(hf_corpus / "dev.spacy")]
+    scores = seqeval_scores([tags for _, tags in read_sentences(hf_corpus / "dev.spacy")], pipeline_tags(nlp, docs))
+    assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
+        key: metrics["dev"]["word_seqeval"][key] for key in ("p", "r", "f", "per_type")
     }
 
 
@@ -418,3 +447,37 @@ def test_context_without_articles_warns(hf_corpus: Path, backbone: Path, tmp_pat
     }
     with pytest.warns(UserWarning, match=r"\[model\] context = 64: every Doc of \[paths\] train holds one sentence"):
         prepare_training(CONFIG, overrides)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_train_one_model(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
+    """torchrun, 2 CPU processes, gloo: the ranks split each epoch between them (half the steps of one
+    process), and only rank 0 writes the model and metrics, which load and agree."""
+    output = tmp_path / "run"
+    args = cli_args(hf_corpus, backbone, output)
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        "-m", "spacy_bert_ner", *args,
+        "--training_args.max_steps", "-1", "--training_args.num_train_epochs", "1",
+        "--training_args.use_cpu", "true", "--training_args.ddp_backend", "gloo",
+        "--training_args.save_strategy", "no", "--training_args.eval_strategy", "no",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    train = metrics["train"]
+    assert train["world_size"] == 2
+    per_step = 2 * 8  # two processes, per_device_train_batch_size 8
+    assert train["global_step"] == -(-train["inputs"] // per_step)
+    assert result.stderr.count("dev: word-level seqeval F1") + result.stdout.count("dev: word-level seqeval F1") == 1
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bert_ner", config={"model": str(output / "model")})
+    assert nlp("John Smith lives in Paris .").text

@@ -22,8 +22,9 @@ from ..errors import ConfigError, ModelError
 from .context import (
     Wordpieces,
     largest_context,
+    pack_segments,
     plain_encoder,
-    read_context,
+    read_recorded,
     special_tokens,
     tokenize_words,
     with_context,
@@ -81,8 +82,9 @@ class _Plan(NamedTuple):
 class TokenClassifier:
     """Wraps a ``*ForTokenClassification`` model and its fast tokenizer to label lists of words.
 
-    ``window`` is the length of one model input in wordpieces, special tokens included (default: the
-    model's maximum); ``stride`` is how far consecutive windows of a long input advance (default: three
+    ``window`` is the length of one model input in wordpieces, special tokens included (default: the input
+    length train-hf recorded in the model's config.json, else the model's maximum); ``context`` and ``pack``
+    default to what it recorded too (else 0 and False); ``stride`` is how far consecutive windows of a long input advance (default: three
     quarters of a window's content, so windows overlap by a quarter). ``batch_size`` bounds the padded
     wordpieces (sequences x longest sequence) of one forward pass.
     """
@@ -96,7 +98,7 @@ class TokenClassifier:
         window: int | None = None,
         stride: int | None = None,
         context: int | None = None,
-        pack: bool = False,
+        pack: bool | None = None,
         batch_size: int = 1024,
         source: str = "",
     ) -> None:
@@ -115,7 +117,8 @@ class TokenClassifier:
         self._prefix, self._suffix = special_tokens(self._encoder)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = max_input_length(tokenizer, model.config)
-        self.window = limit if window is None else window
+        recorded = read_recorded(model.config, source)  # how train-hf built the model's inputs, if it did
+        self.window = (recorded.window or limit) if window is None else window
         n_special = len(self._prefix) + len(self._suffix)
         if not n_special < self.window <= limit:
             raise ConfigError(
@@ -123,15 +126,14 @@ class TokenClassifier:
                 f"maximum length {limit}, got {self.window}"
             )
         self.content = self.window - n_special  # wordpieces of text per window
-        recorded = read_context(model.config, source)
-        self.context = (recorded or 0) if context is None else context
+        self.context = (recorded.context or 0) if context is None else context
         most = largest_context(self.content)
         if isinstance(self.context, bool) or not 0 <= self.context <= most:
             raise ConfigError(
                 f"context must be a number of wordpieces from 0 to {most} (less than half of "
                 f"window {self.window} less special tokens), got {self.context}"
             )
-        self.pack = pack
+        self.pack = bool(recorded.pack_sentences) if pack is None else pack
         longest = self.content - 2 * self.context  # a stride that leaves every word its context
         self.stride = max(1, min(self.content * 3 // 4, longest)) if stride is None else stride
         if not 0 < self.stride <= longest:
@@ -155,15 +157,8 @@ class TokenClassifier:
         ranges = [(start, end) for start, end in ranges if start < end]
         if not self.pack:
             return ranges
-        n, merged = len(pieces.ids), []
-        for start, end in ranges:
-            if merged:
-                lo = merged[-1][0]
-                if end - lo + min(self.context, lo) + min(self.context, n - end) <= self.content:
-                    merged[-1] = (lo, end)
-                    continue
-            merged.append((start, end))
-        return merged
+        groups = pack_segments(ranges, len(pieces.ids), self.content, self.context)
+        return [(ranges[first][0], ranges[end - 1][1]) for first, end in groups]
 
     def _plan(self, pieces: Wordpieces, segments: Segments) -> _Plan:
         """The model inputs for one tokenized input: per segment, one window with its context if the segment
@@ -314,7 +309,7 @@ def load_token_classifier(
     window: int | None = None,
     stride: int | None = None,
     context: int | None = None,
-    pack: bool = False,
+    pack: bool | None = None,
     batch_size: int = 1024,
 ) -> TokenClassifier:
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""

@@ -8,9 +8,12 @@ tokenizer, no torch, no spaCy):
 - :func:`tokenize_words`: a document's words (all its sentences) as one wordpiece sequence;
 - :func:`with_context`: the input range of one segment: the segment plus up to ``context`` wordpieces each
   side, within the model's budget; the context shrinks before the segment is cut;
+- :func:`pack_segments`: which consecutive segments share one input (``pack_sentences``) and still keep
+  their context;
 - :func:`largest_context`: less than half an input, the bound both routes check;
-- :func:`read_context` / :func:`record_context`: the context a model was fine-tuned with, kept in its
-  config.json under :data:`CONFIG_KEY`, so ``bert_ner`` uses it by default.
+- :func:`read_recorded` / :func:`record_reading`: how a model's training inputs were built (context,
+  packing, input length), kept in its config.json under :data:`CONFIG_KEY`, so ``bert_ner`` reads the
+  same way by default.
 
 Context never crosses a document: a caller tokenizes one document at a time.
 """
@@ -23,7 +26,7 @@ import numpy
 
 from ..errors import ModelError
 
-# config.json key of a model fine-tuned by train-hf: {"context": subwords each side}
+# config.json key of a model fine-tuned by train-hf: {"context": ..., "pack_sentences": ..., "window": ...}
 CONFIG_KEY = "spacy_bert_ner"
 
 
@@ -89,26 +92,63 @@ def with_context(start: int, end: int, length: int, budget: int, context: int) -
     return start - left, end + right
 
 
+def pack_segments(
+    ranges: Sequence[tuple[int, int]], length: int, budget: int, context: int
+) -> list[tuple[int, int]]:
+    """Consecutive wordpiece ranges of a ``length``-wordpiece document grouped into shared inputs: a range
+    joins the group before it while the group, from its first start to this range's end, still fits in
+    ``budget`` with up to ``context`` wordpieces each side (fewer at the document's edges). Returns the
+    groups as [first, end) indices into ``ranges``; a range too long to share stays alone."""
+    groups: list[tuple[int, int]] = []
+    for i, (_, end) in enumerate(ranges):
+        if groups:
+            lo = ranges[groups[-1][0]][0]
+            if end - lo + min(context, lo) + min(context, length - end) <= budget:
+                groups[-1] = (groups[-1][0], i + 1)
+                continue
+        groups.append((i, i + 1))
+    return groups
+
+
 def largest_context(content: int) -> int:
     """The most context a model input of ``content`` wordpieces (special tokens left out) can take: less than
     half of it, so that every input keeps room for the segment it labels."""
     return (content - 1) // 2
 
 
-def read_context(model_config: Any, source: str = "the model") -> int | None:
-    """The context (subwords each side) ``model_config`` records, or None for a model that does not say."""
+class Recorded(NamedTuple):
+    """How train-hf read a model's training inputs (config.json :data:`CONFIG_KEY`); None: not recorded."""
+
+    context: int | None = None  # subwords each side
+    pack_sentences: bool | None = None  # several sentences per input
+    window: int | None = None  # input length, special tokens included ([model] max_length)
+
+
+RECORD_FORMAT = '{"context": N >= 0, "pack_sentences": true or false, "window": N > 0 (optional)}'
+
+
+def read_recorded(model_config: Any, source: str = "the model") -> Recorded:
+    """What ``model_config`` records of its training inputs; all None for a model that does not say."""
     entry = getattr(model_config, CONFIG_KEY, None)
     if entry is None:
-        return None
-    context = entry.get("context") if isinstance(entry, dict) else None
-    if isinstance(context, bool) or not isinstance(context, int) or context < 0:
-        raise ModelError(
-            f'{source}: config.json {CONFIG_KEY!r} is {entry!r}; it must be {{"context": N}} with N >= 0 '
-            f"subwords (remove the key for a model fine-tuned on single sentences)"
-        )
-    return context
+        return Recorded()
+    fix = f"it must be {RECORD_FORMAT}; remove the key for a model fine-tuned on single sentences"
+    if not isinstance(entry, dict) or set(entry) - set(Recorded._fields):
+        raise ModelError(f"{source}: config.json {CONFIG_KEY!r} is {entry!r}; {fix}")
+    context, pack, window = (entry.get(field) for field in Recorded._fields)
+    for name, value, least in (("context", context, 0), ("window", window, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ModelError(f"{source}: config.json {CONFIG_KEY!r} {name} is {value!r}; {fix}")
+    if pack is not None and not isinstance(pack, bool):
+        raise ModelError(f"{source}: config.json {CONFIG_KEY!r} pack_sentences is {pack!r}; {fix}")
+    return Recorded(context, pack, window)
 
 
-def record_context(model_config: Any, context: int) -> None:
-    """Note in ``model_config`` (saved into config.json) that the model was fine-tuned with ``context``."""
-    setattr(model_config, CONFIG_KEY, {"context": int(context)})
+def record_reading(model_config: Any, context: int, pack_sentences: bool, window: int) -> None:
+    """Note in ``model_config`` (saved into config.json) how the model's training inputs were built, so
+    ``bert_ner`` reads text the same way by default."""
+    setattr(
+        model_config,
+        CONFIG_KEY,
+        {"context": int(context), "pack_sentences": bool(pack_sentences), "window": int(window)},
+    )

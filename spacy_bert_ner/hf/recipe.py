@@ -6,11 +6,12 @@ steps:
 
 1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
 2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), one input per
-   sentence with up to ``[model] context`` subwords of its document either side (:mod:`.context`; the
+   sentence (with ``[model] pack_sentences``, per run of consecutive sentences that fit) with up to
+   ``[model] context`` subwords of its document either side (:mod:`.context`; the
    context is labelled -100, so loss and metrics see the sentence only), subword labels (:mod:`.align`),
    ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
    ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation; the model's config
-   records the context (:func:`.context.record_context`), so ``bert_ner`` uses it by default;
+   records how inputs were built (:func:`.context.record_reading`), so ``bert_ner`` reads the same way;
 3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
    then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
    word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
@@ -51,8 +52,9 @@ from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_s
 from .align import align_labels, word_tags
 from .context import (
     largest_context,
+    pack_segments,
     plain_encoder,
-    record_context,
+    record_reading,
     special_tokens,
     tokenize_words,
     with_context,
@@ -93,8 +95,9 @@ class Encoded:
     """One split as the Trainer sees it, plus what word-level evaluation needs."""
 
     dataset: Any  # datasets.Dataset: input_ids, attention_mask (token_type_ids), labels
-    word_ids: list[list[Optional[int]]]
-    tags: list[list[str]]  # the gold IOB2 tags per word
+    word_ids: list[list[Optional[int]]]  # per input: each subword's word, counted from the input's first word
+    tags: list[list[str]]  # per sentence: the gold IOB2 tags of its words
+    placements: list[tuple[int, int]]  # per sentence: its input, and its first word's number in that input
     n_words: int
     n_subwords: int
     n_truncated: int
@@ -107,9 +110,12 @@ def encode(
     alignment: str,
     max_length: int,
     context: int = 0,
+    pack: bool = False,
 ) -> Encoded:
     """One input per sentence: its pre-split words' subwords (``is_split_into_words``) with one label id
-    each, plus up to ``context`` subwords of the same document on either side, labelled -100.
+    each, plus up to ``context`` subwords of the same document on either side, labelled -100. With ``pack``,
+    consecutive sentences of a document share one input while they fit with their context
+    (:func:`.context.pack_segments`, the rule ``bert_ner``'s ``pack_sentences`` reads by).
 
     Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as the
     tokenizer's ``truncation=True`` cuts), with no context. Context 0 gives exactly what
@@ -124,38 +130,49 @@ def encode(
     columns["labels"] = []
     word_ids: list[list[Optional[int]]] = []
     tags: list[list[str]] = []
+    placements: list[tuple[int, int]] = []
     n_words = n_truncated = 0
     all_words = [[word for words, _ in document for word in words] for document in documents]
     for document, pieces in zip(documents, tokenize_words(encoder, all_words), strict=True):
-        first_word = 0
-        for words, sentence_tags in document:
-            start, end = pieces.piece_range(first_word, first_word + len(words))
-            if end - start > budget:
-                end = start + budget  # cut, as truncation cuts; no context
-                lo, hi = start, end
-                n_truncated += int(pieces.word_ids[end - 1] - first_word < len(words) - 1)
+        bounds = numpy.cumsum([0] + [len(words) for words, _ in document]).tolist()
+        ranges = [pieces.piece_range(bounds[k], bounds[k + 1]) for k in range(len(document))]
+        groups = (
+            pack_segments(ranges, len(pieces.ids), budget, context)
+            if pack
+            else [(k, k + 1) for k in range(len(document))]
+        )
+        for first, end in groups:
+            first_word, end_word = bounds[first], bounds[end]
+            start, stop = ranges[first][0], ranges[end - 1][1]
+            if stop - start > budget:  # one sentence (packing never builds a group that long)
+                stop = start + budget  # cut, as truncation cuts; no context
+                lo, hi = start, stop
+                n_truncated += int(pieces.word_ids[stop - 1] < end_word - 1)
             else:
-                lo, hi = with_context(start, end, len(pieces.ids), budget, context)
+                lo, hi = with_context(start, stop, len(pieces.ids), budget, context)
             ids = [*prefix, *pieces.ids[lo:hi].tolist(), *suffix]
-            sentence_word_ids: list[Optional[int]] = [
+            input_word_ids: list[Optional[int]] = [
                 *[None] * (len(prefix) + start - lo),
-                *(pieces.word_ids[start:end] - first_word).tolist(),
-                *[None] * (hi - end + len(suffix)),
+                *(pieces.word_ids[start:stop] - first_word).tolist(),
+                *[None] * (hi - stop + len(suffix)),
             ]
+            input_tags = [tag for _, sentence_tags in document[first:end] for tag in sentence_tags]
             columns["input_ids"].append(ids)
             if "token_type_ids" in columns:
                 columns["token_type_ids"].append([0] * len(ids))
             if "attention_mask" in columns:
                 columns["attention_mask"].append([1] * len(ids))
-            columns["labels"].append(align_labels(sentence_word_ids, sentence_tags, label2id, alignment))
-            word_ids.append(sentence_word_ids)
-            tags.append(list(sentence_tags))
-            n_words += len(words)
-            first_word += len(words)
+            columns["labels"].append(align_labels(input_word_ids, input_tags, label2id, alignment))
+            for k in range(first, end):
+                placements.append((len(word_ids), bounds[k] - first_word))
+                tags.append(list(document[k][1]))
+            word_ids.append(input_word_ids)
+            n_words += end_word - first_word
     return Encoded(
         dataset=datasets.Dataset.from_dict(columns),
         word_ids=word_ids,
         tags=tags,
+        placements=placements,
         n_words=n_words,
         n_subwords=sum(len(ids) for ids in columns["input_ids"]),
         n_truncated=n_truncated,
@@ -213,9 +230,15 @@ def word_level_tags(
     predicted: numpy.ndarray, encoded: Encoded, id2label: Mapping[int, str]
 ) -> list[list[str]]:
     """Per sentence and word, the label predicted at the word's first subword (``O`` if it has none)."""
+    input_words = [0] * len(encoded.word_ids)
+    for (i, first), sentence_tags in zip(encoded.placements, encoded.tags):
+        input_words[i] = max(input_words[i], first + len(sentence_tags))
+    per_input = [
+        word_tags(predicted[i], word_ids, input_words[i], id2label) for i, word_ids in enumerate(encoded.word_ids)
+    ]
     return [
-        word_tags(predicted[i], encoded.word_ids[i], len(encoded.tags[i]), id2label)
-        for i in range(len(encoded.tags))
+        per_input[i][first : first + len(sentence_tags)]
+        for (i, first), sentence_tags in zip(encoded.placements, encoded.tags)
     ]
 
 
@@ -281,10 +304,17 @@ def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepa
             "sentence, so no sentence has context to read; convert CoNLL files with their -DOCSTART- lines "
             "(one Doc per article) for document context, or set [model] context 0"
         )
-    record_context(model.config, settings.model.context)  # saved into config.json for bert_ner
+    # saved into config.json: bert_ner reads text the way the model was trained, by default
+    record_reading(model.config, settings.model.context, settings.model.pack_sentences, max_length)
     encoded = {
         split: encode(
-            tokenizer, documents, label2id, settings.model.alignment, max_length, settings.model.context
+            tokenizer,
+            documents,
+            label2id,
+            settings.model.alignment,
+            max_length,
+            settings.model.context,
+            settings.model.pack_sentences,
         )
         for split, documents in splits.items()
     }
@@ -343,23 +373,26 @@ def fit(prepared: Prepared) -> dict[str, Any]:
     trainer.save_model(str(settings.model_dir))
     train = prepared.splits["train"]
     args = trainer.args
-    # Sentences actually trained on (the Trainer's own *_per_second figures assume every planned step ran,
-    # which a [limits] max_seconds stop breaks), times the mean sentence length.
+    # Inputs actually trained on (the Trainer's own *_per_second figures assume every planned step ran,
+    # which a [limits] max_seconds stop breaks), times the mean words per input.
     samples = result.global_step * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
     runtime = result.metrics.get("train_runtime") or float("nan")
-    words_per_second = samples * train.n_words / max(len(train.tags), 1) / runtime
+    words_per_second = samples * train.n_words / max(len(train.word_ids), 1) / runtime
     metrics: dict[str, Any] = {
         "config": settings.source,
         "backbone": settings.model.backbone,
         "alignment": settings.model.alignment,
         "context": settings.model.context,
+        "pack_sentences": settings.model.pack_sentences,
         "labels": prepared.labels,
         "model_dir": str(settings.model_dir),
         "train": {
             "sentences": len(train.tags),
+            "inputs": len(train.word_ids),
             "words": train.n_words,
             "subwords": train.n_subwords,
             "global_step": result.global_step,
+            "world_size": args.world_size,  # processes that trained together (torchrun / accelerate launch)
             "epoch": trainer.state.epoch,
             **{key: _jsonable(value) for key, value in result.metrics.items()},
             "words_per_second": _jsonable(words_per_second),

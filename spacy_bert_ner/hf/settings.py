@@ -103,6 +103,7 @@ class ModelSection(_Section):
     context: int = Field(
         0, ge=0, description="must be a number of subwords >= 0 (0: single sentences, 64: FLERT's choice)"
     )
+    pack_sentences: bool = Field(False, description="must be true or false")
 
 
 class LimitsSection(_Section):
