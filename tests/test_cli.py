@@ -30,11 +30,14 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "evaluate-raw": ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "-o", str(out)],
         "report": ["report", str(out), "-m", f"x={tmp_path / 'metrics.json'}"],
         "check-gpu": ["check-gpu", "--gpu-id=-1", "--output", str(out)],
+        "annotate": ["annotate", str(tmp_path / "pipeline"), str(source), str(out)],
     }
 
 
-FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble"}
-COMMANDS = ["convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu"]
+FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble", "annotate"}
+COMMANDS = [
+    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu", "annotate"
+]  # fmt: skip
 
 
 def blocked_output(tmp_path: Path, command: str, case: str) -> Path:

@@ -1,0 +1,130 @@
+"""``annotate --engine ray``: the unfinished shards as a Ray Dataset, annotated by an actor pool.
+
+Each row of the Dataset names one shard; an actor (:class:`ShardAnnotator`, one pipeline load each) reads
+that shard's records from the input files itself and returns the shard's files as bytes, which the driver
+writes with :func:`.outputs.write_shard`, exactly as the local engine does. A shard is the unit of retry:
+Ray Data restarts an actor that dies and resubmits its shard, and a shard's files are only written (and
+listed in the manifest) once whole, so nothing is lost or written twice. On a cluster the input files
+must be readable at the same paths from every node (a shared file system); the outputs are written by
+the driver. Ray is an optional dependency: ``pip install "spacy-bert-ner[ray]"``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+from ..errors import ConfigError, DataError
+from .inputs import InputFile, Part, Shard, read_shard
+from .outputs import ShardCounts, shard_files, shard_name, write_shard
+from .run import AnnotateSettings, Plan, Summary, load_pipeline, progress_bar
+
+RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
+FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    address: Optional[str] = None  # None: start (or join) a local Ray
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+
+
+def _shard_from_dict(data: dict[str, Any]) -> Shard:
+    return Shard(data["index"], data["start"], tuple(Part(**part) for part in data["parts"]))
+
+
+class ShardAnnotator:
+    """A Ray Data actor: loads the pipeline once, then turns batches of shard numbers into shard files."""
+
+    def __init__(self, pipeline: str, files: list[dict], shards: dict[int, dict], settings: dict) -> None:
+        import ray
+
+        self.settings = AnnotateSettings(**settings)
+        # Ray gives an actor its GPUs as CUDA_VISIBLE_DEVICES, so the first visible one is its own
+        self.nlp = load_pipeline(pipeline, 0 if ray.get_gpu_ids() else -1, self.settings.torch_threads)
+        self.files = [InputFile(**file) for file in files]
+        self.shards = {int(k): _shard_from_dict(v) for k, v in shards.items()}
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        out: dict[str, list] = {name: [] for name in ("shard", *FILE_COLUMNS, "docs", "errors", "words")}
+        for index in batch["shard"]:
+            shard = self.shards[int(index)]
+            records = list(read_shard(shard, self.files, self.nlp.vocab, self.settings.text_key))
+            contents = ["" if r.error is not None else r.content for r in records]
+            docs = self.nlp.pipe(contents, batch_size=self.settings.batch_size)
+            files, counts = shard_files(
+                shard.index, [(r, d if r.error is None else None) for r, d in zip(records, docs, strict=True)]
+            )
+            out["shard"].append(shard.index)
+            for column, suffix in FILE_COLUMNS.items():
+                out[column].append(files.get(shard_name(shard.index, suffix), b""))
+            out["docs"].append(counts.docs)
+            out["errors"].append(counts.errors)
+            out["words"].append(counts.words)
+        return out
+
+
+def _first_error(files: dict[str, bytes], index: int) -> DataError:
+    from .inputs import Record
+    from .run import strict_failure
+
+    line = json.loads(files[shard_name(index, ".errors.jsonl")].split(b"\n", 1)[0])
+    return strict_failure(Record(-1, line["source"], error=line["error"]))
+
+
+def annotate_ray(
+    plan: Plan, settings: AnnotateSettings, ray_settings: RaySettings, progress: bool = True
+) -> Summary:
+    """Annotate the plan's unfinished shards on Ray (``ray_settings.address``, or a local Ray)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"--engine ray needs Ray: {RAY_HINT}") from None
+    if settings.n_process != 1:
+        raise ConfigError("--n-process is for --engine local; with --engine ray, set --workers")
+    start = time.perf_counter()
+    todo = plan.todo
+    skipped = len(plan.shards) - len(todo)
+    plan.manifest.save()
+    written, n_written = ShardCounts(), 0
+    if todo:
+        if not ray.is_initialized():
+            ray.init(address=ray_settings.address, include_dashboard=False, log_to_driver=False)
+        dataset = ray.data.from_items([{"shard": shard.index} for shard in todo]).map_batches(
+            ShardAnnotator,
+            fn_constructor_kwargs={
+                "pipeline": plan.pipeline,
+                "files": [asdict(file) for file in plan.files],
+                "shards": {shard.index: asdict(shard) for shard in todo},
+                "settings": asdict(settings),
+            },
+            batch_size=1,
+            concurrency=ray_settings.workers,
+            num_gpus=ray_settings.gpus_per_worker,
+        )
+        with progress_bar(plan, progress) as bar:
+            sizes = {shard.index: shard.size for shard in todo}
+            for row in dataset.iter_rows():
+                index = int(row["shard"])
+                files = {
+                    shard_name(index, suffix): bytes(row[column])
+                    for column, suffix in FILE_COLUMNS.items()
+                    if column != "errors_jsonl" or len(row[column])
+                }
+                counts = ShardCounts(int(row["docs"]), int(row["errors"]), int(row["words"]))
+                if settings.strict and counts.errors:
+                    raise _first_error(files, index)
+                write_shard(plan.output_dir, index, files, plan.manifest, counts)
+                written.docs, written.errors, written.words = (
+                    written.docs + counts.docs,
+                    written.errors + counts.errors,
+                    written.words + counts.words,
+                )
+                n_written += 1
+                bar.update(sizes[index])
+    return Summary(
+        n_written, skipped, written, plan.manifest.totals(), time.perf_counter() - start, plan.output_dir
+    )
