@@ -297,10 +297,8 @@ def annotate_cli(
     ),
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Input records per output shard"),
     text_key: str = typer.Option("text", "--text-key", help="The JSONL field holding the text"),
-    batch_size: int = typer.Option(
-        50, "--batch-size", min=1, help="Docs per nlp.pipe batch; must divide --shard-size"
-    ),
-    n_process: int = typer.Option(1, "--n-process", min=1, help="Worker processes (nlp.pipe n_process)"),
+    batch_size: int = typer.Option(50, "--batch-size", min=1, help="Docs per nlp.pipe batch"),
+    n_process: int = typer.Option(1, "--n-process", min=1, help="Worker processes, a shard at a time each"),
     torch_threads: Optional[int] = typer.Option(
         None, "--torch-threads", min=1, help="torch threads per process; default: torch's (all cores)"
     ),

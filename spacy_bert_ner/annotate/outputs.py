@@ -72,6 +72,11 @@ class ShardCounts:
     errors: int = 0
     words: int = 0
 
+    def add(self, other: "ShardCounts") -> None:
+        self.docs += other.docs
+        self.errors += other.errors
+        self.words += other.words
+
 
 def _json_line(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False) + "\n").encode("utf-8")
@@ -166,22 +171,17 @@ class Manifest:
     def totals(self) -> ShardCounts:
         total = ShardCounts()
         for counts in self.finished.values():
-            total.docs += counts.docs
-            total.errors += counts.errors
-            total.words += counts.words
+            total.add(counts)
         return total
 
 
-def write_shard(
-    output_dir: Path, index: int, files: dict[str, bytes], manifest: Manifest, counts: ShardCounts
-) -> None:
-    """Put a shard's files in place, then list it in the manifest."""
+def write_shard_files(output_dir: Path, index: int, files: dict[str, bytes]) -> None:
+    """Put a shard's files in place (each atomically); the caller then lists the shard in the manifest."""
     stale = output_dir / shard_name(index, ".errors.jsonl")
     if stale.name not in files and stale.exists():  # from an earlier, unfinished attempt
         stale.unlink()
     for name, data in files.items():
         write_atomic(output_dir / name, data)
-    manifest.finish(index, counts)
 
 
 def remove_temporaries(output_dir: Path) -> None:

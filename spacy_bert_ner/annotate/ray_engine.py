@@ -2,7 +2,8 @@
 
 Each row of the Dataset names one shard; an actor (:class:`ShardAnnotator`, one pipeline load each) reads
 that shard's records from the input files itself and returns the shard's files as bytes, which the driver
-writes with :func:`.outputs.write_shard`, exactly as the local engine does. A shard is the unit of retry:
+writes and lists in the manifest exactly as the local engine does (:func:`.run.annotate_shard` makes
+the files in both). A shard is the unit of retry:
 Ray Data restarts an actor that dies and resubmits its shard, and a shard's files are only written (and
 listed in the manifest) once whole, so nothing is lost or written twice. On a cluster the input files
 must be readable at the same paths from every node (a shared file system); the outputs are written by
@@ -11,15 +12,16 @@ the driver. Ray is an optional dependency: ``pip install "spacy-bert-ner[ray]"``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 from ..errors import ConfigError, DataError
-from .inputs import InputFile, Part, Shard, read_shard
-from .outputs import ShardCounts, shard_files, shard_name, write_shard
-from .run import AnnotateSettings, Plan, Summary, load_pipeline, progress_bar
+from .inputs import InputFile, Part, Shard
+from .outputs import ShardCounts, shard_name, write_shard_files
+from .run import AnnotateSettings, Plan, Summary, annotate_shard, load_pipeline, progress_bar
 
 RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
@@ -43,6 +45,9 @@ class ShardAnnotator:
         import ray
 
         self.settings = AnnotateSettings(**settings)
+        # a bad record comes back in its shard's errors file; the driver stops on it under --strict, since
+        # an exception here would only make Ray retry the shard
+        self.strictless = dataclasses.replace(self.settings, strict=False)
         # Ray gives an actor its GPUs as CUDA_VISIBLE_DEVICES, so the first visible one is its own
         self.nlp = load_pipeline(pipeline, 0 if ray.get_gpu_ids() else -1, self.settings.torch_threads)
         self.files = [InputFile(**file) for file in files]
@@ -52,12 +57,7 @@ class ShardAnnotator:
         out: dict[str, list] = {name: [] for name in ("shard", *FILE_COLUMNS, "docs", "errors", "words")}
         for index in batch["shard"]:
             shard = self.shards[int(index)]
-            records = list(read_shard(shard, self.files, self.nlp.vocab, self.settings.text_key))
-            contents = ["" if r.error is not None else r.content for r in records]
-            docs = self.nlp.pipe(contents, batch_size=self.settings.batch_size)
-            files, counts = shard_files(
-                shard.index, [(r, d if r.error is None else None) for r, d in zip(records, docs, strict=True)]
-            )
+            files, counts = annotate_shard(self.nlp, shard, self.files, self.strictless)
             out["shard"].append(shard.index)
             for column, suffix in FILE_COLUMNS.items():
                 out[column].append(files.get(shard_name(shard.index, suffix), b""))
@@ -117,12 +117,9 @@ def annotate_ray(
                 counts = ShardCounts(int(row["docs"]), int(row["errors"]), int(row["words"]))
                 if settings.strict and counts.errors:
                     raise _first_error(files, index)
-                write_shard(plan.output_dir, index, files, plan.manifest, counts)
-                written.docs, written.errors, written.words = (
-                    written.docs + counts.docs,
-                    written.errors + counts.errors,
-                    written.words + counts.words,
-                )
+                write_shard_files(plan.output_dir, index, files)
+                plan.manifest.finish(index, counts)
+                written.add(counts)
                 n_written += 1
                 bar.update(sizes[index])
     return Summary(

@@ -1,24 +1,24 @@
 """``annotate``: run any spaCy pipeline over a corpus into resumable DocBin + JSONL shards.
 
 :func:`plan_run` finds the inputs, plans the shards and opens (or resumes) the manifest; an engine then
-annotates the shards the manifest does not list yet: :func:`annotate_local` streams them through
-``nlp.pipe`` (``n_process`` worker processes, spaCy's own multiprocessing), :mod:`.ray_engine` through a
-Ray Data actor pool. Both write each finished shard with :func:`.outputs.write_shard`, so their outputs
-have the same layout and a run stopped in one can be resumed by either.
+annotates the shards the manifest does not list yet, each with :func:`annotate_shard` (its records through
+one ``nlp.pipe`` call, then its files): :func:`annotate_local` here or in ``n_process`` forked worker
+processes (a shard at a time each, serialization included), :mod:`.ray_engine` in a Ray Data actor pool.
+A shard's files are put in place before the manifest lists it, so a run stopped in one engine can be
+resumed by either, with the same outputs.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..evaluation.pipeline import load_pipeline as load_saved_pipeline
 from .inputs import InputFile, Record, Shard, find_inputs, plan_shards, read_shard
-from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard
+from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard_files
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,6 @@ def pipeline_identity(pipeline: str) -> str:
 
 def plan_run(pipeline: str, inputs: Sequence[str], output_dir: Path, settings: AnnotateSettings) -> Plan:
     """Find and plan the inputs, then open ``output_dir``'s manifest (resuming a run it holds)."""
-    if settings.shard_size % settings.batch_size:
-        below = max(n for n in range(1, settings.batch_size) if settings.shard_size % n == 0)
-        above = min(n for n in range(settings.batch_size, settings.shard_size + 1) if settings.shard_size % n == 0)
-        raise ConfigError(
-            f"--batch-size {settings.batch_size} must divide --shard-size {settings.shard_size}, so that no "
-            "batch spans two shards and a resumed run computes exactly what an uninterrupted one does; use "
-            f"--batch-size {below} or {above}"
-        )
     files = find_inputs(inputs)
     shards = plan_shards(files, settings.shard_size)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -95,12 +87,16 @@ def plan_run(pipeline: str, inputs: Sequence[str], output_dir: Path, settings: A
 
 def load_pipeline(pipeline: str, gpu_id: int = -1, torch_threads: Optional[int] = None) -> Any:
     """The pipeline (folder or package; on GPU ``gpu_id`` when >= 0), torch set to ``torch_threads``
-    threads first if given (worker processes started by ``nlp.pipe`` inherit it)."""
+    threads first if given (forked worker processes inherit it)."""
     if torch_threads is not None:
         import torch
 
         torch.set_num_threads(torch_threads)
     return load_saved_pipeline(pipeline, gpu_id)
+
+
+def _nothing() -> None:
+    pass
 
 
 def strict_failure(record: Record) -> DataError:
@@ -110,38 +106,25 @@ def strict_failure(record: Record) -> DataError:
     )
 
 
-class ShardCollector:
-    """Receives every record of the shards being done, in order (a Doc for good ones), and writes each
-    shard as soon as its last record arrives."""
-
-    def __init__(self, plan: Plan, on_shard: Callable[[ShardCounts], None]) -> None:
-        self.plan = plan
-        self.on_shard = on_shard
-        self.sizes = {shard.index: shard.size for shard in plan.shards}
-        self.starts = {shard.index: shard.start for shard in plan.shards}
-        self.shard_size = plan.manifest.settings["shard_size"]
-        self.current: Optional[int] = None
-        self.results: list[tuple[Record, Any]] = []
-        self.written = ShardCounts()
-        self.n_written = 0
-
-    def add(self, record: Record, doc: Any) -> None:
-        index = record.index // self.shard_size
-        if index != self.current:
-            self.current, self.results = index, []
-        self.results.append((record, doc))
-        if len(self.results) == self.sizes[index]:
-            self._write(index)
-
-    def _write(self, index: int) -> None:
-        files, counts = shard_files(index, self.results)
-        write_shard(self.plan.output_dir, index, files, self.plan.manifest, counts)
-        self.written.docs += counts.docs
-        self.written.errors += counts.errors
-        self.written.words += counts.words
-        self.n_written += 1
-        self.results = []
-        self.on_shard(counts)
+def annotate_shard(
+    nlp: Any,
+    shard: Shard,
+    files: Sequence[InputFile],
+    settings: AnnotateSettings,
+    on_doc: Callable[[], None] = _nothing,
+) -> tuple[dict[str, bytes], ShardCounts]:
+    """One shard's files: its records read, the good ones through ``nlp.pipe`` (one call per shard, so a
+    shard's results never depend on what was annotated before it: a resumed run computes the same)."""
+    records = list(read_shard(shard, files, nlp.vocab, settings.text_key))
+    bad = [record for record in records if record.error is not None]
+    if bad and settings.strict:
+        raise strict_failure(bad[0])
+    docs = iter(nlp.pipe((r.content for r in records if r.error is None), batch_size=settings.batch_size))
+    results = []
+    for record in records:
+        results.append((record, None if record.error is not None else next(docs)))
+        on_doc()
+    return shard_files(shard.index, results)
 
 
 def progress_bar(plan: Plan, enabled: bool) -> Any:
@@ -152,46 +135,72 @@ def progress_bar(plan: Plan, enabled: bool) -> Any:
     return tqdm(total=plan.n_records, initial=done, unit="doc", disable=not enabled, dynamic_ncols=True)
 
 
+# The worker processes' state: set in the parent just before they fork, so they share its loaded pipeline.
+_WORKER: dict[str, Any] = {}
+
+
+def _annotate_in_worker(index: int) -> tuple[int, ShardCounts]:
+    """In a worker process: annotate shard ``index`` and put its files in place (the parent lists it)."""
+    plan: Plan = _WORKER["plan"]
+    files, counts = annotate_shard(_WORKER["nlp"], plan.shards[index], plan.files, _WORKER["settings"])
+    write_shard_files(plan.output_dir, index, files)
+    return index, counts
+
+
+def _finished_shards(
+    plan: Plan, todo: list[Shard], nlp: Any, settings: AnnotateSettings, bar: Any
+) -> Iterator[int]:
+    """Annotate ``todo``, write each shard's files and yield its index once they are in place: here, or
+    in ``settings.n_process`` forked worker processes, a shard at a time each."""
+    if settings.n_process == 1:
+        for shard in todo:
+            files, counts = annotate_shard(nlp, shard, plan.files, settings, on_doc=lambda: bar.update(1))
+            write_shard_files(plan.output_dir, shard.index, files)
+            plan.manifest.finish(shard.index, counts)
+            yield shard.index
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    _WORKER.update(plan=plan, nlp=nlp, settings=settings)
+    context = multiprocessing.get_context("fork")  # workers inherit the loaded pipeline, nothing is pickled
+    try:
+        with ProcessPoolExecutor(settings.n_process, mp_context=context) as pool:
+            futures = [pool.submit(_annotate_in_worker, shard.index) for shard in todo]
+            for future in as_completed(futures):
+                index, counts = future.result()
+                plan.manifest.finish(index, counts)
+                bar.update(plan.shards[index].size)
+                yield index
+    except BrokenProcessPool:
+        raise DataError(
+            "a worker process died (killed, or out of memory); every finished shard is kept in "
+            f"{plan.output_dir}: rerun the same command to do the rest"
+        ) from None
+    finally:
+        _WORKER.clear()
+
+
 def annotate_local(plan: Plan, settings: AnnotateSettings, progress: bool = True) -> Summary:
-    """Annotate the plan's unfinished shards with ``nlp.pipe`` (``settings.n_process`` processes)."""
+    """Annotate the plan's unfinished shards here (``settings.n_process`` processes)."""
     start = time.perf_counter()
     todo = plan.todo
     skipped = len(plan.shards) - len(todo)
     plan.manifest.save()  # also for a corpus with no records, or nothing left to do
-    if not todo:
-        return Summary(
-            0, skipped, ShardCounts(), plan.manifest.totals(), time.perf_counter() - start, plan.output_dir
-        )
-    nlp = load_pipeline(plan.pipeline, settings.gpu_id, settings.torch_threads)
-    records: deque[Record] = deque()  # read, waiting for their Doc
-
-    def contents() -> Iterator[Any]:
-        for shard in todo:
-            for record in read_shard(shard, plan.files, nlp.vocab, settings.text_key):
-                if record.error is not None and settings.strict:
-                    raise strict_failure(record)
-                records.append(record)
-                # a bad record holds its place with an empty text, so batches stay within shards
-                yield "" if record.error is not None else record.content
-
-    with progress_bar(plan, progress) as bar:
-        words_start = time.perf_counter()
-
-        def on_shard(counts: ShardCounts) -> None:
-            elapsed = max(time.perf_counter() - words_start, 1e-9)
-            bar.set_postfix(
-                words_per_s=f"{collector.written.words / elapsed:,.0f}", errors=collector.written.errors
-            )
-
-        collector = ShardCollector(plan, on_shard)
-        for doc in nlp.pipe(contents(), batch_size=settings.batch_size, n_process=settings.n_process):
-            record = records.popleft()
-            collector.add(record, doc if record.error is None else None)
-            bar.update(1)
+    written = ShardCounts()
+    if todo:
+        nlp = load_pipeline(plan.pipeline, settings.gpu_id, settings.torch_threads)
+        with progress_bar(plan, progress) as bar:
+            work_start = time.perf_counter()
+            for index in _finished_shards(plan, todo, nlp, settings, bar):
+                written.add(plan.manifest.finished[index])
+                elapsed = max(time.perf_counter() - work_start, 1e-9)
+                bar.set_postfix(words_per_s=f"{written.words / elapsed:,.0f}", errors=written.errors)
     return Summary(
-        shards_written=collector.n_written,
+        shards_written=len(todo),
         shards_skipped=skipped,
-        written=collector.written,
+        written=written,
         total=plan.manifest.totals(),
         seconds=time.perf_counter() - start,
         output_dir=plan.output_dir,
