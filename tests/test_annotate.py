@@ -328,3 +328,16 @@ def test_ray_engine_equals_the_local_run_even_when_a_worker_dies(
     assert sorted(p.name for p in (tmp_path / "ray").glob("shard-*")) == sorted(
         p.name for p in (tmp_path / "local").glob("shard-*")
     )
+
+
+def test_msgpack_encoders_read_once_uses_the_same_encoders() -> None:
+    """Inside, srsly skips its per-call entry point scan but sees the same encoders; outside, nothing changed."""
+    from srsly.msgpack import msgpack_encoders
+
+    from spacy_bert_ner.annotate.outputs import msgpack_encoders_read_once
+
+    before = msgpack_encoders.get_all()
+    with msgpack_encoders_read_once():
+        assert msgpack_encoders.entry_points is False
+        assert msgpack_encoders.get_all() == before
+    assert msgpack_encoders.entry_points is True and msgpack_encoders.get_all() == before
