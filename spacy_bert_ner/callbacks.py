@@ -9,11 +9,8 @@ Returning that free memory (``malloc_trim``) and pinning the mmap threshold keep
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -22,20 +19,7 @@ from spacy import Language
 from spacy.util import registry
 
 from .errors import ConfigError
-
-M_MMAP_THRESHOLD = -3  # mallopt parameter number in glibc's malloc.h
-
-
-def _glibc() -> Optional[ctypes.CDLL]:
-    """The C library if it is glibc (it has malloc_trim), else None (macOS, musl, Windows)."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
-    try:
-        libc = ctypes.CDLL(name)
-    except OSError:
-        return None
-    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+from .heap import return_free_memory, set_mmap_threshold
 
 
 @registry.callbacks("spacy-bert-ner.memory_guard.v1")
@@ -61,32 +45,32 @@ def make_memory_guard(
     for field, value in (("trim_every", trim_every), ("log_every", log_every)):
         if value < 0:
             raise ConfigError(f"memory_guard: {field} must be >= 0, got {value}")
-    libc = _glibc()
-    if libc is not None and mmap_threshold_mb is not None:
-        libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold_mb * 2**20))
+    if mmap_threshold_mb is not None:
+        set_mmap_threshold(mmap_threshold_mb)
     process = psutil.Process()
-
-    def trim() -> float:
-        """Return free heap memory to the OS; the milliseconds it took (0 without glibc)."""
-        if libc is None:
-            return 0.0
-        start = time.perf_counter()
-        libc.malloc_trim(0)
-        return (time.perf_counter() - start) * 1000
 
     def before_update(nlp: Language, args: dict[str, Any]) -> None:
         step = args["step"]
         if log_every and step % log_every == 0:
             rss_mb = process.memory_info().rss / 2**20
-            trim_ms = trim()  # a logged step always trims, so kept_mb is measured the same way each time
+            trim_ms = return_free_memory()  # a logged step always trims, so kept_mb is measured the same way each time
             kept_mb = process.memory_info().rss / 2**20
-            print(f"step {step} rss {rss_mb:.0f} MB, kept {kept_mb:.0f} MB (trim {trim_ms:.0f} ms)", file=sys.stderr, flush=True)
+            print(
+                f"step {step} rss {rss_mb:.0f} MB, kept {kept_mb:.0f} MB (trim {trim_ms:.0f} ms)",
+                file=sys.stderr,
+                flush=True,
+            )
             if log_path:
                 Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-                row = {"step": step, "rss_mb": round(rss_mb, 1), "kept_mb": round(kept_mb, 1), "trim_ms": round(trim_ms, 1)}
+                row = {
+                    "step": step,
+                    "rss_mb": round(rss_mb, 1),
+                    "kept_mb": round(kept_mb, 1),
+                    "trim_ms": round(trim_ms, 1),
+                }
                 with open(log_path, "a", encoding="utf-8") as file:
                     file.write(json.dumps(row) + "\n")
         elif trim_every and step % trim_every == 0:
-            trim()
+            return_free_memory()
 
     return before_update

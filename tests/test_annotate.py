@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin
@@ -94,6 +95,9 @@ def test_inputs_are_planned_into_shards_across_files(corpus) -> None:
     records = [r for s in shards for r in read_shard(s, files, vocab)]
     assert [r.index for r in records] == list(range(N_TEXTS))
     assert records[45].source == f"{folder / 'c.spacy'}:6" and records[45].content.text
+    # c.spacy spans shards 5-8; each shard builds its own Docs, together they are the file's, in order
+    whole = list(DocBin().from_disk(folder / "c.spacy").get_docs(vocab))
+    assert [r.content.to_bytes() for r in records[40:]] == [doc.to_bytes() for doc in whole]
     assert records[20].meta == {"doc_id": 0, "tags": ["news"]}
 
 
@@ -331,13 +335,21 @@ def test_ray_engine_equals_the_local_run_even_when_a_worker_dies(
 
 
 def test_msgpack_encoders_read_once_uses_the_same_encoders() -> None:
-    """Inside, srsly skips its per-call entry point scan but sees the same encoders; outside, nothing changed."""
+    """Inside, srsly's lookups return the encoders found on entry (no rescan); outside, lookups scan again."""
+    import srsly
     from srsly.msgpack import msgpack_encoders
 
     from spacy_bert_ner.annotate.outputs import msgpack_encoders_read_once
 
     before = msgpack_encoders.get_all()
+    assert before, "srsly registers at least its numpy encoder"
+    data = {"tokens": [1, 2, 3], "array": numpy.arange(3)}
+    expected = srsly.msgpack_dumps(data)
     with msgpack_encoders_read_once():
-        assert msgpack_encoders.entry_points is False
+        assert "get_all" in vars(msgpack_encoders)
         assert msgpack_encoders.get_all() == before
-    assert msgpack_encoders.entry_points is True and msgpack_encoders.get_all() == before
+        with msgpack_encoders_read_once():  # nested: still the same snapshot
+            assert msgpack_encoders.get_all() == before
+        assert "get_all" in vars(msgpack_encoders)
+        assert srsly.msgpack_dumps(data) == expected
+    assert "get_all" not in vars(msgpack_encoders) and msgpack_encoders.get_all() == before

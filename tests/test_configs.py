@@ -13,9 +13,10 @@ from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config
 from tiny_models import conll_sentences, save_backbone
 
-from spacy_bert_ner.callbacks import _glibc, make_memory_guard
+from spacy_bert_ner.callbacks import make_memory_guard
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
+from spacy_bert_ner.heap import glibc
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SPACY_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.cfg") if "nlp" in load_config(p))
@@ -41,7 +42,11 @@ def test_config_loads_and_validates(path: Path) -> None:
     # The GPU config keeps the overlapping windows; the CPU one encodes each token once (README
     # "Both routes side by side").
     stride = 96 if path.name == "bert_ner.cfg" else 128
-    assert model["get_spans"] == {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": stride}
+    assert model["get_spans"] == {
+        "@span_getters": "spacy-transformers.strided_spans.v1",
+        "window": 128,
+        "stride": stride,
+    }
     # Both train on spaCy's own tokens and score dev on CoNLL's (README "The spaCy route on raw text").
     assert config["corpora"]["train"]["augmenter"] == {"@augmenters": "spacy-bert-ner.own_tokens.v1"}
     assert config["corpora"]["dev"]["augmenter"] is None
@@ -91,7 +96,9 @@ def test_config_trains_a_few_steps_on_a_tiny_backbone(
     assert len(doc) == 9
     scores = evaluate(str(tmp_path / "out" / "model-last"), small_corpus["dev"], output=tmp_path / "m.json")
     assert {"ents_p", "ents_r", "ents_f"} <= set(scores)
-    assert json.loads((tmp_path / "m.json").read_text())["ents_f"] == pytest.approx(scores["ents_f"], abs=1e-9)
+    assert json.loads((tmp_path / "m.json").read_text())["ents_f"] == pytest.approx(
+        scores["ents_f"], abs=1e-9
+    )
 
 
 def test_memory_guard_logs_rss_every_n_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -114,7 +121,7 @@ def _free_most_of_a_heap() -> list[bytes]:
     return blocks[::50]
 
 
-@pytest.mark.skipif(_glibc() is None, reason="malloc_trim is glibc's")
+@pytest.mark.skipif(glibc() is None, reason="malloc_trim is glibc's")
 def test_memory_guard_returns_freed_heap_memory_to_the_os() -> None:
     process = psutil.Process()
     guard = make_memory_guard(trim_every=1, mmap_threshold_mb=None, log_every=0)
@@ -126,7 +133,7 @@ def test_memory_guard_returns_freed_heap_memory_to_the_os() -> None:
     assert len(kept) == 4_000
 
 
-@pytest.mark.skipif(_glibc() is None, reason="malloc_trim is glibc's")
+@pytest.mark.skipif(glibc() is None, reason="malloc_trim is glibc's")
 def test_memory_guard_logs_what_is_kept_after_the_trim_beside_what_was_built_up(tmp_path: Path) -> None:
     log = tmp_path / "rss.jsonl"
     guard = make_memory_guard(trim_every=0, mmap_threshold_mb=None, log_every=1, log_path=str(log))

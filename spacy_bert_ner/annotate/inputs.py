@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import functools
 import glob
-import itertools
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional, Sequence
+from typing import Any, Iterable, Iterator, Literal, Optional, Sequence
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -140,39 +139,53 @@ def _docbin(path: str) -> DocBin:
         ) from None
 
 
+def _docbin_part(docbin: DocBin, start: int, count: int) -> DocBin:
+    """Docs ``start`` .. ``start + count - 1`` of ``docbin`` as a DocBin of their own, so a shard builds only
+    its own Docs (``get_docs`` builds every Doc from the first). Sliced the way ``DocBin.merge`` joins:
+    one entry per Doc in each per-Doc list, the strings shared."""
+    part = DocBin(store_user_data=docbin.store_user_data)
+    part.attrs = docbin.attrs
+    part.strings = docbin.strings
+    for name in ("tokens", "spaces", "cats", "span_groups", "flags", "user_data"):
+        setattr(part, name, getattr(docbin, name)[start : start + count])
+    return part
+
+
+def _record_offsets(file: InputFile) -> Iterable[int]:
+    """Where each record of ``file`` starts: a byte offset (text, JSONL) or a doc number (DocBin; ``-1``
+    for a DocBin that cannot be read: read_shard reports its error as the file's one record)."""
+    if file.kind != "docbin":
+        return _line_offsets(file.path)
+    try:
+        return range(len(_docbin(file.path)))
+    except DataError:
+        return [-1]
+
+
 def plan_shards(files: Sequence[InputFile], shard_size: int) -> list[Shard]:
     """All records of ``files`` cut into shards of ``shard_size`` consecutive records (the last may hold
-    fewer); a shard may span files. A DocBin that cannot be read is one record (its error)."""
+    fewer); a shard may span files. Only where each shard's part of a file starts is kept, so planning
+    takes memory per shard, not per record."""
     if shard_size < 1:
         raise ConfigError(f"--shard-size must be at least 1, got {shard_size}")
     shards: list[Shard] = []
     parts: list[Part] = []
-    n_records = 0
-
-    def close() -> None:
-        nonlocal parts
-        shards.append(Shard(len(shards), n_records - sum(p.count for p in parts), tuple(parts)))
-        parts = []
-
+    n_records = shard_start = 0
     for i, file in enumerate(files):
-        if file.kind == "docbin":
-            try:
-                starts: Sequence[int] = range(len(_docbin(file.path)))
-            except DataError:
-                starts = [-1]  # read_shard reports the error as this file's one record
-        else:
-            starts = list(_line_offsets(file.path))
+        part_start: Optional[tuple[int, int]] = None  # (offset, record number) where the open part starts
         number = 0
-        while number < len(starts):
-            room = shard_size - sum(p.count for p in parts)
-            count = min(room, len(starts) - number)
-            parts.append(Part(i, starts[number], number + 1, count))
-            number += count
-            n_records += count
-            if count == room:
-                close()
+        for number, offset in enumerate(_record_offsets(file), 1):
+            if part_start is None:
+                part_start = (offset, number)
+            n_records += 1
+            if n_records - shard_start == shard_size:
+                parts.append(Part(i, part_start[0], part_start[1], number - part_start[1] + 1))
+                shards.append(Shard(len(shards), shard_start, tuple(parts)))
+                parts, part_start, shard_start = [], None, n_records
+        if part_start is not None:
+            parts.append(Part(i, part_start[0], part_start[1], number - part_start[1] + 1))
     if parts:
-        close()
+        shards.append(Shard(len(shards), shard_start, tuple(parts)))
     return shards
 
 
@@ -220,8 +233,7 @@ def read_shard(
         file = files[part.file]
         if file.kind == "docbin":
             try:
-                all_docs = _docbin(file.path).get_docs(vocab)
-                docs = list(itertools.islice(all_docs, part.offset, part.offset + part.count))
+                docs = list(_docbin_part(_docbin(file.path), part.offset, part.count).get_docs(vocab))
             except DataError as err:
                 yield Record(index, file.path, error=str(err).removeprefix(f"{file.path}: "), raw="")
                 index += part.count

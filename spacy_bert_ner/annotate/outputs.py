@@ -85,28 +85,27 @@ def _json_line(value: Any) -> bytes:
 
 @contextmanager
 def msgpack_encoders_read_once() -> Iterator[None]:
-    """While inside, srsly's msgpack skips its scan for encoders registered through entry points.
+    """While inside, srsly's msgpack uses the encoders it finds on entry, instead of looking them up again
+    on every call.
 
-    ``srsly.msgpack_dumps`` asks catalogue for those encoders on every call, and catalogue reads the
-    metadata of every installed package each time (0.1 ms a call here); ``DocBin.add`` calls it three times
-    per Doc (user data, span groups), 4% of annotating a short doc on CPU. The encoders found once are
-    registered, so every call still uses the same ones.
+    ``srsly.msgpack_dumps`` builds a Packer per call, and each asks catalogue for the msgpack encoders:
+    catalogue reads the metadata of every installed package (entry points) and scans its whole registry
+    (233 entries with a pipeline loaded): 0.1-0.2 ms a call here. ``DocBin.add`` calls it three times per
+    Doc (user data, span groups): half the time of annotating a short doc outside the model was this
+    lookup. The encoders found on entry are the ones every call would have found, as long as nothing
+    registers a new one meanwhile (nothing does while a shard's files are built).
     """
     from srsly.msgpack import msgpack_encoders
 
-    if not msgpack_encoders.entry_points:
+    if "get_all" in vars(msgpack_encoders):  # already inside (nested): keep the outer snapshot
         yield
         return
-    found = msgpack_encoders.get_entry_points()
-    msgpack_encoders.entry_points = False
+    found = msgpack_encoders.get_all()
+    msgpack_encoders.get_all = lambda: dict(found)  # type: ignore[method-assign]
     try:
-        registered = msgpack_encoders.get_all()
-        for name, encoder in found.items():
-            if name not in registered:  # a registered encoder wins over an entry point, as in get_all
-                msgpack_encoders.register(name, func=encoder)
         yield
     finally:
-        msgpack_encoders.entry_points = True
+        del msgpack_encoders.get_all  # the class's method again
 
 
 def shard_files(
