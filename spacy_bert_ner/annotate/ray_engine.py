@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError, DataError
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
-from .run import AnnotateSettings, Plan, Summary, annotate_shard, load_pipeline, progress_bar
+from .run import AnnotateSettings, Plan, Summary, annotate_shard, load_pipeline, run_engine
 
 RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
@@ -75,53 +74,52 @@ def _first_error(files: dict[str, bytes], index: int) -> DataError:
     return strict_failure(Record(-1, line["source"], error=line["error"]))
 
 
+def _ray_finished_shards(
+    plan: Plan, todo: list[Shard], settings: AnnotateSettings, ray_settings: RaySettings, bar: Any
+) -> Iterator[int]:
+    """The actors annotate ``todo``; here each shard's files are written and listed as they come back."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=ray_settings.address, include_dashboard=False, log_to_driver=False)
+    dataset = ray.data.from_items([{"shard": shard.index} for shard in todo]).map_batches(
+        ShardAnnotator,
+        fn_constructor_kwargs={
+            "pipeline": plan.pipeline,
+            "files": [asdict(file) for file in plan.files],
+            "shards": {shard.index: asdict(shard) for shard in todo},
+            "settings": asdict(settings),
+        },
+        batch_size=1,
+        concurrency=ray_settings.workers,
+        num_gpus=ray_settings.gpus_per_worker,
+    )
+    for row in dataset.iter_rows():
+        index = int(row["shard"])
+        files = {
+            shard_name(index, suffix): bytes(row[column])
+            for column, suffix in FILE_COLUMNS.items()
+            if column != "errors_jsonl" or len(row[column])
+        }
+        counts = ShardCounts(int(row["docs"]), int(row["errors"]), int(row["words"]))
+        if settings.strict and counts.errors:
+            raise _first_error(files, index)
+        write_shard_files(plan.output_dir, index, files)
+        plan.manifest.finish(index, counts)
+        bar.update(plan.shards[index].size)
+        yield index
+
+
 def annotate_ray(
     plan: Plan, settings: AnnotateSettings, ray_settings: RaySettings, progress: bool = True
 ) -> Summary:
     """Annotate the plan's unfinished shards on Ray (``ray_settings.address``, or a local Ray)."""
     try:
-        import ray
+        import ray  # noqa: F401
     except ImportError:
         raise ConfigError(f"--engine ray needs Ray: {RAY_HINT}") from None
     if settings.n_process != 1:
         raise ConfigError("--n-process is for --engine local; with --engine ray, set --workers")
-    start = time.perf_counter()
-    todo = plan.todo
-    skipped = len(plan.shards) - len(todo)
-    plan.manifest.save()
-    written, n_written = ShardCounts(), 0
-    if todo:
-        if not ray.is_initialized():
-            ray.init(address=ray_settings.address, include_dashboard=False, log_to_driver=False)
-        dataset = ray.data.from_items([{"shard": shard.index} for shard in todo]).map_batches(
-            ShardAnnotator,
-            fn_constructor_kwargs={
-                "pipeline": plan.pipeline,
-                "files": [asdict(file) for file in plan.files],
-                "shards": {shard.index: asdict(shard) for shard in todo},
-                "settings": asdict(settings),
-            },
-            batch_size=1,
-            concurrency=ray_settings.workers,
-            num_gpus=ray_settings.gpus_per_worker,
-        )
-        with progress_bar(plan, progress) as bar:
-            sizes = {shard.index: shard.size for shard in todo}
-            for row in dataset.iter_rows():
-                index = int(row["shard"])
-                files = {
-                    shard_name(index, suffix): bytes(row[column])
-                    for column, suffix in FILE_COLUMNS.items()
-                    if column != "errors_jsonl" or len(row[column])
-                }
-                counts = ShardCounts(int(row["docs"]), int(row["errors"]), int(row["words"]))
-                if settings.strict and counts.errors:
-                    raise _first_error(files, index)
-                write_shard_files(plan.output_dir, index, files)
-                plan.manifest.finish(index, counts)
-                written.add(counts)
-                n_written += 1
-                bar.update(sizes[index])
-    return Summary(
-        n_written, skipped, written, plan.manifest.totals(), time.perf_counter() - start, plan.output_dir
+    return run_engine(
+        plan, lambda todo, bar: _ray_finished_shards(plan, todo, settings, ray_settings, bar), progress
     )

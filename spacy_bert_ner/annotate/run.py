@@ -161,11 +161,10 @@ def _annotate_in_worker(index: int) -> tuple[int, ShardCounts]:
     return index, counts
 
 
-def _finished_shards(
-    plan: Plan, todo: list[Shard], nlp: Any, settings: AnnotateSettings, bar: Any
-) -> Iterator[int]:
-    """Annotate ``todo``, write each shard's files and yield its index once they are in place: here, or
+def _finished_shards(plan: Plan, todo: list[Shard], settings: AnnotateSettings, bar: Any) -> Iterator[int]:
+    """Annotate ``todo``, write each shard's files, list it in the manifest and yield its index: here, or
     in ``settings.n_process`` forked worker processes, a shard at a time each."""
+    nlp = load_pipeline(plan.pipeline, settings.gpu_id, settings.torch_threads)
     if settings.n_process == 1:
         for shard in todo:
             files, counts = annotate_shard(nlp, shard, plan.files, settings, on_doc=lambda: bar.update(1))
@@ -196,26 +195,34 @@ def _finished_shards(
         _WORKER.clear()
 
 
-def annotate_local(plan: Plan, settings: AnnotateSettings, progress: bool = True) -> Summary:
-    """Annotate the plan's unfinished shards here (``settings.n_process`` processes)."""
+Engine = Callable[[list[Shard], Any], Iterator[int]]
+
+
+def run_engine(plan: Plan, engine: Engine, progress: bool = True) -> Summary:
+    """What every engine's run shares: the manifest saved up front (also when nothing is left to do), the
+    progress bar (with words/s and errors), and the summary. ``engine(todo, bar)`` annotates the unfinished
+    shards, moves the bar, and yields each shard's index once its files are written and listed."""
     start = time.perf_counter()
     todo = plan.todo
-    skipped = len(plan.shards) - len(todo)
-    plan.manifest.save()  # also for a corpus with no records, or nothing left to do
+    plan.manifest.save()
     written = ShardCounts()
     if todo:
-        nlp = load_pipeline(plan.pipeline, settings.gpu_id, settings.torch_threads)
         with progress_bar(plan, progress) as bar:
             work_start = time.perf_counter()
-            for index in _finished_shards(plan, todo, nlp, settings, bar):
+            for index in engine(todo, bar):
                 written.add(plan.manifest.finished[index])
                 elapsed = max(time.perf_counter() - work_start, 1e-9)
                 bar.set_postfix(words_per_s=f"{written.words / elapsed:,.0f}", errors=written.errors)
     return Summary(
         shards_written=len(todo),
-        shards_skipped=skipped,
+        shards_skipped=len(plan.shards) - len(todo),
         written=written,
         total=plan.manifest.totals(),
         seconds=time.perf_counter() - start,
         output_dir=plan.output_dir,
     )
+
+
+def annotate_local(plan: Plan, settings: AnnotateSettings, progress: bool = True) -> Summary:
+    """Annotate the plan's unfinished shards here (``settings.n_process`` processes)."""
+    return run_engine(plan, lambda todo, bar: _finished_shards(plan, todo, settings, bar), progress)
