@@ -33,6 +33,7 @@ _PUBLIC = {
     "seqeval_scores": "evaluation.scores",
     "parity": "evaluation.parity",
     "write_report": "evaluation.report",
+    "tune": "tuning.run",
 }
 __all__ = ["__version__", *_PUBLIC]
 

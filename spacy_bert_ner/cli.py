@@ -176,6 +176,109 @@ def assemble_cli(
     msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
 
 
+@app.command("tune", no_args_is_help=True)
+def tune_cli(
+    pipeline: str = typer.Argument(..., help="A saved pipeline with a bert_ner component (folder or package)"),
+    dev: Path = typer.Argument(..., help="Gold .spacy DocBin to tune on (e.g. corpus/dev.spacy)"),
+    output: Path = typer.Argument(..., help="Where to save the tuned copy of the pipeline (with tune.json)"),
+    target_precision: Optional[float] = typer.Option(
+        None, "--target-precision", min=0.0, max=1.0, help="Reach this precision (per label, or --target-scope overall) with the most recall"
+    ),
+    target_recall: Optional[float] = typer.Option(
+        None, "--target-recall", min=0.0, max=1.0, help="Reach this recall (per label, or overall) with the most precision"
+    ),
+    target_scope: str = typer.Option("label", "--target-scope", help="label: each label its own target and threshold; overall: one threshold for all"),
+    contexts: Optional[str] = typer.Option(None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"),
+    packing: bool = typer.Option(True, "--packing/--no-packing", help="Also try packed sentences for each context"),
+    whole_docs: bool = typer.Option(False, "--whole-docs", help="Also try windows over whole docs (no sentences)"),
+    aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
+    thresholds: bool = typer.Option(True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"),
+    temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
+    component: Optional[str] = typer.Option(None, "--component", help="The bert_ner component's name, if several"),
+    eval_data: Optional[Path] = typer.Option(None, "--eval", help="Also score the pipeline before and after on this DocBin (e.g. corpus/test.spacy); not used to choose"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+) -> None:
+    """Choose bert_ner's inference settings (sentences, context, packing, aggregation), temperature and
+    per-label thresholds on gold dev data, with one forward pass per input setting; save a copy of the
+    pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
+    calibration (score bins -> precision) before and after the temperature."""
+    from .evaluation.pipeline import load_pipeline
+    from .tuning.run import Objective, evaluate_settings, result_as_json, settings_of, tune, write_tuned
+
+    def parse_contexts() -> Optional[list[int]]:
+        if contexts is None:
+            return None
+        try:
+            return [int(part) for part in contexts.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"--contexts: comma-separated whole numbers of wordpieces, e.g. 0,64; got {contexts!r}") from None
+
+    def objective() -> Objective:
+        if target_precision is not None and target_recall is not None:
+            raise ConfigError("--target-precision and --target-recall: give one of them (or neither, for the best F1)")
+        if target_scope not in ("label", "overall"):
+            raise ConfigError(f"--target-scope must be label or overall, got {target_scope!r}")
+        if target_precision is not None:
+            return Objective("p", target_precision, target_scope)  # type: ignore[arg-type]
+        if target_recall is not None:
+            return Objective("r", target_recall, target_scope)  # type: ignore[arg-type]
+        return Objective()
+
+    def run():
+        chosen_objective, chosen_contexts = objective(), parse_contexts()
+        check_output(output, "folder", "OUTPUT")
+        if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():
+            raise ConfigError(f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder")
+        nlp = load_pipeline(pipeline, gpu_id)
+        result = tune(
+            nlp,
+            dev,
+            component_name=component,
+            objective=chosen_objective,
+            contexts=chosen_contexts,
+            packing=packing,
+            whole_docs=whole_docs,
+            aggregations=aggregations.split(","),
+            use_thresholds=thresholds,
+            fit_temp=temperature,
+            progress=progress,
+        )
+        before = settings_of(dict(nlp.pipeline)[result.component])
+        if eval_data is not None:
+            default_eval, tuned_eval = evaluate_settings(nlp, result.component, eval_data, [before, result.chosen], progress)
+            result.evaluation = {"data": str(eval_data), "default": default_eval, "tuned": tuned_eval}
+        write_tuned(nlp, result.component, result.chosen, output)
+        return result
+
+    result = _guarded(run)
+    rows = [
+        [t.setting.describe(), t.aggregation, _percent(t.plain.f), _percent(t.tuned.p), _percent(t.tuned.r), _percent(t.tuned.f), f"{t.seconds:.1f}"]
+        for t in result.trials
+    ]
+    msg.table(
+        rows,
+        header=["input", "aggregation", "F (argmax)", "P", "R", "F (thresholds)", "forward s"],
+        divider=True,
+        aligns=["l", "l", "r", "r", "r", "r", "r"],
+    )
+    chosen = result.chosen
+    _say("ℹ", "blue", f"objective: {result.objective.describe()}; chosen: {chosen}")
+    _say(
+        "ℹ",
+        "blue",
+        f"dev F1 {_percent(result.default.f)} -> {_percent(result.tuned.f)} (P {_percent(result.tuned.p)}, R "
+        f"{_percent(result.tuned.r)}); calibration error {result.ece_before:.4f} -> {result.ece_after:.4f} at "
+        f"temperature {result.temperature:g}; {result.seconds:.1f} s",
+    )
+    for name in ("default", "tuned"):
+        if result.evaluation:
+            found = result.evaluation[name]["scores"]
+            _say("ℹ", "blue", f"{result.evaluation['data']} ({name}): P {_percent(found['p'])} R {_percent(found['r'])} F {_percent(found['f'])}")
+    _write_json(output / "tune.json", result_as_json(result, pipeline, dev, output))
+    msg.good(f"Saved the tuned pipeline to {output}: spacy.load({str(output)!r})")
+
+
 # -- evaluation: parity, report ------------------------------------------------------------------------------
 
 
@@ -366,6 +469,9 @@ def report_cli(
     pipeline: Optional[list[str]] = typer.Option(
         None, "--pipeline", "-p", help="NAME=PATH, repeatable: a saved pipeline whose errors to show"
     ),
+    tune: Optional[list[str]] = typer.Option(
+        None, "--tune", "-t", help="NAME=FILE, repeatable: a tune.json (chosen settings, reliability plot)"
+    ),
     data: Optional[Path] = typer.Option(None, "--data", "-d", help="Gold .spacy file the pipelines run over"),
     n_examples: int = typer.Option(20, "--n-examples", "-n", min=0, help="Differing sentences per pipeline"),
     seed: int = typer.Option(0, help="Seed of the sample of differing sentences (shown in corpus order)"),
@@ -382,8 +488,9 @@ def report_cli(
         check_output(output, "file", "OUTPUT")
         named_metrics = parse_named(metrics or [], "--metrics")
         named_pipelines = parse_named(pipeline or [], "--pipeline")
+        named_tune = parse_named(tune or [], "--tune")
         return write_report(
-            output, named_metrics, named_pipelines, data, n_examples, seed, batch_size, gpu_id, title
+            output, named_metrics, named_pipelines, data, n_examples, seed, batch_size, gpu_id, title, named_tune
         )
 
     written = _guarded(run)

@@ -46,6 +46,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "pack_sentences": None,
     "sentences": True,
     "batch_size": 1024,
+    "temperature": 1.0,
+    "thresholds": {},
+    "labels": {},
     "device": None,
     "dtype": "float32",
     "annotate": "ents",
@@ -73,6 +76,9 @@ def make_bert_ner(
     pack_sentences: Optional[bool],
     sentences: bool,
     batch_size: int,
+    temperature: float,
+    thresholds: dict[str, float],
+    labels: dict[str, Optional[str]],
     device: Optional[str],
     dtype: Literal["float32", "bfloat16", "float16"],
     annotate: Literal["ents", "spans"],
@@ -99,6 +105,13 @@ def make_bert_ner(
         the model was fine-tuned with (train-hf's [model] pack_sentences, recorded), else False.
     batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
         (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
+    temperature: divides the model's logits before the softmax, so scores match how often predictions are
+        right (``tune`` fits it on dev data); 1 keeps the model's own scores.
+    thresholds: entity label (as written, after ``labels``) -> the lowest score an entity of that label
+        needs to go into ``doc.ents``; entities under it stay in ``doc.spans[spans_key]`` with their
+        scores. Labels not named need none. ``tune`` chooses them for an F1, precision or recall target.
+    labels: model entity type -> the label to write instead (``{"PER": "PERSON"}``), or null to drop the
+        type's entities (``{"MISC": null}``); types not named keep their label.
     device: a torch device ("cpu", "cuda:1"); default: spaCy's choice (spacy.require_gpu / --gpu-id).
     annotate: write ``doc.ents``, or only the span group ``doc.spans[spans_key]``; both keep the scores
         in ``doc.spans[spans_key].attrs["scores"]``.
@@ -119,6 +132,9 @@ def make_bert_ner(
         pack_sentences=pack_sentences,
         sentences=sentences,
         batch_size=batch_size,
+        temperature=temperature,
+        thresholds=thresholds,
+        labels=labels,
         device=device,
         dtype=dtype,
         annotate=annotate,
@@ -138,6 +154,16 @@ def _record_in_meta(nlp: Language, name: str) -> None:
         components.append(name)
 
 
+def _checked_thresholds(thresholds: dict[str, float]) -> dict[str, float]:
+    for label, value in thresholds.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ConfigError(
+                f"bert_ner: thresholds[{label!r}] must be a score from 0 to 1 (entities scoring less stay "
+                f"out of doc.ents), got {value!r}"
+            )
+    return {label: float(value) for label, value in thresholds.items()}
+
+
 def torch_device(device: Optional[str]) -> torch.device:
     """An explicit torch device, or the one spaCy/thinc use (GPU after ``spacy.require_gpu``)."""
     if device is None:
@@ -148,6 +174,15 @@ def torch_device(device: Optional[str]) -> torch.device:
         raise ConfigError(
             f"bert_ner: device {device!r} is not a torch device ({err}); use e.g. 'cpu' or 'cuda:0'"
         ) from None
+
+
+class ModelInput(NamedTuple):
+    """A doc as the classifier sees it."""
+
+    tokens: numpy.ndarray  # indices of the non-whitespace tokens: the words
+    segments: list[tuple[int, int]]  # token ranges labelled as separate inputs (sentences, or the doc)
+    words: list[str]  # the words' texts
+    bounds: list[tuple[int, int]]  # the segments as word ranges
 
 
 class DocPredictions(NamedTuple):
@@ -175,6 +210,9 @@ class BertNER(Pipe):
         pack_sentences: Optional[bool] = None,
         sentences: bool = True,
         batch_size: int = 1024,
+        temperature: float = 1.0,
+        thresholds: Optional[dict[str, float]] = None,
+        labels: Optional[dict[str, Optional[str]]] = None,
         device: Optional[str] = None,
         dtype: str = "float32",
         annotate: str = "ents",
@@ -196,7 +234,17 @@ class BertNER(Pipe):
             context=context,
             pack=pack_sentences,
             batch_size=batch_size,
+            temperature=temperature,
         )
+        self.thresholds = _checked_thresholds(thresholds or {})
+        if self.thresholds and annotate == "spans":
+            raise ConfigError(
+                "bert_ner: thresholds choose which entities go to doc.ents, and annotate='spans' writes none: "
+                f"every span stays in doc.spans[{spans_key!r}] with its score in attrs['scores'] (filter on "
+                "those), or use annotate='ents'"
+            )
+        self.label_map = dict(labels or {})
+        self._written_labels: dict[str, Optional[str]] = {}  # model entity type -> label written (None: drop)
         self.sentences = sentences
         self.device = torch_device(device)
         self.dtype = dtype
@@ -223,6 +271,22 @@ class BertNER(Pipe):
             self._scheme = scheme_of_labels(classifier.labels)
         except DataError as err:
             raise ModelError(f"bert_ner model {classifier.source!r}: {err}") from None
+        types = sorted({split_tag(label, self._scheme)[1] for label in classifier.labels} - {""})
+        unknown = sorted(set(self.label_map) - set(types))
+        if unknown:
+            raise ConfigError(
+                f"bert_ner: labels maps {', '.join(map(repr, unknown))}, which model {classifier.source!r} does "
+                f"not predict; its entity types: {', '.join(types)}"
+            )
+        written = {t: self.label_map.get(t, t) for t in types}
+        kept = {label for label in written.values() if label is not None}
+        never = sorted(set(self.thresholds) - kept)
+        if never:
+            raise ConfigError(
+                f"bert_ner: thresholds names {', '.join(map(repr, never))}, which this component never writes; "
+                f"its labels (after labels mapping): {', '.join(sorted(kept))}"
+            )
+        self._written_labels = written
         self._classifier = classifier
         self._tags = numpy.array(list(classifier.labels) + ["O"], dtype=object)  # index -1: no wordpieces
 
@@ -236,14 +300,14 @@ class BertNER(Pipe):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The entity types the model predicts (``PER``, ``LOC``, ...); empty while no model is loaded.
+        """The entity labels this component writes (the model's types after ``labels`` mapping: ``PER``,
+        ``LOC``, ...); empty while no model is loaded.
 
         Never loads the model: spaCy reads it for ``nlp.meta`` before ``from_disk`` restores the model.
         """
         if self._classifier is None:
             return ()
-        types = {split_tag(label, self._scheme)[1] for label in self._classifier.labels}
-        return tuple(sorted(types - {""}))
+        return tuple(sorted({label for label in self._written_labels.values() if label is not None}))
 
     def initialize(
         self,
@@ -276,11 +340,21 @@ class BertNER(Pipe):
             except Exception as err:  # spaCy's error-handler protocol: the default handler re-raises
                 error_handler(self.name, self, docs, err)
 
-    def _segments(self, doc: Doc) -> list[tuple[int, int]]:
-        """The token ranges labelled as separate inputs: the sentences if used and set, else the doc."""
-        if self.sentences and len(doc) and doc.has_annotation("SENT_START"):
+    def segments(self, doc: Doc, sentences: Optional[bool] = None) -> list[tuple[int, int]]:
+        """The token ranges labelled as separate inputs: the doc's sentences if ``sentences`` (default: the
+        component's setting) and the doc has them, else the whole doc."""
+        sentences = self.sentences if sentences is None else sentences
+        if sentences and len(doc) and doc.has_annotation("SENT_START"):
             return [(sent.start, sent.end) for sent in doc.sents]
         return [(0, len(doc))]
+
+    def model_input(self, doc: Doc, sentences: Optional[bool] = None) -> ModelInput:
+        """What the classifier labels for ``doc``: its non-whitespace tokens' texts, split into segments."""
+        kept = numpy.flatnonzero([not token.is_space for token in doc])
+        doc_segments = self.segments(doc, sentences)
+        # [start, end) token ranges -> ranges of kept tokens
+        bounds = [(int(lo), int(hi)) for lo, hi in numpy.searchsorted(kept, doc_segments)]
+        return ModelInput(kept, doc_segments, [doc[int(i)].text for i in kept], bounds)
 
     def predict(self, docs: Iterable[Doc]) -> list[DocPredictions]:
         """Per doc: its non-whitespace tokens, its segments and the model's predictions for those tokens.
@@ -289,45 +363,46 @@ class BertNER(Pipe):
         separate model inputs with the doc's context around them; all docs go to the classifier in one call
         so that their inputs share batches.
         """
-        docs = list(docs)
-        tokens, segments, inputs, bounds = [], [], [], []
-        for doc in docs:
-            kept = numpy.flatnonzero([not token.is_space for token in doc])
-            doc_segments = self._segments(doc)
-            # [start, end) token ranges -> ranges of kept tokens
-            bounds.append([(int(lo), int(hi)) for lo, hi in numpy.searchsorted(kept, doc_segments)])
-            inputs.append([doc[int(i)].text for i in kept])
-            tokens.append(kept)
-            segments.append(doc_segments)
-        outputs = self.classifier.predict(inputs, bounds)
-        return [
-            DocPredictions(kept, doc_segments, words)
-            for kept, doc_segments, words in zip(tokens, segments, outputs, strict=True)
-        ]
+        inputs = [self.model_input(doc) for doc in docs]
+        outputs = self.classifier.predict([i.words for i in inputs], [i.bounds for i in inputs])
+        return [DocPredictions(i.tokens, i.segments, words) for i, words in zip(inputs, outputs, strict=True)]
+
+    def found_spans(self, doc: Doc, prediction: DocPredictions) -> list[tuple[Span, float]]:
+        """The entities the labels decode to, inside segments, with their written labels (dropped types left
+        out) and scores (the mean of their words' scores)."""
+        kept, segments, (label_ids, word_scores) = prediction
+        ids = numpy.full(len(doc), -1, dtype=numpy.int64)
+        ids[kept] = label_ids
+        scores = numpy.zeros(len(doc), dtype=numpy.float32)
+        scores[kept] = word_scores
+        tags = self._tags[ids].tolist()
+        found = []
+        for first, last in segments:
+            for start, end, entity_type in tags_to_spans(tags[first:last], self._scheme):
+                label = self._written_labels.get(entity_type, entity_type)
+                if label is not None:
+                    start, end = first + start, first + end
+                    found.append((Span(doc, start, end, label=label), float(scores[start:end].mean())))
+        return found
 
     def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[DocPredictions]) -> None:
-        for doc, (kept, segments, (label_ids, word_scores)) in zip(docs, predictions, strict=True):
-            ids = numpy.full(len(doc), -1, dtype=numpy.int64)
-            ids[kept] = label_ids
-            scores = numpy.zeros(len(doc), dtype=numpy.float32)
-            scores[kept] = word_scores
-            tags = self._tags[ids].tolist()
-            spans = [
-                Span(doc, first + start, first + end, label=label)
-                for first, last in segments
-                for start, end, label in tags_to_spans(tags[first:last], self._scheme)
-            ]
+        for doc, prediction in zip(docs, predictions, strict=True):
+            found = self.found_spans(doc, prediction)
             if self.annotate == "ents":
-                spans = self._set_ents(doc, spans)
-                group_spans, group_scores = spans, []
+                sure = [score >= self.thresholds.get(span.label_, 0.0) for span, score in found]
+                written = self._set_ents(doc, [span for (span, _), ok in zip(found, sure) if ok])
+                written_at = {(span.start, span.end) for span in written}
+                # the group: the entities written, and those under their threshold (nothing found is lost)
+                kept = [(s, x) for (s, x), ok in zip(found, sure) if not ok or (s.start, s.end) in written_at]
+                group_spans, group_scores = [s for s, _ in kept], [x for _, x in kept]
             else:
-                group_spans, group_scores = self._spans_to_add(doc, spans)
-            span_scores = [float(scores[s.start : s.end].mean()) for s in spans]
+                group_spans, group_scores = self._spans_to_add(doc, [s for s, _ in found])
+                group_scores += [x for _, x in found]
             doc.spans[self.spans_key] = SpanGroup(
                 doc,
                 name=self.spans_key,
                 spans=group_spans,
-                attrs={"scores": numpy.asarray(group_scores + span_scores, dtype=numpy.float32)},
+                attrs={"scores": numpy.asarray(group_scores, dtype=numpy.float32)},
             )
 
     def _set_ents(self, doc: Doc, spans: list[Span]) -> list[Span]:

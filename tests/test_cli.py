@@ -31,12 +31,14 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "report": ["report", str(out), "-m", f"x={tmp_path / 'metrics.json'}"],
         "check-gpu": ["check-gpu", "--gpu-id=-1", "--output", str(out)],
         "annotate": ["annotate", str(tmp_path / "pipeline"), str(source), str(out)],
+        "tune": ["tune", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), str(out)],
     }
 
 
-FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble", "annotate"}
+FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble", "annotate", "tune"}
 COMMANDS = [
-    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu", "annotate"
+    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu", "annotate",
+    "tune",
 ]  # fmt: skip
 
 

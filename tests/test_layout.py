@@ -84,7 +84,16 @@ def test_no_import_cycles_between_layers() -> None:
 
 
 @pytest.mark.parametrize(
-    "layer", ["spacy_bert_ner.hf", "spacy_bert_ner.evaluation.scores", "spacy_bert_ner.bio", "spacy_bert_ner.data.conll"]
+    "layer",
+    [
+        "spacy_bert_ner.hf",
+        "spacy_bert_ner.evaluation.scores",
+        "spacy_bert_ner.bio",
+        "spacy_bert_ner.data.conll",
+        "spacy_bert_ner.tuning.thresholds",
+        "spacy_bert_ner.tuning.calibration",
+        "spacy_bert_ner.heap",
+    ],
 )
 def test_pure_layers_do_not_import_spacy(layer: str) -> None:
     """hf/ is torch/transformers only; the score shape, the BIO rule and the column reader are plain Python."""

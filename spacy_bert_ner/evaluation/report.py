@@ -2,7 +2,7 @@
 subword- vs word-level F1, and displaCy renderings of test sentences where a pipeline differs from gold.
 
 Inputs are metrics JSON files (``parity --output``, ``spacy evaluate --output``, or train-hf's
-metrics.json) and, for the renderings, saved pipelines run over a gold ``.spacy`` file. The page has no
+metrics.json), ``tune.json`` files (what tune chose, and a reliability plot) and, for the renderings, saved pipelines run over a gold ``.spacy`` file. The page has no
 scripts and loads nothing: styles are inline, so it opens anywhere and can be attached to an issue.
 """
 
@@ -22,6 +22,7 @@ from spacy.tokens import Doc
 from ..errors import ConfigError, DataError
 from .parity import Unit, is_annotated, load_and_predict, unit_differs, units_of
 from .scores import FIGURES, Scores, from_spacy
+from .tune_section import load_tune_report, tune_section
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
     "PER": "#aa9cfc",
@@ -416,6 +417,7 @@ def build_report(
     sections: Sequence[ExampleSection],
     data: Optional[Path] = None,
     title: str = "NER evaluation report",
+    tune_reports: Optional[Mapping[str, dict[str, Any]]] = None,
 ) -> str:
     """The whole page as a string."""
     parts = [
@@ -431,6 +433,8 @@ def build_report(
         parts += ["<h2 id='parity'>seqeval parity</h2>", parity_table(entries)]
     if any(entry.raw_text for entry in entries):
         parts += ["<h2 id='raw-text'>Raw text vs gold tokens</h2>", raw_text_section(entries)]
+    if tune_reports:
+        parts += ["<h2 id='tune'>Tuned inference settings and calibration</h2>", tune_section(dict(tune_reports))]
     parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
@@ -449,10 +453,15 @@ def write_report(
     batch_size: int = 64,
     gpu_id: int = -1,
     title: str = "NER evaluation report",
+    tune: Optional[Mapping[str, Path]] = None,
 ) -> Path:
-    """Read the metrics, run each pipeline over ``data``, and write the page to ``output``."""
-    if not metrics and not pipelines:
-        raise ConfigError("nothing to report: pass --metrics NAME=metrics.json and/or --pipeline NAME=PATH")
+    """Read the metrics (and tune.json files), run each pipeline over ``data``, and write the page to
+    ``output``."""
+    if not metrics and not pipelines and not tune:
+        raise ConfigError(
+            "nothing to report: pass --metrics NAME=metrics.json, --pipeline NAME=PATH and/or --tune NAME=tune.json"
+        )
+    tune_reports = {name: load_tune_report(name, path) for name, path in (tune or {}).items()}
     if pipelines and data is None:
         raise ConfigError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
     if data is not None and not pipelines:
@@ -465,5 +474,5 @@ def write_report(
         sections.append(example_section(name, path, gold, predicted, n_examples, seed))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(build_report(entries, sections, data, title), encoding="utf-8")
+    output.write_text(build_report(entries, sections, data, title, tune_reports), encoding="utf-8")
     return output

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple, Sequence
 
 import numpy
 import torch
@@ -67,7 +67,62 @@ class WordPredictions(NamedTuple):
     scores: numpy.ndarray  # float32 [n_words], 0.0 where label_ids is -1
 
 
+class PiecePredictions(NamedTuple):
+    """One input's label probabilities per wordpiece, before the wordpieces of each word are aggregated."""
+
+    probs: numpy.ndarray  # float32 [n_pieces, n_labels]: softmax of the logits (temperature 1)
+    word_ids: numpy.ndarray  # int64 [n_pieces]: the word each piece belongs to (a word's pieces contiguous)
+    n_words: int
+
+
 Segments = Sequence[tuple[int, int]]  # word ranges [start, end) of one input, each labelled on its own
+
+
+def with_temperature(probs: numpy.ndarray, temperature: float) -> numpy.ndarray:
+    """``softmax(logits / temperature)`` from ``softmax(logits)``: each row raised to ``1 / temperature`` and
+    renormalised (the same distribution, since a softmax ignores a constant added to every logit)."""
+    if temperature == 1:
+        return probs
+    scaled = numpy.power(probs.astype(numpy.float64), 1.0 / temperature)
+    return (scaled / scaled.sum(-1, keepdims=True)).astype(numpy.float32)
+
+
+def word_probabilities(
+    pieces: PiecePredictions, aggregation: str = "first", temperature: float = 1.0
+) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The words that have wordpieces, and one label distribution each from its wordpieces' (at
+    ``temperature``): ``first``, the first piece's; ``average``, the mean over the pieces; ``max``, the piece
+    most sure of its label."""
+    word_ids = pieces.word_ids
+    if not len(word_ids):
+        return numpy.zeros(0, dtype=numpy.int64), numpy.zeros((0, pieces.probs.shape[-1]), numpy.float32)
+    probs = with_temperature(pieces.probs, temperature)
+    first = numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]])
+    if aggregation == "first":
+        word_probs = probs[first]
+    elif aggregation == "average":
+        counts = numpy.diff(numpy.r_[first, len(word_ids)])
+        word_probs = numpy.add.reduceat(probs, first, axis=0) / counts[:, None]
+    elif aggregation == "max":  # the wordpiece whose best label is most probable speaks for the word
+        segment = numpy.repeat(numpy.arange(len(first)), numpy.diff(numpy.r_[first, len(word_ids)]))
+        order = numpy.lexsort((-probs.max(1), segment))
+        word_probs = probs[order[first]]
+    else:
+        raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    return word_ids[first], word_probs
+
+
+def aggregate(
+    pieces: PiecePredictions, aggregation: str = "first", temperature: float = 1.0
+) -> WordPredictions:
+    """One label and its probability per word (see :func:`word_probabilities`); words without wordpieces
+    get label -1 and score 0."""
+    label_ids = numpy.full(pieces.n_words, -1, dtype=numpy.int64)
+    scores = numpy.zeros(pieces.n_words, dtype=numpy.float32)
+    words, word_probs = word_probabilities(pieces, aggregation, temperature)
+    label_ids[words] = word_probs.argmax(1)
+    scores[words] = word_probs.max(1)
+    return WordPredictions(label_ids, scores)
 
 
 class _Plan(NamedTuple):
@@ -84,9 +139,11 @@ class TokenClassifier:
 
     ``window`` is the length of one model input in wordpieces, special tokens included (default: the input
     length train-hf recorded in the model's config.json, else the model's maximum); ``context`` and ``pack``
-    default to what it recorded too (else 0 and False); ``stride`` is how far consecutive windows of a long input advance (default: three
-    quarters of a window's content, so windows overlap by a quarter). ``batch_size`` bounds the padded
-    wordpieces (sequences x longest sequence) of one forward pass.
+    default to what it recorded too (else 0 and False); ``stride`` is how far consecutive windows of a long
+    input advance (default: three quarters of a window's content, so windows overlap by a quarter).
+    ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass.
+    ``temperature`` divides the logits before the softmax: above 1, less confident scores; the labels stay
+    the model's (with ``average`` aggregation, a word's label can change).
     """
 
     def __init__(
@@ -100,6 +157,7 @@ class TokenClassifier:
         context: int | None = None,
         pack: bool | None = None,
         batch_size: int = 1024,
+        temperature: float = 1.0,
         source: str = "",
     ) -> None:
         global _classifier_made
@@ -111,6 +169,11 @@ class TokenClassifier:
         self.model = model
         self.tokenizer = tokenizer
         self.aggregation = aggregation
+        if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and temperature > 0):
+            raise ConfigError(
+                f"temperature must be a number above 0 (1: the model's own scores), got {temperature!r}"
+            )
+        self.temperature = float(temperature)
         self.source = source
         self.labels: tuple[str, ...] = tuple(label_names(model.config.id2label, source))
         self._encoder = plain_encoder(tokenizer.backend_tokenizer)
@@ -145,6 +208,26 @@ class TokenClassifier:
         if batch_size < 1:
             raise ConfigError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
         self.batch_size = batch_size
+
+    def variant(self, **options: Any) -> "TokenClassifier":
+        """This classifier with other input or aggregation options (``window``, ``stride``, ``context``,
+        ``pack``, ``aggregation``, ``temperature``, ``batch_size``), sharing its model and tokenizer; options
+        not given keep their values here."""
+        current = dict(
+            aggregation=self.aggregation,
+            window=self.window,
+            stride=self.stride,
+            context=self.context,
+            pack=self.pack,
+            batch_size=self.batch_size,
+            temperature=self.temperature,
+        )
+        unknown = set(options) - set(current)
+        if unknown:
+            raise TypeError(f"variant: unknown options {sorted(unknown)}")
+        if {"window", "context"} & set(options) and "stride" not in options:
+            current["stride"] = None  # the default stride for the new window or context
+        return TokenClassifier(self.model, self.tokenizer, source=self.source, **{**current, **options})
 
     @property
     def device(self) -> torch.device:
@@ -240,31 +323,21 @@ class TokenClassifier:
             start = end
         return out
 
-    def _aggregate(self, probs: numpy.ndarray, word_ids: numpy.ndarray, n_words: int) -> WordPredictions:
-        """One probability vector per word from its wordpieces' (contiguous) rows of ``probs``."""
-        label_ids = numpy.full(n_words, -1, dtype=numpy.int64)
-        scores = numpy.zeros(n_words, dtype=numpy.float32)
-        if not len(word_ids):
-            return WordPredictions(label_ids, scores)
-        first = numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]])
-        if self.aggregation == "first":
-            word_probs = probs[first]
-        elif self.aggregation == "average":
-            counts = numpy.diff(numpy.r_[first, len(word_ids)])
-            word_probs = numpy.add.reduceat(probs, first, axis=0) / counts[:, None]
-        else:  # max: the wordpiece whose best label is most probable speaks for the word
-            segment = numpy.repeat(numpy.arange(len(first)), numpy.diff(numpy.r_[first, len(word_ids)]))
-            order = numpy.lexsort((-probs.max(1), segment))
-            word_probs = probs[order[first]]
-        words = word_ids[first]
-        label_ids[words] = word_probs.argmax(1)
-        scores[words] = word_probs.max(1)
-        return WordPredictions(label_ids, scores)
-
     def predict(
         self, docs: Sequence[Sequence[str]], segments: Sequence[Segments] | None = None
     ) -> list[WordPredictions]:
-        """Label every word of every input; words with no wordpieces get label -1 and score 0.
+        """Label every word of every input (see :meth:`predict_pieces`), its wordpieces aggregated by
+        ``aggregation`` at ``temperature``; words with no wordpieces get label -1 and score 0."""
+        return [
+            aggregate(pieces, self.aggregation, self.temperature)
+            for pieces in self.predict_pieces(docs, segments)
+        ]
+
+    def predict_pieces(
+        self, docs: Sequence[Sequence[str]], segments: Sequence[Segments] | None = None
+    ) -> list[PiecePredictions]:
+        """Label probabilities for the wordpieces of every word of every input, each wordpiece taken from
+        the model input where it has the most context.
 
         ``segments``: per input, the word ranges [start, end) labelled as separate model inputs (its
         sentences), in order and not overlapping; each sees up to ``context`` wordpieces of its input on
@@ -290,7 +363,7 @@ class TokenClassifier:
                 rows = by_owner[bounds[k] : bounds[k + 1]]
                 probs[rows] = next(window_probs)[rows - lo]
             covered = plan.owners >= 0
-            results.append(self._aggregate(probs[covered], plan.pieces.word_ids[covered], len(words)))
+            results.append(PiecePredictions(probs[covered], plan.pieces.word_ids[covered], len(words)))
         return results
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -311,6 +384,7 @@ def load_token_classifier(
     context: int | None = None,
     pack: bool | None = None,
     batch_size: int = 1024,
+    temperature: float = 1.0,
 ) -> TokenClassifier:
     """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
     # Imported here: transformers' tokenizer machinery takes seconds to import, and `import spacy_bert_ner`
@@ -361,5 +435,6 @@ def load_token_classifier(
         context=context,
         pack=pack,
         batch_size=batch_size,
+        temperature=temperature,
         source=source,
     )

@@ -1,0 +1,131 @@
+"""The report's section on ``tune``: what it chose, default and tuned dev scores side by side, and a
+reliability plot (score bins -> precision) before and after the temperature, as inline SVG."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..errors import DataError
+
+SIZE, MARGIN = 260, 34  # plot area and margin, px
+
+
+def load_tune_report(name: str, path: Path) -> dict[str, Any]:
+    """A ``tune.json`` (``--tune NAME=PATH``), checked for the parts the section shows."""
+    if not path.is_file():
+        raise DataError(
+            f"--tune {name}={path}: file not found; pass the tune.json that `tune` wrote into OUTPUT"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"--tune {name}={path}: not JSON ({err})") from None
+    missing = [k for k in ("chosen", "dev_default", "dev_tuned", "calibration") if k not in data]
+    if missing:
+        raise DataError(f"--tune {name}={path}: no {', '.join(missing)}; not a tune.json written by `tune`")
+    return data
+
+
+def _pct(value: Optional[float]) -> str:
+    return "&ndash;" if value is None else f"{value * 100:.2f}"
+
+
+def _xy(score: float, precision: float) -> tuple[float, float]:
+    return MARGIN + score * SIZE, MARGIN + (1 - precision) * SIZE
+
+
+def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> str:
+    """A reliability plot: per series (name, colour, bins), each non-empty bin's mean score against its
+    precision, dot area by entity count; the diagonal is perfect calibration."""
+    width = SIZE + 2 * MARGIN
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{width + 24}' role='img' "
+        "aria-label='reliability plot: mean entity score against precision per score bin'>",
+        f"<rect x='{MARGIN}' y='{MARGIN}' width='{SIZE}' height='{SIZE}' fill='none' stroke='#bbb'/>",
+        f"<line x1='{MARGIN}' y1='{MARGIN + SIZE}' x2='{MARGIN + SIZE}' y2='{MARGIN}' stroke='#bbb' "
+        "stroke-dasharray='4 3'/>",
+    ]
+    for tick in (0, 0.5, 1):
+        x, y = _xy(tick, tick)
+        parts.append(
+            f"<text x='{x}' y='{MARGIN + SIZE + 14}' font-size='10' text-anchor='middle'>{tick:g}</text>"
+        )
+        parts.append(f"<text x='{MARGIN - 6}' y='{y + 3}' font-size='10' text-anchor='end'>{tick:g}</text>")
+    parts.append(
+        f"<text x='{MARGIN + SIZE / 2}' y='{MARGIN + SIZE + 28}' font-size='11' text-anchor='middle'>mean score of the bin</text>"
+    )
+    parts.append(
+        f"<text x='10' y='{MARGIN + SIZE / 2}' font-size='11' text-anchor='middle' transform='rotate(-90 10 {MARGIN + SIZE / 2})'>precision</text>"
+    )
+    for i, (name, colour, bins) in enumerate(series):
+        filled = [b for b in bins if b.get("n")]
+        total = sum(b["n"] for b in filled) or 1
+        points = [_xy(b["mean_score"], b["precision"]) for b in filled]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='1.5'/>")
+        for b, (x, y) in zip(filled, points):
+            radius = 2 + 8 * (b["n"] / total) ** 0.5
+            parts.append(
+                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{radius:.1f}' fill='{colour}' fill-opacity='0.6'>"
+                f"<title>{html.escape(name)}: {b['n']} entities, mean score {b['mean_score']:.3f}, precision "
+                f"{b['precision']:.3f}</title></circle>"
+            )
+        parts.append(
+            f"<text x='{MARGIN + 6}' y='{MARGIN + 14 + 14 * i}' font-size='11' fill='{colour}'>&#9679; {html.escape(name)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def tune_section(reports: dict[str, dict[str, Any]]) -> str:
+    """Per tune.json: the settings chosen, dev scores before and after per type, and the reliability plot."""
+    out = [
+        "<p><code>tune</code> chose the inference settings, temperature and thresholds on dev (one forward "
+        "pass per input setting); test is not used to choose. The test scores of the default and tuned "
+        "pipelines are in the score table above when both were evaluated.</p>"
+    ]
+    for name, report in reports.items():
+        e = html.escape
+        chosen = report["chosen"]
+        objective = report.get("objective", {}).get("description", "best F1")
+        default, tuned = report["dev_default"], report["dev_tuned"]
+        rows = []
+        for label in sorted(set(default["per_type"]) | set(tuned["per_type"])):
+            d, t = default["per_type"].get(label, {}), tuned["per_type"].get(label, {})
+            threshold = chosen.get("thresholds", {}).get(label)
+            rows.append(
+                f"<tr><td>{e(label)}</td>{''.join(f'<td class=num>{_pct(s.get(k))}</td>' for s in (d, t) for k in 'prf')}"
+                f"<td class=num>{'&ndash;' if threshold is None else f'{threshold:.3f}'}</td></tr>"
+            )
+        rows.append(
+            f"<tr class='all'><td>ALL</td>{''.join(f'<td class=num>{_pct(s.get(k))}</td>' for s in (default, tuned) for k in 'prf')}<td></td></tr>"
+        )
+        calibration = report["calibration"]
+        settings = ", ".join(f"{e(k)} = {e(json.dumps(v))}" for k, v in chosen.items() if k != "thresholds")
+        out += [
+            f"<h3 id='tune-{e(name)}'>{e(name)}</h3>",
+            f"<p>Objective: {e(objective)}. Chosen: {settings}. {len(report.get('tried', []))} settings tried "
+            f"in {report.get('seconds', 0):.0f} s.</p>",
+            "<table class='scores'><tr><th rowspan='2'>type</th><th colspan='3'>dev, default</th>"
+            "<th colspan='3'>dev, tuned</th><th rowspan='2'>threshold</th></tr>"
+            "<tr><th>P</th><th>R</th><th>F</th><th>P</th><th>R</th><th>F</th></tr>",
+            *rows,
+            "</table>",
+            f"<p>Expected calibration error of entity scores on dev (10 bins): {calibration['ece_before']:.4f} "
+            f"at temperature 1, {calibration['ece_after']:.4f} at temperature {calibration['temperature']:g}.</p>",
+            reliability_svg(
+                [
+                    ("temperature 1", "#999999", calibration["reliability_before"]),
+                    (
+                        f"temperature {calibration['temperature']:g}",
+                        "#1f6fb4",
+                        calibration["reliability_after"],
+                    ),
+                ]
+            ),
+        ]
+    return "\n".join(out)

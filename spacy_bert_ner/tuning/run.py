@@ -1,0 +1,484 @@
+"""``tune``: the spaCy side. Dev examples as ``spacy evaluate`` builds them, one forward pass per input
+setting, every aggregation decoded from the cached probabilities, thresholds and temperature chosen by
+counting (:mod:`.thresholds`, :mod:`.calibration`), and the chosen settings written into a copy of the
+pipeline.
+
+Entities are decoded by the component itself (:meth:`BertNER.found_spans`) and matched to gold ones the way
+spaCy's NER scorer does (through the example's alignment, skipping gold spans without annotation), so the
+dev scores tune reports are the ones ``spacy evaluate`` gives the tuned pipeline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal, Optional, Sequence
+
+import numpy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Corpus, Example
+
+from ..component import BertNER, DocPredictions, ModelInput
+from ..errors import ConfigError, DataError
+from ..hf.classifier import AGGREGATIONS, PiecePredictions, aggregate, with_temperature, word_probabilities
+from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
+from .thresholds import Candidates, Scope, Scores, Thresholds, best_f1, for_target, score
+
+PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs batched across them
+
+
+@dataclass(frozen=True)
+class InputSetting:
+    """What changes the model's input: each needs a forward pass of its own."""
+
+    sentences: bool
+    context: int
+    pack: bool
+
+    def describe(self) -> str:
+        if not self.sentences:
+            return f"whole docs, context {self.context}"
+        return f"sentences{', packed' if self.pack else ''}, context {self.context}"
+
+    def as_config(self) -> dict[str, Any]:
+        return {"sentences": self.sentences, "context": self.context, "pack_sentences": self.pack}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``f1``: the best F1; ``p`` / ``r``: reach ``target`` precision / recall per label or overall, with as
+    much of the other as possible."""
+
+    metric: Literal["f1", "p", "r"] = "f1"
+    target: Optional[float] = None
+    scope: Scope = "label"
+
+    def describe(self) -> str:
+        if self.metric == "f1":
+            return "best F1"
+        name = "precision" if self.metric == "p" else "recall"
+        return f"{name} >= {self.target:g} {'per label' if self.scope == 'label' else 'overall'}"
+
+
+@dataclass
+class Trial:
+    """One input setting and aggregation at temperature 1: its scores, with and without thresholds."""
+
+    setting: InputSetting
+    aggregation: str
+    plain: Scores  # no thresholds
+    tuned: Scores  # with ``thresholds``
+    thresholds: Thresholds
+    reached: dict[str, bool]
+    seconds: float  # the setting's forward pass
+
+    def rank(self, objective: Objective) -> tuple:
+        met = all(self.reached.values())
+        if objective.metric == "p":
+            return (met, self.tuned.r, self.tuned.f)
+        if objective.metric == "r":
+            return (met, self.tuned.p, self.tuned.f)
+        return (self.tuned.f,)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.setting.as_config(),
+            "aggregation": self.aggregation,
+            "forward_seconds": round(self.seconds, 2),
+            "scores": self.plain.as_dict(),
+            "thresholds": self.thresholds,
+            "scores_with_thresholds": self.tuned.as_dict(),
+            "target_reached": self.reached,
+        }
+
+
+@dataclass
+class Cached:
+    """One input setting's forward pass over the prepared docs."""
+
+    setting: InputSetting
+    inputs: list[ModelInput]
+    pieces: list[PiecePredictions]
+    seconds: float
+
+
+@dataclass
+class Decoded:
+    """The entities one setting, aggregation and temperature give, scored against gold."""
+
+    candidates: Candidates
+    where: numpy.ndarray  # int [n, 3]: doc index, start token, end token of each candidate
+
+
+@dataclass
+class Result:
+    component: str
+    objective: Objective
+    trials: list[Trial]
+    chosen: dict[str, Any]  # the component settings written
+    default: Scores  # the pipeline as it was, on dev
+    tuned: Scores  # the chosen settings, on dev
+    temperature: float
+    reached: dict[str, bool]  # with a target: per label (or overall), whether dev reaches it
+    reliability_before: list[Bin]
+    reliability_after: list[Bin]
+    ece_before: float
+    ece_after: float
+    seconds: float
+    evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
+
+
+def bert_ner_component(nlp: Language, name: Optional[str]) -> tuple[str, BertNER]:
+    """The pipeline's bert_ner component (by name if given; else the only one)."""
+    found = [(n, pipe) for n, pipe in nlp.pipeline if isinstance(pipe, BertNER)]
+    if name is not None:
+        for n, pipe in found:
+            if n == name:
+                return n, pipe
+        raise ConfigError(
+            f"--component {name!r}: the pipeline's bert_ner components are {[n for n, _ in found] or 'none'}"
+        )
+    if len(found) != 1:
+        raise ConfigError(
+            f"tune needs a pipeline with one bert_ner component, this one has {len(found)} "
+            f"({', '.join(n for n, _ in found) or 'none'}; pipeline: {', '.join(nlp.pipe_names)}); "
+            + (
+                "name one with --component"
+                if found
+                else "wrap a model with `python -m spacy_bert_ner assemble`"
+            )
+        )
+    return found[0]
+
+
+def load_examples(nlp: Language, path: Path) -> list[Example]:
+    """The examples ``spacy evaluate`` scores: gold tokens where the DocBin's spaces are unknown (CoNLL),
+    else the pipeline's tokenizer on the gold text."""
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no such file; pass a .spacy DocBin with gold entities (e.g. corpus/dev.spacy)"
+        )
+    examples = list(Corpus(str(path))(nlp))
+    if not any(eg.reference.has_annotation("ENT_IOB") for eg in examples):
+        raise DataError(f"{path}: no doc has entity annotation; tune needs gold entities to score against")
+    return examples
+
+
+def prepared_docs(nlp: Language, name: str, examples: Sequence[Example]) -> list[Doc]:
+    """The examples' predicted docs after the components before ``name`` (sentence splitters: they decide
+    the segments); the components after it are not run."""
+    docs = [eg.predicted for eg in examples]
+    for pipe_name, pipe in nlp.pipeline:
+        if pipe_name == name:
+            break
+        docs = list(pipe.pipe(docs) if hasattr(pipe, "pipe") else (pipe(doc) for doc in docs))
+    return docs
+
+
+def current_setting(component: BertNER) -> InputSetting:
+    classifier = component.classifier
+    return InputSetting(component.sentences, classifier.context, classifier.pack)
+
+
+def input_grid(
+    component: BertNER, contexts: Optional[Sequence[int]], packing: bool, whole_docs: bool
+) -> list[InputSetting]:
+    """The input settings to try, the pipeline's own first: sentences with each context (default: 0 and the
+    pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``)."""
+    current = current_setting(component)
+    contexts = sorted({0, current.context} if contexts is None else set(contexts))
+    grid = [current]
+    for context in contexts:
+        for pack in (False, True) if packing else (False,):
+            grid.append(InputSetting(True, context, pack))
+        if whole_docs:
+            grid.append(InputSetting(False, context, False))
+    return list(dict.fromkeys(grid))
+
+
+def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
+    """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
+    try:
+        classifier = component.classifier.variant(context=setting.context, pack=setting.pack)
+    except ConfigError as err:
+        raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
+    start = time.perf_counter()
+    inputs = [component.model_input(doc, setting.sentences) for doc in docs]
+    pieces: list[PiecePredictions] = []
+    for first in range(0, len(inputs), PIECE_BATCH_DOCS):
+        chunk = inputs[first : first + PIECE_BATCH_DOCS]
+        pieces.extend(classifier.predict_pieces([i.words for i in chunk], [i.bounds for i in chunk]))
+        bar.update(len(chunk))
+    return Cached(setting, inputs, pieces, time.perf_counter() - start)
+
+
+@dataclass
+class Dataset:
+    """Gold examples and the docs the component labels (the components before it applied), aligned."""
+
+    examples: list[Example]
+    docs: list[Doc]
+    x2y: list[Any]  # per doc, its tokens' gold tokens (spaCy's alignment, as its NER scorer uses)
+
+    @classmethod
+    def load(cls, nlp: Language, name: str, path: Path) -> "Dataset":
+        examples = load_examples(nlp, path)
+        docs = prepared_docs(nlp, name, examples)
+        return cls(
+            examples, docs, [Example(doc, eg.reference).alignment.x2y for doc, eg in zip(docs, examples)]
+        )
+
+
+def decode(
+    component: BertNER, data: Dataset, cached: Cached, aggregation: str, temperature: float
+) -> Decoded:
+    """Every entity the component writes from the cached probabilities (no thresholds), each with its score
+    and whether spaCy's NER scorer counts it right; gold entities counted per label."""
+    labels, scores, correct, where = [], [], [], []
+    gold: dict[str, int] = {}
+    for index, (eg, doc, x2y, model_input, pieces) in enumerate(
+        zip(data.examples, data.docs, data.x2y, cached.inputs, cached.pieces, strict=True)
+    ):
+        reference = eg.reference
+        if not reference.has_annotation("ENT_IOB"):
+            continue  # spaCy's scorer skips it too
+        golds = {(ent.label_, ent.start, ent.end) for ent in reference.ents}
+        for label, _, _ in golds:
+            gold[label] = gold.get(label, 0) + 1
+        words = aggregate(pieces, aggregation, temperature)
+        prediction = DocPredictions(model_input.tokens, model_input.segments, words)
+        for span, span_score in component.found_spans(doc, prediction):
+            indices = x2y[span.start : span.end]
+            if not len(indices):
+                continue
+            first, last = int(indices[0]), int(indices[-1])
+            if any(token.ent_iob == 0 for token in reference[first : last + 1]):
+                continue  # gold annotation missing there: neither right nor wrong
+            labels.append(span.label_)
+            scores.append(span_score)
+            correct.append((span.label_, first, last + 1) in golds)
+            where.append((index, span.start, span.end))
+    candidates = Candidates(
+        numpy.array(labels, dtype=object),
+        numpy.array(scores, dtype=float),
+        numpy.array(correct, dtype=bool),
+        gold,
+    )
+    return Decoded(candidates, numpy.array(where, dtype=numpy.int64).reshape(-1, 3))
+
+
+def scores_at_temperature(
+    cached: Cached, docs: Sequence[Doc], aggregation: str, decoded: Decoded
+) -> Callable[[float], numpy.ndarray]:
+    """A function of the temperature giving the decoded entities' scores: the mean over their words of the
+    best label's probability after the temperature. Exact for ``first`` aggregation; for the others the
+    temperature is applied to the aggregated distributions (the fit's approximation; tune re-decodes)."""
+    offsets = numpy.r_[0, numpy.cumsum([len(doc) for doc in docs])]
+    positions, distributions = [], []
+    for index, (model_input, pieces) in enumerate(zip(cached.inputs, cached.pieces)):
+        words, probs = word_probabilities(pieces, aggregation)
+        positions.append(offsets[index] + model_input.tokens[words])
+        distributions.append(probs)
+    at = numpy.concatenate(positions) if positions else numpy.zeros(0, numpy.int64)
+    probs = numpy.concatenate(distributions) if distributions else numpy.zeros((0, 1), numpy.float32)
+    starts = offsets[decoded.where[:, 0]] + decoded.where[:, 1]
+    ends = offsets[decoded.where[:, 0]] + decoded.where[:, 2]
+
+    def scores_at(temperature: float) -> numpy.ndarray:
+        token_scores = numpy.zeros(int(offsets[-1]) + 1)
+        token_scores[at] = with_temperature(probs, temperature).max(1)
+        total = numpy.r_[0.0, numpy.cumsum(token_scores)]
+        return (total[ends] - total[starts]) / numpy.maximum(ends - starts, 1)
+
+    return scores_at
+
+
+def thresholds_for(
+    candidates: Candidates, objective: Objective, use_thresholds: bool
+) -> tuple[Thresholds, dict[str, bool]]:
+    if objective.metric == "f1":
+        return (best_f1(candidates) if use_thresholds else {}), {}
+    assert objective.target is not None
+    result = for_target(candidates, objective.metric, objective.target, objective.scope)
+    return result.thresholds, result.reached
+
+
+def check_aggregations(aggregations: Iterable[str]) -> list[str]:
+    aggregations = list(dict.fromkeys(aggregations))
+    bad = [a for a in aggregations if a not in AGGREGATIONS]
+    if bad or not aggregations:
+        raise ConfigError(
+            f"--aggregations: choose from {', '.join(AGGREGATIONS)}, got {', '.join(aggregations) or 'none'}"
+        )
+    return aggregations
+
+
+def tune(
+    nlp: Language,
+    dev: Path,
+    *,
+    component_name: Optional[str] = None,
+    objective: Objective = Objective(),
+    contexts: Optional[Sequence[int]] = None,
+    packing: bool = True,
+    whole_docs: bool = False,
+    aggregations: Sequence[str] = AGGREGATIONS,
+    use_thresholds: bool = True,
+    fit_temp: bool = True,
+    progress: bool = True,
+) -> Result:
+    """Try the input settings and aggregations on ``dev``, choose the best for ``objective``, fit the
+    temperature and thresholds for it; the pipeline itself is not changed."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    aggregations = check_aggregations(aggregations)
+    name, component = bert_ner_component(nlp, component_name)
+    data = Dataset.load(nlp, name, dev)
+    grid = input_grid(component, contexts, packing, whole_docs)
+    cache: dict[InputSetting, Cached] = {}
+    trials: list[Trial] = []
+    with tqdm(total=len(grid) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
+        for setting in grid:
+            bar.set_description(setting.describe())
+            cache[setting] = cached = forward(component, data.docs, setting, bar)
+            for aggregation in aggregations:
+                candidates = decode(component, data, cached, aggregation, 1.0).candidates
+                thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
+                trials.append(
+                    Trial(
+                        setting,
+                        aggregation,
+                        score(candidates),
+                        score(candidates, thresholds),
+                        thresholds,
+                        reached,
+                        cached.seconds,
+                    )
+                )
+    current = current_setting(component)
+    classifier = component.classifier
+    default = score(
+        decode(component, data, cache[current], classifier.aggregation, classifier.temperature).candidates,
+        component.thresholds,
+    )
+    best = max(trials, key=lambda trial: trial.rank(objective))
+    chosen_cache = cache[best.setting]
+    plain = decode(component, data, chosen_cache, best.aggregation, 1.0)
+    temperature = 1.0
+    if fit_temp:
+        scores_at = scores_at_temperature(chosen_cache, data.docs, best.aggregation, plain)
+        temperature = fit_temperature(scores_at, plain.candidates.correct)
+    calibrated = decode(component, data, chosen_cache, best.aggregation, temperature)
+    thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
+    chosen = {
+        **best.setting.as_config(),
+        "aggregation": best.aggregation,
+        "temperature": temperature,
+        "thresholds": thresholds,
+    }
+    before, after = plain.candidates, calibrated.candidates
+    return Result(
+        component=name,
+        objective=objective,
+        trials=trials,
+        chosen=chosen,
+        default=default,
+        tuned=score(after, thresholds),
+        temperature=temperature,
+        reached=reached,
+        reliability_before=reliability(before.scores, before.correct),
+        reliability_after=reliability(after.scores, after.correct),
+        ece_before=expected_calibration_error(before.scores, before.correct),
+        ece_after=expected_calibration_error(after.scores, after.correct),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def evaluate_settings(
+    nlp: Language, name: str, path: Path, settings: Sequence[dict[str, Any]], progress: bool = True
+) -> list[dict[str, Any]]:
+    """Score ``nlp``'s component ``name`` on ``path`` under each of ``settings`` (component config values:
+    sentences, context, pack_sentences, aggregation, temperature, thresholds): the scores, and the
+    calibration of the scores at that temperature and at 1. Settings sharing an input share a forward pass."""
+    from tqdm import tqdm
+
+    component = dict(nlp.pipeline)[name]
+    assert isinstance(component, BertNER)
+    data = Dataset.load(nlp, name, path)
+    inputs = [InputSetting(s["sentences"], s["context"], s["pack_sentences"]) for s in settings]
+    cache: dict[InputSetting, Cached] = {}
+    with tqdm(
+        total=len(set(inputs)) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True
+    ) as bar:
+        for setting in dict.fromkeys(inputs):
+            cache[setting] = forward(component, data.docs, setting, bar)
+    results = []
+    for values, setting in zip(settings, inputs):
+        at_one = decode(component, data, cache[setting], values["aggregation"], 1.0).candidates
+        scaled = decode(
+            component, data, cache[setting], values["aggregation"], values["temperature"]
+        ).candidates
+        results.append(
+            {
+                "settings": dict(values),
+                "scores": score(scaled, values["thresholds"]).as_dict(),
+                "ece_at_temperature_1": expected_calibration_error(at_one.scores, at_one.correct),
+                "ece": expected_calibration_error(scaled.scores, scaled.correct),
+                "reliability": [b.as_dict() for b in reliability(scaled.scores, scaled.correct)],
+            }
+        )
+    return results
+
+
+def settings_of(component: BertNER) -> dict[str, Any]:
+    """The component's current values of the settings tune chooses."""
+    classifier = component.classifier
+    return {
+        **current_setting(component).as_config(),
+        "aggregation": classifier.aggregation,
+        "temperature": classifier.temperature,
+        "thresholds": dict(component.thresholds),
+    }
+
+
+def write_tuned(nlp: Language, name: str, chosen: dict[str, Any], output: Path) -> None:
+    """``nlp`` saved to ``output`` with ``chosen`` in its config.cfg's ``[components.<name>]``."""
+    from spacy.util import load_config
+
+    nlp.to_disk(output)
+    config = load_config(output / "config.cfg", interpolate=False)
+    config["components"][name].update(chosen)
+    config.to_disk(output / "config.cfg")
+
+
+def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> dict[str, Any]:
+    """tune.json: what was tried and chosen, and the calibration before and after the temperature."""
+    return {
+        "pipeline": pipeline,
+        "dev": str(dev),
+        "output": str(output),
+        "component": result.component,
+        "objective": {
+            "metric": result.objective.metric,
+            "target": result.objective.target,
+            "scope": result.objective.scope,
+            "description": result.objective.describe(),
+        },
+        "chosen": result.chosen,
+        "target_reached": result.reached,
+        "dev_default": result.default.as_dict(),
+        "dev_tuned": result.tuned.as_dict(),
+        "tried": [trial.as_dict() for trial in result.trials],
+        "calibration": {
+            "temperature": result.temperature,
+            "ece_before": result.ece_before,
+            "ece_after": result.ece_after,
+            "reliability_before": [b.as_dict() for b in result.reliability_before],
+            "reliability_after": [b.as_dict() for b in result.reliability_after],
+        },
+        "evaluation": result.evaluation,
+        "seconds": round(result.seconds, 2),
+    }

@@ -1,0 +1,354 @@
+"""tune and what it sets: bert_ner's thresholds, label mapping and temperature; threshold and temperature
+search; a tune run on a rigged classifier whose best settings are known, and its dev scores against
+spacy evaluate's."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc, DocBin
+from spacy.training import Corpus
+from tiny_models import save_rigged_classifier
+from typer.testing import CliRunner
+
+from spacy_bert_ner.cli import app
+from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.hf.classifier import load_token_classifier, with_temperature
+from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
+from spacy_bert_ner.tuning.run import Objective, tune
+from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
+
+# Wordpiece -> label; weights make a piece less sure (see tests/test_hf_model.py for the probabilities).
+PIECES = {
+    "John": "B-PER",
+    "Smith": "I-PER",
+    "Paris": "B-LOC",
+    "visited": "O",
+    ".": "O",
+    "X": {"O": 1.0, "B-ORG": 0.9},  # Xfoo: first -> O; average, max -> B-ORG
+    "##foo": "B-ORG",
+    "Q": "B-MISC",  # Qrs: first, max -> B-MISC; average -> O
+    "##r": {"O": 1.0, "I-MISC": 0.3},
+    "##s": {"O": 1.0, "B-MISC": 0.9},
+    "Z": {"B-LOC": 1.0, "O": 0.9},  # a LOC with a low score
+}
+# Gold: Xfoo is an ORG, Qrs and Z are not entities.
+DEV = [
+    (["John", "Smith", "visited", "Xfoo", "."], [(0, 2, "PER"), (3, 4, "ORG")]),
+    (["Qrs", "visited", "Paris", "."], [(2, 3, "LOC")]),
+    (["Z", "visited", "Paris", "."], [(2, 3, "LOC")]),
+]
+
+
+@pytest.fixture(scope="module")
+def rigged_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_rigged_classifier(tmp_path_factory.mktemp("tune-rigged"), PIECES)
+
+
+def bert_ner(model: Path, **config) -> spacy.Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bert_ner", config={"model": str(model), **config})
+    return nlp
+
+
+def gold_doc(vocab, words: list[str], ents: list[tuple[int, int, str]]) -> Doc:
+    tags = ["O"] * len(words)
+    for start, end, label in ents:
+        tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
+    return Doc(vocab, words=words, ents=tags)
+
+
+@pytest.fixture(scope="module")
+def dev_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    vocab = spacy.blank("en").vocab
+    path = tmp_path_factory.mktemp("tune-dev") / "dev.spacy"
+    DocBin(docs=[gold_doc(vocab, words, ents) for words, ents in DEV]).to_disk(path)
+    return path
+
+
+def evaluate(nlp: spacy.Language, path: Path) -> dict:
+    return nlp.evaluate(list(Corpus(str(path))(nlp)))
+
+
+# -- thresholds, label mapping, temperature in bert_ner --------------------------------------------------------
+
+
+def test_entities_under_their_threshold_stay_in_the_span_group(rigged_dir: Path) -> None:
+    plain = bert_ner(rigged_dir)("Z visited Paris .")
+    (z_score, paris_score) = plain.spans["bert_ner"].attrs["scores"]
+    assert z_score < 0.9 < paris_score
+    doc = bert_ner(rigged_dir, thresholds={"LOC": 0.9})("Z visited Paris .")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris", "LOC")]
+    group = doc.spans["bert_ner"]
+    assert [(s.text, s.label_) for s in group] == [("Z", "LOC"), ("Paris", "LOC")]
+    assert list(group.attrs["scores"]) == pytest.approx([z_score, paris_score])
+    # a threshold for another label changes nothing here
+    assert [e.text for e in bert_ner(rigged_dir, thresholds={"PER": 0.99})("Z visited Paris .").ents] == [
+        "Z",
+        "Paris",
+    ]
+
+
+def test_labels_are_mapped_or_dropped(rigged_dir: Path) -> None:
+    nlp = bert_ner(rigged_dir, labels={"PER": "PERSON", "MISC": None})
+    doc = nlp("John Smith visited Qrs .")
+    assert [(e.text, e.label_) for e in doc.ents] == [("John Smith", "PERSON")]
+    assert [s.label_ for s in doc.spans["bert_ner"]] == ["PERSON"]  # a dropped type is not kept anywhere
+    assert nlp.get_pipe("bert_ner").labels == ("LOC", "ORG", "PERSON")
+    # thresholds name the labels as written
+    doc = bert_ner(rigged_dir, labels={"LOC": "GPE"}, thresholds={"GPE": 0.9})("Z visited Paris .")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris", "GPE")]
+
+
+def test_spacy_evaluate_scores_the_mapped_labels(rigged_dir: Path, tmp_path: Path) -> None:
+    vocab = spacy.blank("en").vocab
+    gold = gold_doc(vocab, ["John", "Smith", "visited", "Paris", "."], [(0, 2, "PERSON"), (3, 4, "LOC")])
+    DocBin(docs=[gold]).to_disk(tmp_path / "gold.spacy")
+    mapped = evaluate(bert_ner(rigged_dir, labels={"PER": "PERSON"}), tmp_path / "gold.spacy")
+    assert mapped["ents_f"] == 1.0 and set(mapped["ents_per_type"]) == {"PERSON", "LOC"}
+    unmapped = evaluate(bert_ner(rigged_dir), tmp_path / "gold.spacy")
+    assert unmapped["ents_f"] == 0.5 and unmapped["ents_per_type"]["PER"]["p"] == 0.0
+
+
+def test_temperature_divides_the_logits(rigged_dir: Path) -> None:
+    classifier = load_token_classifier(str(rigged_dir))
+    words = ["Z", "visited", "Xfoo"]
+    encoding = classifier.tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    with torch.inference_mode():
+        logits = classifier.model(**encoding).logits[0]
+    expected = (logits / 2.5).softmax(-1).max(-1).values.numpy()[[1, 2, 3]]  # first piece of each word
+    (got,) = load_token_classifier(str(rigged_dir), temperature=2.5).predict([words])
+    assert got.scores == pytest.approx(expected, abs=1e-5)
+    (plain,) = classifier.predict([words])
+    assert list(got.label_ids) == list(plain.label_ids) and (got.scores < plain.scores).all()
+    probs = numpy.array([[0.7, 0.2, 0.1]], dtype=numpy.float32)
+    assert with_temperature(probs, 1.0) is probs
+    assert with_temperature(probs, 1e-3)[0] == pytest.approx([1, 0, 0], abs=1e-6)
+
+
+def test_settings_survive_a_disk_round_trip(rigged_dir: Path, tmp_path: Path) -> None:
+    settings = {"thresholds": {"GPE": 0.7}, "labels": {"LOC": "GPE", "MISC": None}, "temperature": 1.5}
+    nlp = bert_ner(rigged_dir, **settings)
+    text = "John Smith visited Z and Paris and Qrs ."
+    before = nlp(text)
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    config = loaded.config["components"]["bert_ner"]
+    assert {k: config[k] for k in settings} == settings
+    after = loaded(text)
+    assert [(e.text, e.label_) for e in after.ents] == [(e.text, e.label_) for e in before.ents]
+    assert [(e.text, e.label_) for e in after.ents] == [("John Smith", "PER"), ("Paris", "GPE")]
+    assert list(after.spans["bert_ner"].attrs["scores"]) == pytest.approx(
+        list(before.spans["bert_ner"].attrs["scores"])
+    )
+    assert loaded.get_pipe("bert_ner").classifier.temperature == 1.5
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"thresholds": {"LOC": 1.5}}, r"thresholds\['LOC'\] must be a score from 0 to 1"),
+        (
+            {"thresholds": {"PERSON": 0.5}},
+            r"thresholds names 'PERSON', which this component never writes; its labels .*LOC, MISC, ORG, PER",
+        ),
+        (
+            {"labels": {"PERSON": "PER"}},
+            r"labels maps 'PERSON', which model .* does not predict; its entity types: LOC, MISC, ORG, PER",
+        ),
+        ({"labels": {"MISC": None}, "thresholds": {"MISC": 0.5}}, "thresholds names 'MISC'"),
+        ({"annotate": "spans", "thresholds": {"LOC": 0.5}}, "annotate='spans' writes none"),
+        ({"temperature": 0}, "temperature must be a number above 0"),
+    ],
+)
+def test_bad_settings_are_named(rigged_dir: Path, config: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        bert_ner(rigged_dir, **config)
+
+
+# -- threshold search and calibration ------------------------------------------------------------------------
+
+
+def candidates(rows: list[tuple[str, float, bool]], gold: dict[str, int]) -> Candidates:
+    labels, scores, correct = zip(*rows) if rows else ((), (), ())
+    return Candidates(
+        numpy.array(labels, dtype=object), numpy.array(scores), numpy.array(correct, bool), gold
+    )
+
+
+def test_scores_count_like_spacy() -> None:
+    found = candidates(
+        [("PER", 0.9, True), ("PER", 0.4, False), ("LOC", 0.8, True), ("LOC", 0.3, True)],
+        {"PER": 2, "LOC": 2, "ORG": 1},
+    )
+    plain = score(found)
+    assert (plain.p, plain.r) == pytest.approx((3 / 4, 3 / 5))
+    assert plain.per_type["ORG"] == {"p": 0.0, "r": 0.0, "f": 0.0}
+    assert plain.counts["PER"] == {"tp": 1, "fp": 1, "fn": 1}
+    thresholded = score(found, {"PER": 0.5})
+    assert (thresholded.p, thresholded.r) == pytest.approx((1.0, 3 / 5))
+
+
+def test_best_f1_drops_only_what_costs_f1() -> None:
+    found = candidates(
+        [("PER", 0.95, True), ("PER", 0.9, True), ("PER", 0.45, False), ("PER", 0.4, False)]
+        + [("LOC", 0.9, True), ("LOC", 0.2, True), ("LOC", 0.1, False)]
+        + [("ORG", 0.9, True), ("ORG", 0.3, False), ("ORG", 0.2, True)],
+        {"PER": 2, "LOC": 3, "ORG": 2},
+    )
+    thresholds = best_f1(found)
+    assert 0.45 < thresholds["PER"] <= 0.9 and 0.1 < thresholds["LOC"] <= 0.2
+    assert "ORG" not in thresholds  # cutting its wrong 0.3 would cut its right 0.2 too: F1 12/14 > 10/12
+    assert score(found, thresholds).f == pytest.approx(2 * 6 / (2 * 6 + 1 + 1))
+
+
+def test_targets_per_label_and_overall() -> None:
+    found = candidates(
+        [
+            ("PER", 0.9, True),
+            ("PER", 0.8, True),
+            ("PER", 0.7, False),
+            ("PER", 0.6, True),
+            ("LOC", 0.9, False),
+            ("LOC", 0.5, True),
+        ],
+        {"PER": 4, "LOC": 1},
+    )
+    result = for_target(found, "p", 0.8, "label")
+    assert result.thresholds == {"PER": pytest.approx(0.75)}  # keeps 0.8 and up: precision 1; halfway to 0.7
+    assert result.reached == {"PER": True, "LOC": False}  # LOC's best is 1 of 2, at any threshold: none set
+    assert for_target(found, "p", 0.75, "label").thresholds == {}  # all of PER: 3 of 4
+    recall = for_target(found, "r", 0.5, "label")
+    assert recall.thresholds["PER"] == pytest.approx(0.75) and recall.reached["PER"]  # the top 2 of 4 gold
+    assert for_target(found, "r", 1.0, "label").reached["PER"] is False
+    overall = for_target(
+        candidates(
+            [
+                ("PER", 0.9, True),
+                ("LOC", 0.85, True),
+                ("PER", 0.8, True),
+                ("PER", 0.7, False),
+                ("LOC", 0.5, False),
+            ],
+            {"PER": 3, "LOC": 1},
+        ),
+        "p",
+        0.8,
+        "overall",
+    )
+    assert overall.thresholds == {"PER": pytest.approx(0.75), "LOC": pytest.approx(0.75)}
+    assert overall.reached == {"overall": True}
+
+
+def test_reliability_and_calibration_error() -> None:
+    scores = numpy.array([0.95, 0.95, 0.55, 0.55, 1.0])
+    correct = numpy.array([True, False, True, True, True])
+    bins = reliability(scores, correct)
+    assert [b.n for b in bins] == [0, 0, 0, 0, 0, 2, 0, 0, 0, 3]
+    assert bins[9].precision == pytest.approx(2 / 3) and bins[9].mean_score == pytest.approx(2.9 / 3)
+    expected = 2 / 5 * abs(1 - 0.55) + 3 / 5 * abs(2 / 3 - 2.9 / 3)
+    assert expected_calibration_error(scores, correct) == pytest.approx(expected)
+    assert math.isnan(bins[0].precision) and bins[0].as_dict()["precision"] is None
+
+
+def test_fit_temperature_recovers_an_overconfident_model() -> None:
+    rng = numpy.random.default_rng(0)
+    truth = rng.uniform(0.3, 0.99, 20_000)
+    correct = rng.random(truth.size) < truth
+    logit = numpy.log(truth / (1 - truth))
+
+    def scores_at(t: float) -> numpy.ndarray:  # the model's logits are twice the true ones
+        return 1 / (1 + numpy.exp(-2 * logit / t))
+
+    assert fit_temperature(scores_at, correct) == pytest.approx(2.0, rel=0.05)
+    assert fit_temperature(scores_at, numpy.ones(5, bool)) == 1.0
+
+
+# -- tune ----------------------------------------------------------------------------------------------------
+
+
+def test_tune_finds_the_known_best_settings(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
+    nlp = bert_ner(rigged_dir)
+    default = evaluate(nlp, dev_path)
+    assert default["ents_f"] == pytest.approx(2 * 0.6 * 0.75 / 1.35)  # first: ORG missed, MISC and Z wrong
+    result = tune(nlp, dev_path, progress=False)
+    assert result.default.f == pytest.approx(default["ents_f"])
+    by_aggregation = {t.aggregation: t.plain.f for t in result.trials if t.setting.pack is False}
+    assert by_aggregation["average"] > max(by_aggregation["first"], by_aggregation["max"])
+    assert result.chosen["aggregation"] == "average"
+    assert set(result.chosen["thresholds"]) == {"LOC"}  # only Z's low LOC needs one
+    assert result.tuned.f == 1.0
+    assert result.ece_after <= result.ece_before
+
+
+def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
+    output = tmp_path / "tuned"
+    runner = CliRunner()
+    pipeline = tmp_path / "pipeline"
+    bert_ner(rigged_dir).to_disk(pipeline)
+    result = runner.invoke(
+        app, ["tune", str(pipeline), str(dev_path), str(output), "--no-progress", "--eval", str(dev_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((output / "tune.json").read_text())
+    tuned = spacy.load(output)
+    config = tuned.config["components"]["bert_ner"]
+    assert {k: config[k] for k in report["chosen"]} == report["chosen"]
+    scores = evaluate(tuned, dev_path)
+    assert scores["ents_f"] == pytest.approx(report["dev_tuned"]["f"]) == 1.0
+    assert report["evaluation"]["tuned"]["scores"]["f"] == pytest.approx(scores["ents_f"])
+    assert report["evaluation"]["default"]["scores"]["f"] == pytest.approx(report["dev_default"]["f"])
+    assert {"reliability_before", "reliability_after", "ece_before", "ece_after"} <= set(
+        report["calibration"]
+    )
+    assert len(report["tried"]) == 2 * 3  # (sentences, context 0) packed and not, x 3 aggregations
+    assert "F (thresholds)" in result.output
+    # the report's section: what was chosen, dev before / after, the reliability plot
+    page = runner.invoke(app, ["report", str(tmp_path / "report.html"), "--tune", f"hf={output / 'tune.json'}"])
+    assert page.exit_code == 0, page.output
+    html = (tmp_path / "report.html").read_text()
+    assert "<h2 id='tune'>" in html and html.count("<svg") == 1 and "aggregation = &quot;average&quot;" in html
+    assert f"{report['chosen']['thresholds']['LOC']:.3f}" in html
+    (tmp_path / "bad.json").write_text("{}")
+    bad = runner.invoke(app, ["report", str(tmp_path / "r2.html"), "--tune", f"hf={tmp_path / 'bad.json'}"])
+    assert bad.exit_code != 0 and "not a tune.json written by `tune`" in bad.output
+
+
+def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path) -> None:
+    nlp = bert_ner(rigged_dir)
+    first = tune(
+        nlp, dev_path, objective=Objective("p", 1.0, "label"), aggregations=["first"], progress=False
+    )
+    assert set(first.chosen["thresholds"]) == {"LOC"}  # Z cut; MISC's one entity is wrong at any threshold
+    assert first.reached == {"LOC": True, "MISC": False, "ORG": True, "PER": True}
+    best = tune(nlp, dev_path, objective=Objective("p", 1.0, "label"), progress=False)
+    assert best.chosen["aggregation"] == "average" and best.tuned.p == 1.0 and best.tuned.r == 1.0
+
+
+def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
+    nlp = bert_ner(rigged_dir)
+    with pytest.raises(ConfigError, match="--aggregations: choose from first, average, max"):
+        tune(nlp, dev_path, aggregations=["mean"], progress=False)
+    with pytest.raises(ConfigError, match="--component 'ner'"):
+        tune(nlp, dev_path, component_name="ner", progress=False)
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            "missing",
+            str(dev_path),
+            str(tmp_path / "out"),
+            "--target-precision",
+            "0.9",
+            "--target-recall",
+            "0.9",
+        ],
+    )
+    assert result.exit_code != 0 and "give one of them" in result.output
