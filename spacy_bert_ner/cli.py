@@ -191,6 +191,9 @@ def tune_cli(
     contexts: Optional[str] = typer.Option(None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"),
     packing: bool = typer.Option(True, "--packing/--no-packing", help="Also try packed sentences for each context"),
     whole_docs: bool = typer.Option(False, "--whole-docs", help="Also try windows over whole docs (no sentences)"),
+    windows: Optional[str] = typer.Option(
+        None, "--windows", help="Window lengths (wordpieces) to try over whole docs, e.g. 128,256 (implies --whole-docs)"
+    ),
     aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
     thresholds: bool = typer.Option(True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"),
     temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
@@ -206,13 +209,13 @@ def tune_cli(
     from .evaluation.pipeline import load_pipeline
     from .tuning.run import Objective, evaluate_settings, result_as_json, settings_of, tune, write_tuned
 
-    def parse_contexts() -> Optional[list[int]]:
-        if contexts is None:
+    def numbers(value: Optional[str], option: str, example: str) -> Optional[list[int]]:
+        if value is None:
             return None
         try:
-            return [int(part) for part in contexts.split(",") if part.strip()]
+            return [int(part) for part in value.split(",") if part.strip()]
         except ValueError:
-            raise ConfigError(f"--contexts: comma-separated whole numbers of wordpieces, e.g. 0,64; got {contexts!r}") from None
+            raise ConfigError(f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}") from None
 
     def objective() -> Objective:
         if target_precision is not None and target_recall is not None:
@@ -226,7 +229,9 @@ def tune_cli(
         return Objective()
 
     def run():
-        chosen_objective, chosen_contexts = objective(), parse_contexts()
+        chosen_objective = objective()
+        chosen_contexts = numbers(contexts, "--contexts", "0,64")
+        chosen_windows = numbers(windows, "--windows", "128,256")
         check_output(output, "folder", "OUTPUT")
         if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():
             raise ConfigError(f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder")
@@ -239,6 +244,7 @@ def tune_cli(
             contexts=chosen_contexts,
             packing=packing,
             whole_docs=whole_docs,
+            windows=chosen_windows,
             aggregations=aggregations.split(","),
             use_thresholds=thresholds,
             fit_temp=temperature,

@@ -352,3 +352,15 @@ def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Pa
         ],
     )
     assert result.exit_code != 0 and "give one of them" in result.output
+
+
+def test_tune_tries_window_lengths_over_whole_docs(rigged_dir: Path, dev_path: Path) -> None:
+    nlp = bert_ner(rigged_dir)
+    result = tune(nlp, dev_path, windows=[8, 16], packing=False, aggregations=["average"], progress=False)
+    tried = [t.setting.describe() for t in result.trials]
+    assert tried == ["sentences, context 0", "whole docs, context 0, window 8", "whole docs, context 0, window 16"]
+    # the rigged model ignores context, so every input reads the same: the pipeline's own setting stays
+    assert {t.plain.f for t in result.trials} == {result.trials[0].plain.f} and "window" not in result.chosen
+    assert result.trials[1].as_dict()["window"] == 8
+    with pytest.raises(ConfigError, match=r"input setting 'whole docs, context 0, window 2': window must be more"):
+        tune(nlp, dev_path, windows=[2], progress=False)

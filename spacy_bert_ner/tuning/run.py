@@ -36,14 +36,17 @@ class InputSetting:
     sentences: bool
     context: int
     pack: bool
+    window: Optional[int] = None  # wordpieces per model input; None: the pipeline's
 
     def describe(self) -> str:
+        window = "" if self.window is None else f", window {self.window}"
         if not self.sentences:
-            return f"whole docs, context {self.context}"
-        return f"sentences{', packed' if self.pack else ''}, context {self.context}"
+            return f"whole docs, context {self.context}{window}"
+        return f"sentences{', packed' if self.pack else ''}, context {self.context}{window}"
 
     def as_config(self) -> dict[str, Any]:
-        return {"sentences": self.sentences, "context": self.context, "pack_sentences": self.pack}
+        config = {"sentences": self.sentences, "context": self.context, "pack_sentences": self.pack}
+        return config if self.window is None else {**config, "window": self.window}
 
 
 @dataclass(frozen=True)
@@ -183,25 +186,33 @@ def current_setting(component: BertNER) -> InputSetting:
 
 
 def input_grid(
-    component: BertNER, contexts: Optional[Sequence[int]], packing: bool, whole_docs: bool
+    component: BertNER,
+    contexts: Optional[Sequence[int]],
+    packing: bool,
+    whole_docs: bool,
+    windows: Optional[Sequence[int]] = None,
 ) -> list[InputSetting]:
     """The input settings to try, the pipeline's own first: sentences with each context (default: 0 and the
-    pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``)."""
+    pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``,
+    or ``windows``: one setting per window length, each with its default stride)."""
     current = current_setting(component)
     contexts = sorted({0, current.context} if contexts is None else set(contexts))
     grid = [current]
     for context in contexts:
         for pack in (False, True) if packing else (False,):
             grid.append(InputSetting(True, context, pack))
-        if whole_docs:
+        if whole_docs and not windows:
             grid.append(InputSetting(False, context, False))
+        for window in windows or ():
+            grid.append(InputSetting(False, context, False, window))
     return list(dict.fromkeys(grid))
 
 
 def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
     """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
     try:
-        classifier = component.classifier.variant(context=setting.context, pack=setting.pack)
+        window = {} if setting.window is None else {"window": setting.window}
+        classifier = component.classifier.variant(context=setting.context, pack=setting.pack, **window)
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
     start = time.perf_counter()
@@ -324,6 +335,7 @@ def tune(
     contexts: Optional[Sequence[int]] = None,
     packing: bool = True,
     whole_docs: bool = False,
+    windows: Optional[Sequence[int]] = None,
     aggregations: Sequence[str] = AGGREGATIONS,
     use_thresholds: bool = True,
     fit_temp: bool = True,
@@ -337,7 +349,7 @@ def tune(
     aggregations = check_aggregations(aggregations)
     name, component = bert_ner_component(nlp, component_name)
     data = Dataset.load(nlp, name, dev)
-    grid = input_grid(component, contexts, packing, whole_docs)
+    grid = input_grid(component, contexts, packing, whole_docs, windows)
     cache: dict[InputSetting, Cached] = {}
     trials: list[Trial] = []
     with tqdm(total=len(grid) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
@@ -408,7 +420,9 @@ def evaluate_settings(
     component = dict(nlp.pipeline)[name]
     assert isinstance(component, BertNER)
     data = Dataset.load(nlp, name, path)
-    inputs = [InputSetting(s["sentences"], s["context"], s["pack_sentences"]) for s in settings]
+    inputs = [
+        InputSetting(s["sentences"], s["context"], s["pack_sentences"], s.get("window")) for s in settings
+    ]
     cache: dict[InputSetting, Cached] = {}
     with tqdm(
         total=len(set(inputs)) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True

@@ -77,7 +77,9 @@ def score(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> Sc
     return Scores(p, r, f, per_type, counts)
 
 
-def _sweep(candidates: Candidates, label: Optional[str]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+def _sweep(
+    candidates: Candidates, label: Optional[str]
+) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """Each distinct threshold worth trying for ``label`` (all labels: None), highest first, with the true
     and false positives kept at it; the last, 0, keeps all.
 
@@ -91,7 +93,9 @@ def _sweep(candidates: Candidates, label: Optional[str]) -> tuple[numpy.ndarray,
     if not len(scores):
         return numpy.zeros(1), numpy.zeros(1, int), numpy.zeros(1, int)
     tp, fp = numpy.cumsum(correct), numpy.cumsum(~correct)
-    last = numpy.flatnonzero(numpy.r_[scores[1:] != scores[:-1], True])  # the last of each run of equal scores
+    last = numpy.flatnonzero(
+        numpy.r_[scores[1:] != scores[:-1], True]
+    )  # the last of each run of equal scores
     below = numpy.r_[scores[last[:-1] + 1], 0.0]  # the next lower score (0 after the lowest)
     thresholds = (scores[last] + below) / 2
     thresholds[-1] = 0.0  # keeping every candidate needs no threshold
