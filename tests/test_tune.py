@@ -310,10 +310,14 @@ def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Pa
     assert len(report["tried"]) == 2 * 3  # (sentences, context 0) packed and not, x 3 aggregations
     assert "F (thresholds)" in result.output
     # the report's section: what was chosen, dev before / after, the reliability plot
-    page = runner.invoke(app, ["report", str(tmp_path / "report.html"), "--tune", f"hf={output / 'tune.json'}"])
+    page = runner.invoke(
+        app, ["report", str(tmp_path / "report.html"), "--tune", f"hf={output / 'tune.json'}"]
+    )
     assert page.exit_code == 0, page.output
     html = (tmp_path / "report.html").read_text()
-    assert "<h2 id='tune'>" in html and html.count("<svg") == 1 and "aggregation = &quot;average&quot;" in html
+    assert (
+        "<h2 id='tune'>" in html and html.count("<svg") == 1 and "aggregation = &quot;average&quot;" in html
+    )
     assert f"{report['chosen']['thresholds']['LOC']:.3f}" in html
     (tmp_path / "bad.json").write_text("{}")
     bad = runner.invoke(app, ["report", str(tmp_path / "r2.html"), "--tune", f"hf={tmp_path / 'bad.json'}"])
@@ -358,9 +362,31 @@ def test_tune_tries_window_lengths_over_whole_docs(rigged_dir: Path, dev_path: P
     nlp = bert_ner(rigged_dir)
     result = tune(nlp, dev_path, windows=[8, 16], packing=False, aggregations=["average"], progress=False)
     tried = [t.setting.describe() for t in result.trials]
-    assert tried == ["sentences, context 0", "whole docs, context 0, window 8", "whole docs, context 0, window 16"]
+    assert tried == [
+        "sentences, context 0",
+        "whole docs, context 0, window 8",
+        "whole docs, context 0, window 16",
+    ]
     # the rigged model ignores context, so every input reads the same: the pipeline's own setting stays
     assert {t.plain.f for t in result.trials} == {result.trials[0].plain.f} and "window" not in result.chosen
     assert result.trials[1].as_dict()["window"] == 8
-    with pytest.raises(ConfigError, match=r"input setting 'whole docs, context 0, window 2': window must be more"):
+    with pytest.raises(
+        ConfigError, match=r"input setting 'whole docs, context 0, window 2': window must be more"
+    ):
         tune(nlp, dev_path, windows=[2], progress=False)
+
+
+def test_tune_without_thresholds_or_temperature_keeps_argmax_scores(rigged_dir: Path, dev_path: Path) -> None:
+    result = tune(bert_ner(rigged_dir), dev_path, use_thresholds=False, fit_temp=False, progress=False)
+    assert result.chosen["thresholds"] == {} and result.chosen["temperature"] == 1.0
+    assert result.chosen["aggregation"] == "average"  # 1 wrong LOC (Z) left: F1 8/9
+    assert result.tuned.f == pytest.approx(2 * 4 / (2 * 4 + 1)) and result.ece_after == result.ece_before
+
+
+def test_tune_needs_a_bert_ner_component(dev_path: Path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    with pytest.raises(
+        ConfigError, match=r"one bert_ner component, this one has 0 \(none; pipeline: sentencizer\)"
+    ):
+        tune(nlp, dev_path, progress=False)
