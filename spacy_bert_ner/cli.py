@@ -277,6 +277,14 @@ def tune_cli(
         f"{_percent(result.tuned.r)}); calibration error {result.ece_before:.4f} -> {result.ece_after:.4f} at "
         f"temperature {result.temperature:g}; {result.seconds:.1f} s",
     )
+    missed = sorted(label for label, reached in result.reached.items() if not reached)
+    if missed:
+        _say(
+            "⚠",
+            "yellow",
+            f"{result.objective.describe()}: not reached on dev for {', '.join(missed)}; they keep the threshold "
+            "that comes closest (tune.json: target_reached)",
+        )
     for name in ("default", "tuned"):
         if result.evaluation:
             found = result.evaluation[name]["scores"]

@@ -324,13 +324,31 @@ def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Pa
     assert bad.exit_code != 0 and "not a tune.json written by `tune`" in bad.output
 
 
-def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path) -> None:
+def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
     nlp = bert_ner(rigged_dir)
+    pipeline_dir = tmp_path / "pipeline"
+    nlp.to_disk(pipeline_dir)
     first = tune(
         nlp, dev_path, objective=Objective("p", 1.0, "label"), aggregations=["first"], progress=False
     )
     assert set(first.chosen["thresholds"]) == {"LOC"}  # Z cut; MISC's one entity is wrong at any threshold
     assert first.reached == {"LOC": True, "MISC": False, "ORG": True, "PER": True}
+    cli = CliRunner().invoke(
+        app,
+        [
+            "tune",
+            str(pipeline_dir),
+            str(dev_path),
+            str(tmp_path / "out"),
+            "--target-precision",
+            "1",
+            "--aggregations",
+            "first",
+            "--no-progress",
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert "precision >= 1 per label: not reached on dev for MISC; they keep the threshold" in cli.output
     best = tune(nlp, dev_path, objective=Objective("p", 1.0, "label"), progress=False)
     assert best.chosen["aggregation"] == "average" and best.tuned.p == 1.0 and best.tuned.r == 1.0
 
