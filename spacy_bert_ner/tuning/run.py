@@ -225,6 +225,21 @@ def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar:
     return Cached(setting, inputs, pieces, time.perf_counter() - start)
 
 
+def forward_all(
+    component: BertNER, docs: Sequence[Doc], settings: Sequence[InputSetting], progress: bool
+) -> dict[InputSetting, Cached]:
+    """One forward pass per distinct input setting, in order, under one progress bar."""
+    from tqdm import tqdm
+
+    distinct = list(dict.fromkeys(settings))
+    cache: dict[InputSetting, Cached] = {}
+    with tqdm(total=len(distinct) * len(docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
+        for setting in distinct:
+            bar.set_description(setting.describe())
+            cache[setting] = forward(component, docs, setting, bar)
+    return cache
+
+
 @dataclass
 class Dataset:
     """Gold examples and the docs the component labels (the components before it applied), aligned."""
@@ -343,33 +358,19 @@ def tune(
 ) -> Result:
     """Try the input settings and aggregations on ``dev``, choose the best for ``objective``, fit the
     temperature and thresholds for it; the pipeline itself is not changed."""
-    from tqdm import tqdm
-
     start = time.perf_counter()
     aggregations = check_aggregations(aggregations)
     name, component = bert_ner_component(nlp, component_name)
     data = Dataset.load(nlp, name, dev)
     grid = input_grid(component, contexts, packing, whole_docs, windows)
-    cache: dict[InputSetting, Cached] = {}
+    cache = forward_all(component, data.docs, grid, progress)
     trials: list[Trial] = []
-    with tqdm(total=len(grid) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
-        for setting in grid:
-            bar.set_description(setting.describe())
-            cache[setting] = cached = forward(component, data.docs, setting, bar)
-            for aggregation in aggregations:
-                candidates = decode(component, data, cached, aggregation, 1.0).candidates
-                thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
-                trials.append(
-                    Trial(
-                        setting,
-                        aggregation,
-                        score(candidates),
-                        score(candidates, thresholds),
-                        thresholds,
-                        reached,
-                        cached.seconds,
-                    )
-                )
+    for setting, cached in cache.items():
+        for aggregation in aggregations:
+            candidates = decode(component, data, cached, aggregation, 1.0).candidates
+            thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
+            plain, tuned = score(candidates), score(candidates, thresholds)
+            trials.append(Trial(setting, aggregation, plain, tuned, thresholds, reached, cached.seconds))
     current = current_setting(component)
     classifier = component.classifier
     default = score(
@@ -415,20 +416,13 @@ def evaluate_settings(
     """Score ``nlp``'s component ``name`` on ``path`` under each of ``settings`` (component config values:
     sentences, context, pack_sentences, aggregation, temperature, thresholds): the scores, and the
     calibration of the scores at that temperature and at 1. Settings sharing an input share a forward pass."""
-    from tqdm import tqdm
-
     component = dict(nlp.pipeline)[name]
     assert isinstance(component, BertNER)
     data = Dataset.load(nlp, name, path)
     inputs = [
         InputSetting(s["sentences"], s["context"], s["pack_sentences"], s.get("window")) for s in settings
     ]
-    cache: dict[InputSetting, Cached] = {}
-    with tqdm(
-        total=len(set(inputs)) * len(data.docs), unit="doc", disable=not progress, dynamic_ncols=True
-    ) as bar:
-        for setting in dict.fromkeys(inputs):
-            cache[setting] = forward(component, data.docs, setting, bar)
+    cache = forward_all(component, data.docs, inputs, progress)
     results = []
     for values, setting in zip(settings, inputs):
         at_one = decode(component, data, cache[setting], values["aggregation"], 1.0).candidates
