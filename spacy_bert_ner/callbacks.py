@@ -53,9 +53,8 @@ def make_memory_guard(
         step = args["step"]
         if log_every and step % log_every == 0:
             rss_mb = process.memory_info().rss / 2**20
-            trim_ms = (
-                return_free_memory()
-            )  # a logged step always trims, so kept_mb is measured the same way each time
+            # a logged step always trims, so kept_mb is measured the same way each time
+            trim_ms = return_free_memory()
             kept_mb = process.memory_info().rss / 2**20
             print(
                 f"step {step} rss {rss_mb:.0f} MB, kept {kept_mb:.0f} MB (trim {trim_ms:.0f} ms)",

@@ -172,12 +172,8 @@ def load_examples(nlp: Language, path: Path) -> list[Example]:
 def prepared_docs(nlp: Language, name: str, examples: Sequence[Example]) -> list[Doc]:
     """The examples' predicted docs after the components before ``name`` (sentence splitters: they decide
     the segments); the components after it are not run."""
-    docs = [eg.predicted for eg in examples]
-    for pipe_name, pipe in nlp.pipeline:
-        if pipe_name == name:
-            break
-        docs = list(pipe.pipe(docs) if hasattr(pipe, "pipe") else (pipe(doc) for doc in docs))
-    return docs
+    names = nlp.pipe_names
+    return list(nlp.pipe([eg.predicted for eg in examples], disable=names[names.index(name) :]))
 
 
 def current_setting(component: BertNER) -> InputSetting:
