@@ -1,0 +1,58 @@
+"""The docs: README.md is a short front door whose links resolve, and docs/ builds with mkdocs, every page in
+its nav."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+README_MAX_LINES = 200
+
+
+def nav_pages(nav: list | dict | str) -> list[str]:
+    """Every page path in a mkdocs nav, however deeply nested."""
+    if isinstance(nav, str):
+        return [nav]
+    items = nav.values() if isinstance(nav, dict) else nav
+    return [page for item in items for page in nav_pages(item)]
+
+
+def test_mkdocs_builds_strict(tmp_path: Path) -> None:
+    """`mkdocs build --strict` succeeds: no broken page link or anchor, no page left out of the nav."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def test_readme_is_short() -> None:
+    """README.md stays a front door; the rest lives in docs/."""
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines, at most {README_MAX_LINES}"
+
+
+def test_readme_relative_links_exist() -> None:
+    """Every relative link in README.md names a file or folder of the repository."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", readme)
+    targets = [link for link in links if not link.startswith(("http://", "https://", "#"))]
+    assert targets, "README.md links to no docs page"
+    missing = [t for t in targets if not (REPO / t.split("#", 1)[0]).exists()]
+    assert missing == []
+
+
+def test_every_docs_page_is_in_the_nav() -> None:
+    """mkdocs.yml's nav lists every Markdown page under docs/, and nothing else."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages = sorted(str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md"))
+    assert sorted(nav_pages(config["nav"])) == pages
