@@ -63,7 +63,7 @@ def f1(examples: list[Example]) -> float:
 
 
 def evaluate_model(model: Path, gold_docs: list[Doc]) -> dict[str, tuple[float, float]]:
-    from spacy_bert_ner.assemble import assemble_pipeline
+    from spacy_bert_ner.pipeline.assemble import assemble_pipeline
     from spacy_bert_ner.evaluation.raw_text import raw_text_examples
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--gpu-id", type=int, default=0)
     parser.add_argument("--out", default="/tmp/train_gpu")
     args = parser.parse_args()
-    importlib.import_module("spacy_bert_ner.callbacks")  # registers the memory guard without the entry point
+    importlib.import_module("spacy_bert_ner.training.memory_guard")  # registers the memory guard without the entry point
     import torch
 
     out = Path(args.out)

@@ -98,7 +98,7 @@ def _evaluate_pipeline(
     """``assemble`` the model, ``spacy evaluate`` it on dev (and test): ``dev_ents_f``, ``test_ents_f``."""
     from spacy.cli.evaluate import evaluate
 
-    from spacy_bert_ner.assemble import assemble_pipeline
+    from spacy_bert_ner.pipeline.assemble import assemble_pipeline
 
     assemble_pipeline(model_dir, pipeline)
     scores = {"dev_ents_f": evaluate(str(pipeline), Path(dev_path), silent=True)["ents_f"]}

@@ -14,10 +14,10 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _PUBLIC = {
-    "BertNER": "component",
-    "make_bert_ner": "component",
-    "assemble_pipeline": "assemble",
-    "make_memory_guard": "callbacks",
+    "BertNER": "pipeline.bert_ner",
+    "make_bert_ner": "pipeline.bert_ner",
+    "assemble_pipeline": "pipeline.assemble",
+    "make_memory_guard": "training.memory_guard",
     "BertNerError": "errors",
     "ConfigError": "errors",
     "DataError": "errors",
@@ -28,6 +28,7 @@ _PUBLIC = {
     "convert_source": "data.sources",
     "fetch_conll": "data.sources",
     "TokenClassifier": "hf.classifier",
+    "ReadingOptions": "hf.options",
     "load_token_classifier": "hf.classifier",
     "load_settings": "hf.settings",
     "seqeval_scores": "evaluation.scores",

@@ -18,7 +18,7 @@ from spacy.tokens import Doc, DocBin, Span
 from thinc.api import ConfigValidationError
 from tiny_models import CONLL_LABELS, save_rigged_classifier
 
-from spacy_bert_ner.component import FORMAT_VERSION, BertNER
+from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
 from spacy_bert_ner.errors import ModelError
 
 REPO = Path(__file__).resolve().parent.parent

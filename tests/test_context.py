@@ -19,7 +19,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from spacy_bert_ner.bio import tags_to_spans
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.errors import ConfigError, ModelError
-from spacy_bert_ner.evaluation.scores import IGNORE
+from spacy_bert_ner.hf.align import IGNORE
 from spacy_bert_ner.hf.align import align_labels
 from spacy_bert_ner.hf.classifier import load_token_classifier
 from spacy_bert_ner.hf.context import CONFIG_KEY, tokenize_words, with_context
@@ -238,7 +238,7 @@ def test_sentence_longer_than_the_window(tiny_model_dir: Path, dev_articles) -> 
 def test_bad_context(tiny_model_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"context must be a number of wordpieces from 0 to 9 .* got 10"):
         load_token_classifier(str(tiny_model_dir), window=22, context=10)
-    with pytest.raises(ConfigError, match="got -1"):
+    with pytest.raises(ConfigError, match="context = -1: must be a number of wordpieces from 0 up"):
         load_token_classifier(str(tiny_model_dir), context=-1)
     with pytest.raises(ConfigError, match=r"stride must be in 1\.\.12 .*less twice context 4"):
         load_token_classifier(str(tiny_model_dir), window=22, context=4, stride=13)
@@ -270,7 +270,7 @@ def test_context_recorded_by_the_model_is_the_default_and_survives_saving(
     assert (plain.context, plain.pack, plain.window) == (0, False, 512)
     recorded = load_token_classifier(str(model))
     assert (recorded.context, recorded.pack, recorded.window) == (7, True, 40)
-    assert load_token_classifier(str(model), context=3, pack=False, window=64).pack is False
+    assert load_token_classifier(str(model), context=3, pack_sentences=False, window=64).pack is False
     (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"context": 7}}))  # an older record
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", name="recorded", config={"model": str(model)})
@@ -290,7 +290,7 @@ def test_packed_sentences_share_inputs_and_keep_their_context(tiny_model_dir: Pa
     input still has the full context on both sides (or the doc's edge), and every word is labelled."""
     context, window = 8, 64
     plain = load_token_classifier(str(tiny_model_dir), context=context, window=window)
-    packed = load_token_classifier(str(tiny_model_dir), context=context, window=window, pack=True)
+    packed = load_token_classifier(str(tiny_model_dir), context=context, window=window, pack_sentences=True)
     n_inputs = n_sentences = 0
     for article in dev_articles:
         words = [w for sentence, _ in article for w in sentence]

@@ -435,7 +435,7 @@ def test_accelerate_launch_cpu(hf_corpus: Path, backbone: Path, tmp_path: Path) 
 
 def test_context_without_articles_warns(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
     """DocBins of one sentence per Doc (hf: sources, --n-sents 1) leave [model] context nothing to read."""
-    from spacy_bert_ner.train_hf import prepare_training
+    from spacy_bert_ner.training.train_hf import prepare_training
 
     docs = [sent.as_doc() for doc in read_docbin(hf_corpus / "train.spacy") for sent in doc.sents]
     DocBin(docs=docs).to_disk(tmp_path / "sentences.spacy")

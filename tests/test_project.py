@@ -167,7 +167,7 @@ def test_changing_one_module_reruns_exactly_the_steps_that_list_it(project: dict
 
 def project_cpu_profile() -> str:
     """The CPU-profile command that project.yml's `check` step prints (its conll_dir var filled in)."""
-    from spacy_bert_ner.cli import cpu_profile_command
+    from spacy_bert_ner.cli.workflow import cpu_profile_command
 
     return cpu_profile_command(srsly.read_yaml(REPO / "project.yml")["vars"]["conll_dir"])
 
@@ -176,7 +176,8 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
     import torch
     from typer.testing import CliRunner
 
-    from spacy_bert_ner.cli import app, cpu_profile_command
+    from spacy_bert_ner.cli import app
+    from spacy_bert_ner.cli.workflow import cpu_profile_command
 
     cpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=-1", "--output", str(tmp_path / "device.json")])
     assert cpu.exit_code == 0 and srsly.read_json(tmp_path / "device.json")["device"] == "cpu"

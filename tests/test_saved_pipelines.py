@@ -1,8 +1,8 @@
 """Pipelines saved by earlier releases load and predict as they did.
 
 ``data/saved_pipeline_0_1`` was saved by spacy-bert-ner 0.1.0 at commit f5c2309, before the package was
-laid out in pipeline/, training/ and cli/ (bert_ner then lived in ``spacy_bert_ner/component.py``,
-line_sentences in ``spacy_bert_ner/line_sentences.py``): blank English, ``line_sentences``, ``sentencizer``
+laid out in pipeline/, training/ and cli/ (bert_ner then lived in ``spacy_bert_ner/pipeline/bert_ner.py``,
+line_sentences in ``spacy_bert_ner/pipeline/line_sentences.py``): blank English, ``line_sentences``, ``sentencizer``
 and ``bert_ner`` over a random tiny BERT (2 layers, hidden 32), with non-default options (aggregation
 average, context 8, temperature 1.5, a label mapping and a threshold). ``saved_pipeline_0_1.json`` holds
 what that pipeline found in three texts, in that same process, before and after a disk round trip.

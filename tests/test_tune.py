@@ -164,7 +164,7 @@ def test_settings_survive_a_disk_round_trip(rigged_dir: Path, tmp_path: Path) ->
         ),
         ({"labels": {"MISC": None}, "thresholds": {"MISC": 0.5}}, "thresholds names 'MISC'"),
         ({"annotate": "spans", "thresholds": {"LOC": 0.5}}, "annotate='spans' writes none"),
-        ({"temperature": 0}, "temperature must be a number above 0"),
+        ({"temperature": 0}, "temperature = 0: must be a number above 0"),
     ],
 )
 def test_bad_settings_are_named(rigged_dir: Path, config: dict, message: str) -> None:

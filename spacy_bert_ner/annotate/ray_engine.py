@@ -20,7 +20,8 @@ from typing import Any, Iterator, Optional
 from ..errors import ConfigError, DataError
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
-from .run import AnnotateSettings, Plan, Summary, annotate_shard, load_pipeline, run_engine
+from ..evaluation.pipeline import load_pipeline
+from .run import AnnotateSettings, Plan, Summary, annotate_shard, run_engine
 
 RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..errors import DataError
-from ..evaluation.pipeline import load_pipeline as load_saved_pipeline
-from ..heap import return_free_memory
+from ..evaluation.pipeline import load_pipeline
+from ..training.heap import return_free_memory
 from .inputs import InputFile, Record, Shard, find_inputs, plan_shards, read_shard
 from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard_files
 
@@ -84,16 +84,6 @@ def plan_run(pipeline: str, inputs: Sequence[str], output_dir: Path, settings: A
         "text_key": settings.text_key,
     }
     return Plan(pipeline, output_dir, files, shards, Manifest(output_dir, manifest_settings, len(shards)))
-
-
-def load_pipeline(pipeline: str, gpu_id: int = -1, torch_threads: Optional[int] = None) -> Any:
-    """The pipeline (folder or package; on GPU ``gpu_id`` when >= 0), torch set to ``torch_threads``
-    threads first if given (forked worker processes inherit it)."""
-    if torch_threads is not None:
-        import torch
-
-        torch.set_num_threads(torch_threads)
-    return load_saved_pipeline(pipeline, gpu_id)
 
 
 def _nothing() -> None:

@@ -117,6 +117,7 @@ def split_files(folder: Path) -> dict[str, Path]:
 def convert_source(
     source: str,
     output_dir: str | Path,
+    *,
     scheme: str = "auto",
     strict: bool = False,
     n_sents: Optional[int] = None,

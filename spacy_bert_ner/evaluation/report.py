@@ -21,8 +21,10 @@ from spacy.tokens import Doc
 
 from ..errors import ConfigError, DataError
 from .parity import Unit, is_annotated, load_and_predict, unit_differs, units_of
-from .scores import FIGURES, Scores, from_spacy
+from .scores import FIGURES, Scores, from_spacy, percent
 from .tune_section import load_tune_report, tune_section
+
+DASH = "&ndash;"  # in place of a figure that is undefined
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
     "PER": "#aa9cfc",
@@ -244,8 +246,6 @@ def example_section(
 # -- HTML ---------------------------------------------------------------------------------------------------
 
 
-def _pct(value: Optional[float]) -> str:
-    return "&ndash;" if value is None else f"{value * 100:.2f}"
 
 
 def _e(value: Any) -> str:
@@ -277,7 +277,7 @@ def scores_table(entries: Sequence[MetricsEntry]) -> str:
             for key in "prf":
                 value = scores.get(key)
                 bold = key == "f" and best is not None and value == best
-                cells.append(f"<td class='num{' best' if bold else ''}'>{_pct(value)}</td>")
+                cells.append(f"<td class='num{' best' if bold else ''}'>{percent(value, DASH)}</td>")
         css = " class='all'" if type_ == "ALL" else ""
         gold = "&ndash;" if support is None else str(support)
         lines.append(
@@ -318,8 +318,8 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
                 details.append(_mismatch_details(entry))
         lines.append(
             f"<tr data-name='{_e(entry.name)}'><td>{_e(entry.name)}</td><td>{verdict}</td>"
-            f"<td class='num'>{_pct(entry.overall.get('f'))}</td><td class='num'>{_pct(entry.seqeval and entry.seqeval['f'])}</td>"
-            f"<td class='num'>{_pct(entry.strict and entry.strict['f'])}</td><td class='num'>{counts}</td>"
+            f"<td class='num'>{percent(entry.overall.get('f'), DASH)}</td><td class='num'>{percent(entry.seqeval and entry.seqeval['f'], DASH)}</td>"
+            f"<td class='num'>{percent(entry.strict and entry.strict['f'], DASH)}</td><td class='num'>{counts}</td>"
             f"<td class='num'>{crossing}</td></tr>"
         )
     lines.append("</table>")
@@ -353,8 +353,8 @@ def subword_section(entries: Sequence[MetricsEntry]) -> str:
     figures = [e for e in entries if e.subword]
     if figures:
         items = "".join(
-            f"<li><b>{_e(e.name)}</b>: word-level F1 {_pct(e.overall.get('f'))}, "
-            f"subword-level (course) F1 {_pct(e.subword['f'] if e.subword else None)}</li>"
+            f"<li><b>{_e(e.name)}</b>: word-level F1 {percent(e.overall.get('f'), DASH)}, "
+            f"subword-level (course) F1 {percent(e.subword['f'] if e.subword else None, DASH)}</li>"
             for e in figures
         )
         out.append(f"<ul>{items}</ul>")
@@ -378,7 +378,7 @@ def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
             for d in tokens.get("commonest_differences", [])[:10]
         )
         out.append(
-            f"<p><b>{_e(entry.name)}</b>: F1 {_pct(entry.overall.get('f'))} on raw text; "
+            f"<p><b>{_e(entry.name)}</b>: F1 {percent(entry.overall.get('f'), DASH)} on raw text; "
             f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens split by "
             f"its tokenizer. Commonest: {commonest or 'none'}.</p>"
         )
@@ -447,6 +447,7 @@ def write_report(
     output: str | Path,
     metrics: Mapping[str, Path],
     pipelines: Mapping[str, Path],
+    *,
     data: Optional[Path] = None,
     n_examples: int = 20,
     seed: int = 0,

@@ -1,6 +1,7 @@
-"""Entity scores: the one seqeval wrapper, the one JSON shape, and the HF course's subword-level metric.
+"""Entity scores: the one seqeval wrapper and the one JSON shape (the HF course's subword-level metric, built
+on them, is :mod:`spacy_bert_ner.hf.course_metric`).
 
-seqeval and numpy only (no spaCy, no torch), so the train-hf recipe, the parity check and the report all
+seqeval only (no spaCy, no torch), so the train-hf recipe, the parity check, tune and the report all
 use it. The shape is spaCy's own keys::
 
     {"p": 0.91, "r": 0.90, "f": 0.905, "per_type": {"PER": {"p": ..., "r": ..., "f": ..., "support": 1842}}}
@@ -13,9 +14,9 @@ predicted entity, recall with no gold one); with no entity in either input every
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Optional, Sequence
 
-import numpy
 from seqeval.metrics import accuracy_score
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.metrics.sequence_labeling import precision_recall_fscore_support as default_prfs
@@ -28,8 +29,40 @@ from ..errors import ConfigError
 Mode = Literal["default", "strict"]
 Scores = dict[str, Any]  # the shape above
 FIGURES = ("p", "r", "f")
-IGNORE = -100  # the label id that torch's cross-entropy, the HF collator and the course's metric skip
-SUBWORD_PREFIX = "subword_"  # the course metric's keys in the Trainer's logs: eval_subword_f, ...
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts, as spaCy's scorer gives them (an undefined ratio is 0)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+@dataclass
+class CountedScores:
+    """Micro-averaged P/R/F (0-1) and the same per label, from true/false positive and false negative counts
+    per label, as spaCy's NER scorer counts them; :meth:`as_dict` is the shape above."""
+
+    p: float
+    r: float
+    f: float
+    per_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> tp, fp, fn
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, Mapping[str, int]]) -> "CountedScores":
+        total = (sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn"))
+        per_type = {label: dict(zip(FIGURES, prf(c["tp"], c["fp"], c["fn"]))) for label, c in counts.items()}
+        return cls(*prf(*total), per_type, {label: dict(c) for label, c in counts.items()})
+
+    def as_dict(self) -> Scores:
+        return {"p": self.p, "r": self.r, "f": self.f, "per_type": self.per_type}
+
+
+def percent(value: Optional[float], missing: str = "-") -> str:
+    """A figure (0-1) as a percentage with two decimals, as every table here prints it; ``missing`` if
+    undefined."""
+    return missing if value is None else f"{value * 100:.2f}"
 
 
 def seqeval_scores(
@@ -82,36 +115,3 @@ def from_spacy(figures: Mapping[str, Any]) -> Scores:
         **{key: figures.get(f"ents_{key}") for key in FIGURES},
         "per_type": {type_: {key: per_type[type_][key] for key in FIGURES} for type_ in sorted(per_type)},
     }
-
-
-def course_scores(predictions: Any, label_ids: Any, labels: Sequence[str]) -> Scores:
-    """The HF course's ``compute_metrics``: seqeval (default mode) over the subwords whose label is not -100,
-    with tag accuracy.
-
-    ``predictions``: label ids or logits (``batch x length [x labels]``); ``label_ids``: the gold ids with
-    -100 for special tokens (and, with ``first_subword`` alignment, for later subwords); ``labels``: the
-    label of each id. With ``all_subwords`` alignment every subword of a word counts, so an entity split into
-    3 subwords is a 3-token entity: this is not word-level F1 (see the report's explanation).
-    """
-    predictions, label_ids = numpy.asarray(predictions), numpy.asarray(label_ids)
-    if predictions.ndim == label_ids.ndim + 1:
-        predictions = predictions.argmax(-1)
-    true = [[labels[gold] for gold in row if gold != IGNORE] for row in label_ids]
-    predicted = [
-        [labels[pred] for pred, gold in zip(prow, lrow) if gold != IGNORE]
-        for prow, lrow in zip(predictions, label_ids)
-    ]
-    return seqeval_scores(true, predicted, accuracy=True)
-
-
-def course_compute_metrics(labels: Sequence[str]) -> Callable[[Any], dict[str, float]]:
-    """:func:`course_scores` as the Trainer's ``compute_metrics``: ``subword_p``, ``subword_r``, ``subword_f``,
-    ``subword_accuracy`` (the Trainer prefixes ``eval_``). The Trainer's logs and ``metric_for_best_model``
-    need numbers, so an undefined figure (no entity anywhere) is logged as 0, as the course's
-    ``evaluate.load("seqeval")`` does."""
-
-    def compute_metrics(eval_prediction: Any) -> dict[str, float]:
-        scores = course_scores(eval_prediction.predictions, eval_prediction.label_ids, labels)
-        return {f"{SUBWORD_PREFIX}{key}": scores[key] or 0.0 for key in (*FIGURES, "accuracy")}
-
-    return compute_metrics

@@ -6,9 +6,12 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from ..errors import DataError
+from .scores import percent
+
+DASH = "&ndash;"  # in place of a figure that is undefined
 
 SIZE, MARGIN = 260, 34  # plot area and margin, px
 
@@ -29,8 +32,6 @@ def load_tune_report(name: str, path: Path) -> dict[str, Any]:
     return data
 
 
-def _pct(value: Optional[float]) -> str:
-    return "&ndash;" if value is None else f"{value * 100:.2f}"
 
 
 def _xy(score: float, precision: float) -> tuple[float, float]:
@@ -98,11 +99,11 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
             d, t = default["per_type"].get(label, {}), tuned["per_type"].get(label, {})
             threshold = chosen.get("thresholds", {}).get(label)
             rows.append(
-                f"<tr><td>{e(label)}</td>{''.join(f'<td class=num>{_pct(s.get(k))}</td>' for s in (d, t) for k in 'prf')}"
+                f"<tr><td>{e(label)}</td>{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (d, t) for k in 'prf')}"
                 f"<td class=num>{'&ndash;' if threshold is None else f'{threshold:.3f}'}</td></tr>"
             )
         rows.append(
-            f"<tr class='all'><td>ALL</td>{''.join(f'<td class=num>{_pct(s.get(k))}</td>' for s in (default, tuned) for k in 'prf')}<td></td></tr>"
+            f"<tr class='all'><td>ALL</td>{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (default, tuned) for k in 'prf')}<td></td></tr>"
         )
         calibration = report["calibration"]
         settings = ", ".join(f"{e(k)} = {e(json.dumps(v))}" for k, v in chosen.items() if k != "thresholds")

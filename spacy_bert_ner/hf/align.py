@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Literal, Mapping, Optional, Sequence
 
 from ..errors import ConfigError
-from ..evaluation.scores import IGNORE
+
+IGNORE = -100  # the label id that torch's cross-entropy, the HF collator and the course's metric skip
 
 Alignment = Literal["all_subwords", "first_subword"]
 ALIGNMENTS: tuple[str, ...] = ("all_subwords", "first_subword")

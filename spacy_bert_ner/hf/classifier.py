@@ -11,9 +11,10 @@ each batch padded only to its own longest window.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy
 import torch
@@ -21,7 +22,6 @@ import torch
 from ..errors import ConfigError, ModelError
 from .context import (
     Wordpieces,
-    largest_context,
     pack_segments,
     plain_encoder,
     read_recorded,
@@ -30,9 +30,8 @@ from .context import (
     with_context,
 )
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .options import Aggregation, ReadingOptions, resolve
 
-Aggregation = Literal["first", "average", "max"]
-AGGREGATIONS: tuple[str, ...] = ("first", "average", "max")
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
     "bfloat16": torch.bfloat16,
@@ -45,19 +44,18 @@ FAST_TOKENIZER_FIX = (
 )
 
 
-_classifier_made = False  # set once a TokenClassifier exists in this process
+@functools.cache
+def one_thread_in_forked_children() -> None:
+    """From now on, a process forked from this one starts with one torch thread; registered once, when the
+    first classifier is made (a process without a model needs nothing).
 
-
-def _one_thread_in_forked_child() -> None:
-    """A forked child whose parent already ran parallel torch ops (loading or running a model) deadlocks
-    in its first parallel op (GNU OpenMP is not fork-safe); spaCy's ``nlp.pipe(n_process=...)`` forks. One
-    torch thread per child avoids it, and is what n processes on n cores want anyway (torch's DataLoader
-    workers do the same)."""
-    if _classifier_made:
-        torch.set_num_threads(1)
-
-
-os.register_at_fork(after_in_child=_one_thread_in_forked_child)
+    A forked child whose parent already ran parallel torch ops (loading or running a model) deadlocks in
+    its first parallel op (GNU OpenMP is not fork-safe). The forks happen in spaCy's
+    ``nlp.pipe(n_process=...)`` and in ``annotate --n-process``, after the pipeline is loaded, so the
+    classifier is where the hook is known to be needed. One thread per child is also what n processes on n
+    cores want (torch's DataLoader workers do the same); ``annotate --torch-threads`` sets it explicitly.
+    """
+    os.register_at_fork(after_in_child=lambda: torch.set_num_threads(1))
 
 
 class WordPredictions(NamedTuple):
@@ -87,8 +85,32 @@ def with_temperature(probs: numpy.ndarray, temperature: float) -> numpy.ndarray:
     return (scaled / scaled.sum(-1, keepdims=True)).astype(numpy.float32)
 
 
+def word_starts(word_ids: numpy.ndarray) -> numpy.ndarray:
+    """The positions where a new word starts in a run of wordpieces' word ids (a word's pieces contiguous)."""
+    return numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]])
+
+
+def _first(probs: numpy.ndarray, first: numpy.ndarray, n_pieces: int) -> numpy.ndarray:
+    return probs[first]
+
+
+def _average(probs: numpy.ndarray, first: numpy.ndarray, n_pieces: int) -> numpy.ndarray:
+    counts = numpy.diff(numpy.r_[first, n_pieces])
+    return numpy.add.reduceat(probs, first, axis=0) / counts[:, None]
+
+
+def _max(probs: numpy.ndarray, first: numpy.ndarray, n_pieces: int) -> numpy.ndarray:
+    """The wordpiece whose best label is most probable speaks for the word."""
+    segment = numpy.repeat(numpy.arange(len(first)), numpy.diff(numpy.r_[first, n_pieces]))
+    order = numpy.lexsort((-probs.max(1), segment))
+    return probs[order[first]]
+
+
+AGGREGATE = {"first": _first, "average": _average, "max": _max}  # one per Aggregation
+
+
 def word_probabilities(
-    pieces: PiecePredictions, aggregation: str = "first", temperature: float = 1.0
+    pieces: PiecePredictions, aggregation: Aggregation = "first", temperature: float = 1.0
 ) -> tuple[numpy.ndarray, numpy.ndarray]:
     """The words that have wordpieces, and one label distribution each from its wordpieces' (at
     ``temperature``): ``first``, the first piece's; ``average``, the mean over the pieces; ``max``, the piece
@@ -96,24 +118,13 @@ def word_probabilities(
     word_ids = pieces.word_ids
     if not len(word_ids):
         return numpy.zeros(0, dtype=numpy.int64), numpy.zeros((0, pieces.probs.shape[-1]), numpy.float32)
-    probs = with_temperature(pieces.probs, temperature)
-    first = numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]])
-    if aggregation == "first":
-        word_probs = probs[first]
-    elif aggregation == "average":
-        counts = numpy.diff(numpy.r_[first, len(word_ids)])
-        word_probs = numpy.add.reduceat(probs, first, axis=0) / counts[:, None]
-    elif aggregation == "max":  # the wordpiece whose best label is most probable speaks for the word
-        segment = numpy.repeat(numpy.arange(len(first)), numpy.diff(numpy.r_[first, len(word_ids)]))
-        order = numpy.lexsort((-probs.max(1), segment))
-        word_probs = probs[order[first]]
-    else:
-        raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    first = word_starts(word_ids)
+    word_probs = AGGREGATE[aggregation](with_temperature(pieces.probs, temperature), first, len(word_ids))
     return word_ids[first], word_probs
 
 
 def aggregate(
-    pieces: PiecePredictions, aggregation: str = "first", temperature: float = 1.0
+    pieces: PiecePredictions, aggregation: Aggregation = "first", temperature: float = 1.0
 ) -> WordPredictions:
     """One label and its probability per word (see :func:`word_probabilities`); words without wordpieces
     get label -1 and score 0."""
@@ -135,45 +146,26 @@ class _Plan(NamedTuple):
 
 
 class TokenClassifier:
-    """Wraps a ``*ForTokenClassification`` model and its fast tokenizer to label lists of words.
+    """Wraps a ``*ForTokenClassification`` model and its fast tokenizer to label lists of words, read as
+    ``options`` say (:class:`~spacy_bert_ner.hf.options.ReadingOptions`; defaults filled in from what
+    train-hf recorded in the model's config.json, else from the model).
 
-    ``window`` is the length of one model input in wordpieces, special tokens included (default: the input
-    length train-hf recorded in the model's config.json, else the model's maximum); ``context`` and ``pack``
-    default to what it recorded too (else 0 and False); ``stride`` is how far consecutive windows of a long
-    input advance (default: three quarters of a window's content, so windows overlap by a quarter).
-    ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass.
-    ``temperature`` divides the logits before the softmax: above 1, less confident scores; the labels stay
-    the model's (with ``average`` aggregation, a word's label can change).
+    ``window`` is the length of one model input in wordpieces, special tokens included; ``context`` the
+    wordpieces each segment sees on either side; ``stride`` how far consecutive windows of a long input
+    advance; ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass;
+    ``temperature`` divides the logits before the softmax (above 1, less confident scores; with ``average``
+    aggregation, a word's label can change).
     """
 
     def __init__(
-        self,
-        model: torch.nn.Module,
-        tokenizer,
-        *,
-        aggregation: Aggregation = "first",
-        window: int | None = None,
-        stride: int | None = None,
-        context: int | None = None,
-        pack: bool | None = None,
-        batch_size: int = 1024,
-        temperature: float = 1.0,
-        source: str = "",
+        self, model: torch.nn.Module, tokenizer: Any, options: ReadingOptions = ReadingOptions(), source: str = ""
     ) -> None:
-        global _classifier_made
-        _classifier_made = True
+        one_thread_in_forked_children()
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
         require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
-        if aggregation not in AGGREGATIONS:
-            raise ConfigError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
         self.model = model
         self.tokenizer = tokenizer
-        self.aggregation = aggregation
-        if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ConfigError(
-                f"temperature must be a number above 0 (1: the model's own scores), got {temperature!r}"
-            )
-        self.temperature = float(temperature)
+        self.options = options
         self.source = source
         self.labels: tuple[str, ...] = tuple(label_names(model.config.id2label, source))
         self._encoder = plain_encoder(tokenizer.backend_tokenizer)
@@ -181,53 +173,16 @@ class TokenClassifier:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         limit = max_input_length(tokenizer, model.config)
         recorded = read_recorded(model.config, source)  # how train-hf built the model's inputs, if it did
-        self.window = (recorded.window or limit) if window is None else window
-        n_special = len(self._prefix) + len(self._suffix)
-        if not n_special < self.window <= limit:
-            raise ConfigError(
-                f"window must be more than the {n_special} special tokens and at most the model's "
-                f"maximum length {limit}, got {self.window}"
-            )
-        self.content = self.window - n_special  # wordpieces of text per window
-        self.context = (recorded.context or 0) if context is None else context
-        most = largest_context(self.content)
-        if isinstance(self.context, bool) or not 0 <= self.context <= most:
-            raise ConfigError(
-                f"context must be a number of wordpieces from 0 to {most} (less than half of "
-                f"window {self.window} less special tokens), got {self.context}"
-            )
-        self.pack = bool(recorded.pack_sentences) if pack is None else pack
-        longest = self.content - 2 * self.context  # a stride that leaves every word its context
-        self.stride = max(1, min(self.content * 3 // 4, longest)) if stride is None else stride
-        if not 0 < self.stride <= longest:
-            raise ConfigError(
-                f"stride must be in 1..{longest} (window {self.window} less special tokens"
-                + (f", less twice context {self.context}" if self.context else "")
-                + f"), got {self.stride}"
-            )
-        if batch_size < 1:
-            raise ConfigError(f"batch_size (wordpieces per forward pass) must be positive, got {batch_size}")
-        self.batch_size = batch_size
+        reading = resolve(options, limit, len(self._prefix) + len(self._suffix), recorded)
+        self.window, self.content, self.context, self.pack, self.stride = reading
+        self.aggregation: Aggregation = options.aggregation
+        self.temperature = options.temperature
+        self.batch_size = options.batch_size
 
-    def variant(self, **options: Any) -> "TokenClassifier":
-        """This classifier with other input or aggregation options (``window``, ``stride``, ``context``,
-        ``pack``, ``aggregation``, ``temperature``, ``batch_size``), sharing its model and tokenizer; options
-        not given keep their values here."""
-        current = dict(
-            aggregation=self.aggregation,
-            window=self.window,
-            stride=self.stride,
-            context=self.context,
-            pack=self.pack,
-            batch_size=self.batch_size,
-            temperature=self.temperature,
-        )
-        unknown = set(options) - set(current)
-        if unknown:
-            raise TypeError(f"variant: unknown options {sorted(unknown)}")
-        if {"window", "context"} & set(options) and "stride" not in options:
-            current["stride"] = None  # the default stride for the new window or context
-        return TokenClassifier(self.model, self.tokenizer, source=self.source, **{**current, **options})
+    def variant(self, **changes: Any) -> "TokenClassifier":
+        """This classifier with other reading options (:meth:`ReadingOptions.replace`), sharing its model and
+        tokenizer."""
+        return TokenClassifier(self.model, self.tokenizer, self.options.replace(**changes), self.source)
 
     @property
     def device(self) -> torch.device:
@@ -270,7 +225,7 @@ class TokenClassifier:
         than a window, or across the edge of windows that do not overlap) is labelled by wordpiece instead:
         each of its wordpieces uses the window that centres that wordpiece.
         """
-        first = numpy.flatnonzero(numpy.r_[True, word_ids[1:] != word_ids[:-1]]) + offset
+        first = word_starts(word_ids) + offset
         last = numpy.r_[first[1:], offset + len(word_ids)] - 1
         best = self._nearest_window(starts, first, last)
         lengths = last - first + 1
@@ -377,24 +332,19 @@ def load_token_classifier(
     *,
     revision: str | None = None,
     device: str | torch.device = "cpu",
-    dtype: str = "float32",
-    aggregation: Aggregation = "first",
-    window: int | None = None,
-    stride: int | None = None,
-    context: int | None = None,
-    pack: bool | None = None,
-    batch_size: int = 1024,
-    temperature: float = 1.0,
+    options: ReadingOptions = ReadingOptions(),
+    **changes: Any,
 ) -> TokenClassifier:
-    """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id)."""
+    """Load a fine-tuned ``AutoModelForTokenClassification`` and its fast tokenizer (folder or hub id), to
+    read as ``options`` say, with ``changes`` to them (``window=256``, ``context=0``, ...)."""
     # Imported here: transformers' tokenizer machinery takes seconds to import, and `import spacy_bert_ner`
     # (the converter CLI) should not pay for it.
     from transformers import AutoConfig, AutoModelForTokenClassification
 
     if not name_or_path:
         raise ModelError(f"bert_ner needs a model: {ADD_PIPE_HINT}")
-    if dtype not in DTYPES:
-        raise ConfigError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
+    if changes:
+        options = options.replace(**changes)
     fix = f"point bert_ner at a folder saved with save_pretrained, or a hub id: {ADD_PIPE_HINT}"
     source = resolve_model(name_or_path, fix=fix)
     where = f"{source!r}" + (f" (revision {revision})" if revision else "")
@@ -416,7 +366,7 @@ def load_token_classifier(
     try:
         tokenizer = load_word_tokenizer(source, revision)
         model, info = AutoModelForTokenClassification.from_pretrained(
-            source, revision=revision, torch_dtype=DTYPES[dtype], output_loading_info=True
+            source, revision=revision, torch_dtype=DTYPES[options.dtype], output_loading_info=True
         )
     except (OSError, ValueError) as err:
         raise ModelError(f"could not load a token classifier and its tokenizer from {where}: {err}") from None
@@ -426,15 +376,4 @@ def load_token_classifier(
             "token classifier. Fine-tune it with AutoModelForTokenClassification first."
         )
     model.to(device).eval()
-    return TokenClassifier(
-        model,
-        tokenizer,
-        aggregation=aggregation,
-        window=window,
-        stride=stride,
-        context=context,
-        pack=pack,
-        batch_size=batch_size,
-        temperature=temperature,
-        source=source,
-    )
+    return TokenClassifier(model, tokenizer, options, source)

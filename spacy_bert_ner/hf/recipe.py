@@ -1,7 +1,7 @@
 """The Hugging Face course's token-classification recipe, run from checked settings.
 
 transformers / datasets / torch only, no spaCy: sentences come in as ``(words, IOB2 tags)`` pairs grouped
-by document (:mod:`spacy_bert_ner.train_hf` reads them from DocBins), settings from :mod:`.settings`. The
+by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), settings from :mod:`.settings`. The
 steps:
 
 1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
@@ -48,7 +48,8 @@ from transformers import (
 
 from ..bio import TaggedSentence
 from ..errors import ConfigError, DataError, ModelError
-from ..evaluation.scores import course_compute_metrics, course_scores, seqeval_scores
+from ..evaluation.scores import seqeval_scores
+from .course_metric import course_compute_metrics, course_scores
 from .align import align_labels, word_tags
 from .context import (
     largest_context,

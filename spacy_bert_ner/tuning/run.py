@@ -1,7 +1,7 @@
-"""``tune``: the spaCy side. Dev examples as ``spacy evaluate`` builds them, one forward pass per input
-setting, every aggregation decoded from the cached probabilities, thresholds and temperature chosen by
-counting (:mod:`.thresholds`, :mod:`.calibration`), and the chosen settings written into a copy of the
-pipeline.
+"""``tune``: try input settings and aggregations on dev (:mod:`.forward`: one forward pass per input
+setting, every aggregation decoded from the cached probabilities), choose thresholds and temperature by
+counting (:mod:`.thresholds`, :mod:`.calibration`), and write the chosen settings into a copy of the
+pipeline with tune.json.
 
 Entities are decoded by the component itself (:meth:`BertNER.found_spans`) and matched to gold ones the way
 spaCy's NER scorer does (through the example's alignment, skipping gold spans without annotation), so the
@@ -10,43 +10,30 @@ dev scores tune reports are the ones ``spacy evaluate`` gives the tuned pipeline
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Optional, Sequence
+from typing import Any, Iterable, Literal, Optional, Sequence
 
-import numpy
 from spacy.language import Language
-from spacy.tokens import Doc
-from spacy.training import Corpus, Example
 
-from ..component import BertNER, DocPredictions, ModelInput
-from ..errors import ConfigError, DataError
-from ..hf.classifier import AGGREGATIONS, PiecePredictions, aggregate, with_temperature, word_probabilities
+from ..errors import ConfigError
+from ..evaluation.scores import CountedScores
+from ..hf.options import AGGREGATIONS
+from ..pipeline.bert_ner import BertNER
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
-from .thresholds import Candidates, Scope, Scores, Thresholds, best_f1, for_target, score
-
-PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs batched across them
-
-
-@dataclass(frozen=True)
-class InputSetting:
-    """What changes the model's input: each needs a forward pass of its own."""
-
-    sentences: bool
-    context: int
-    pack: bool
-    window: Optional[int] = None  # wordpieces per model input; None: the pipeline's
-
-    def describe(self) -> str:
-        window = "" if self.window is None else f", window {self.window}"
-        if not self.sentences:
-            return f"whole docs, context {self.context}{window}"
-        return f"sentences{', packed' if self.pack else ''}, context {self.context}{window}"
-
-    def as_config(self) -> dict[str, Any]:
-        config = {"sentences": self.sentences, "context": self.context, "pack_sentences": self.pack}
-        return config if self.window is None else {**config, "window": self.window}
+from .forward import (
+    Dataset,
+    InputSetting,
+    bert_ner_component,
+    current_setting,
+    decode,
+    forward_all,
+    input_grid,
+    scores_at_temperature,
+)
+from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
 
 
 @dataclass(frozen=True)
@@ -71,8 +58,8 @@ class Trial:
 
     setting: InputSetting
     aggregation: str
-    plain: Scores  # no thresholds
-    tuned: Scores  # with ``thresholds``
+    plain: CountedScores  # no thresholds
+    tuned: CountedScores  # with ``thresholds``
     thresholds: Thresholds
     reached: dict[str, bool]
     seconds: float  # the setting's forward pass
@@ -98,31 +85,13 @@ class Trial:
 
 
 @dataclass
-class Cached:
-    """One input setting's forward pass over the prepared docs."""
-
-    setting: InputSetting
-    inputs: list[ModelInput]
-    pieces: list[PiecePredictions]
-    seconds: float
-
-
-@dataclass
-class Decoded:
-    """The entities one setting, aggregation and temperature give, scored against gold."""
-
-    candidates: Candidates
-    where: numpy.ndarray  # int [n, 3]: doc index, start token, end token of each candidate
-
-
-@dataclass
 class Result:
     component: str
     objective: Objective
     trials: list[Trial]
     chosen: dict[str, Any]  # the component settings written
-    default: Scores  # the pipeline as it was, on dev
-    tuned: Scores  # the chosen settings, on dev
+    default: CountedScores  # the pipeline as it was, on dev
+    tuned: CountedScores  # the chosen settings, on dev
     temperature: float
     reached: dict[str, bool]  # with a target: per label (or overall), whether dev reaches it
     reliability_before: list[Bin]
@@ -131,190 +100,6 @@ class Result:
     ece_after: float
     seconds: float
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
-
-
-def bert_ner_component(nlp: Language, name: Optional[str]) -> tuple[str, BertNER]:
-    """The pipeline's bert_ner component (by name if given; else the only one)."""
-    found = [(n, pipe) for n, pipe in nlp.pipeline if isinstance(pipe, BertNER)]
-    if name is not None:
-        for n, pipe in found:
-            if n == name:
-                return n, pipe
-        raise ConfigError(
-            f"--component {name!r}: the pipeline's bert_ner components are {[n for n, _ in found] or 'none'}"
-        )
-    if len(found) != 1:
-        raise ConfigError(
-            f"tune needs a pipeline with one bert_ner component, this one has {len(found)} "
-            f"({', '.join(n for n, _ in found) or 'none'}; pipeline: {', '.join(nlp.pipe_names)}); "
-            + (
-                "name one with --component"
-                if found
-                else "wrap a model with `python -m spacy_bert_ner assemble`"
-            )
-        )
-    return found[0]
-
-
-def load_examples(nlp: Language, path: Path) -> list[Example]:
-    """The examples ``spacy evaluate`` scores: gold tokens where the DocBin's spaces are unknown (CoNLL),
-    else the pipeline's tokenizer on the gold text."""
-    if not path.is_file():
-        raise DataError(
-            f"{path}: no such file; pass a .spacy DocBin with gold entities (e.g. corpus/dev.spacy)"
-        )
-    examples = list(Corpus(str(path))(nlp))
-    if not any(eg.reference.has_annotation("ENT_IOB") for eg in examples):
-        raise DataError(f"{path}: no doc has entity annotation; tune needs gold entities to score against")
-    return examples
-
-
-def prepared_docs(nlp: Language, name: str, examples: Sequence[Example]) -> list[Doc]:
-    """The examples' predicted docs after the components before ``name`` (sentence splitters: they decide
-    the segments); the components after it are not run."""
-    names = nlp.pipe_names
-    return list(nlp.pipe([eg.predicted for eg in examples], disable=names[names.index(name) :]))
-
-
-def current_setting(component: BertNER) -> InputSetting:
-    classifier = component.classifier
-    return InputSetting(component.sentences, classifier.context, classifier.pack)
-
-
-def input_grid(
-    component: BertNER,
-    contexts: Optional[Sequence[int]],
-    packing: bool,
-    whole_docs: bool,
-    windows: Optional[Sequence[int]] = None,
-) -> list[InputSetting]:
-    """The input settings to try, the pipeline's own first: sentences with each context (default: 0 and the
-    pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``,
-    or ``windows``: one setting per window length, each with its default stride)."""
-    current = current_setting(component)
-    contexts = sorted({0, current.context} if contexts is None else set(contexts))
-    grid = [current]
-    for context in contexts:
-        for pack in (False, True) if packing else (False,):
-            grid.append(InputSetting(True, context, pack))
-        if whole_docs and not windows:
-            grid.append(InputSetting(False, context, False))
-        for window in windows or ():
-            grid.append(InputSetting(False, context, False, window))
-    return list(dict.fromkeys(grid))
-
-
-def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
-    """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
-    try:
-        window = {} if setting.window is None else {"window": setting.window}
-        classifier = component.classifier.variant(context=setting.context, pack=setting.pack, **window)
-    except ConfigError as err:
-        raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
-    start = time.perf_counter()
-    inputs = [component.model_input(doc, setting.sentences) for doc in docs]
-    pieces: list[PiecePredictions] = []
-    for first in range(0, len(inputs), PIECE_BATCH_DOCS):
-        chunk = inputs[first : first + PIECE_BATCH_DOCS]
-        pieces.extend(classifier.predict_pieces([i.words for i in chunk], [i.bounds for i in chunk]))
-        bar.update(len(chunk))
-    return Cached(setting, inputs, pieces, time.perf_counter() - start)
-
-
-def forward_all(
-    component: BertNER, docs: Sequence[Doc], settings: Sequence[InputSetting], progress: bool
-) -> dict[InputSetting, Cached]:
-    """One forward pass per distinct input setting, in order, under one progress bar."""
-    from tqdm import tqdm
-
-    distinct = list(dict.fromkeys(settings))
-    cache: dict[InputSetting, Cached] = {}
-    with tqdm(total=len(distinct) * len(docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
-        for setting in distinct:
-            bar.set_description(setting.describe())
-            cache[setting] = forward(component, docs, setting, bar)
-    return cache
-
-
-@dataclass
-class Dataset:
-    """Gold examples and the docs the component labels (the components before it applied), aligned."""
-
-    examples: list[Example]
-    docs: list[Doc]
-    x2y: list[Any]  # per doc, its tokens' gold tokens (spaCy's alignment, as its NER scorer uses)
-
-    @classmethod
-    def load(cls, nlp: Language, name: str, path: Path) -> "Dataset":
-        examples = load_examples(nlp, path)
-        docs = prepared_docs(nlp, name, examples)
-        return cls(
-            examples, docs, [Example(doc, eg.reference).alignment.x2y for doc, eg in zip(docs, examples)]
-        )
-
-
-def decode(
-    component: BertNER, data: Dataset, cached: Cached, aggregation: str, temperature: float
-) -> Decoded:
-    """Every entity the component writes from the cached probabilities (no thresholds), each with its score
-    and whether spaCy's NER scorer counts it right; gold entities counted per label."""
-    labels, scores, correct, where = [], [], [], []
-    gold: dict[str, int] = {}
-    for index, (eg, doc, x2y, model_input, pieces) in enumerate(
-        zip(data.examples, data.docs, data.x2y, cached.inputs, cached.pieces, strict=True)
-    ):
-        reference = eg.reference
-        if not reference.has_annotation("ENT_IOB"):
-            continue  # spaCy's scorer skips it too
-        golds = {(ent.label_, ent.start, ent.end) for ent in reference.ents}
-        for label, _, _ in golds:
-            gold[label] = gold.get(label, 0) + 1
-        words = aggregate(pieces, aggregation, temperature)
-        prediction = DocPredictions(model_input.tokens, model_input.segments, words)
-        for span, span_score in component.found_spans(doc, prediction):
-            indices = x2y[span.start : span.end]
-            if not len(indices):
-                continue
-            first, last = int(indices[0]), int(indices[-1])
-            if any(token.ent_iob == 0 for token in reference[first : last + 1]):
-                continue  # gold annotation missing there: neither right nor wrong
-            labels.append(span.label_)
-            scores.append(span_score)
-            correct.append((span.label_, first, last + 1) in golds)
-            where.append((index, span.start, span.end))
-    candidates = Candidates(
-        numpy.array(labels, dtype=object),
-        numpy.array(scores, dtype=float),
-        numpy.array(correct, dtype=bool),
-        gold,
-    )
-    return Decoded(candidates, numpy.array(where, dtype=numpy.int64).reshape(-1, 3))
-
-
-def scores_at_temperature(
-    cached: Cached, docs: Sequence[Doc], aggregation: str, decoded: Decoded
-) -> Callable[[float], numpy.ndarray]:
-    """A function of the temperature giving the decoded entities' scores: the mean over their words of the
-    best label's probability after the temperature. Exact for ``first`` aggregation; for the others the
-    temperature is applied to the aggregated distributions (the fit's approximation; tune re-decodes)."""
-    offsets = numpy.r_[0, numpy.cumsum([len(doc) for doc in docs])]
-    positions, distributions = [], []
-    for index, (model_input, pieces) in enumerate(zip(cached.inputs, cached.pieces)):
-        words, probs = word_probabilities(pieces, aggregation)
-        positions.append(offsets[index] + model_input.tokens[words])
-        distributions.append(probs)
-    at = numpy.concatenate(positions) if positions else numpy.zeros(0, numpy.int64)
-    probs = numpy.concatenate(distributions) if distributions else numpy.zeros((0, 1), numpy.float32)
-    starts = offsets[decoded.where[:, 0]] + decoded.where[:, 1]
-    ends = offsets[decoded.where[:, 0]] + decoded.where[:, 2]
-
-    def scores_at(temperature: float) -> numpy.ndarray:
-        token_scores = numpy.zeros(int(offsets[-1]) + 1)
-        token_scores[at] = with_temperature(probs, temperature).max(1)
-        total = numpy.r_[0.0, numpy.cumsum(token_scores)]
-        return (total[ends] - total[starts]) / numpy.maximum(ends - starts, 1)
-
-    return scores_at
 
 
 def thresholds_for(
@@ -486,3 +271,59 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
         "evaluation": result.evaluation,
         "seconds": round(result.seconds, 2),
     }
+
+
+def whole_numbers(value: Optional[str], option: str, example: str) -> Optional[list[int]]:
+    """``"0,64"`` -> ``[0, 64]`` (None stays None); anything else names ``option`` and an ``example``."""
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}") from None
+
+
+def objective_for(
+    target_precision: Optional[float] = None, target_recall: Optional[float] = None, scope: str = "label"
+) -> Objective:
+    """The objective a precision or recall target asks for (per label or overall); the best F1 without."""
+    if target_precision is not None and target_recall is not None:
+        raise ConfigError("--target-precision and --target-recall: give one of them (or neither, for the best F1)")
+    if scope not in ("label", "overall"):
+        raise ConfigError(f"--target-scope must be label or overall, got {scope!r}")
+    if target_precision is not None:
+        return Objective("p", target_precision, scope)  # type: ignore[arg-type]
+    if target_recall is not None:
+        return Objective("r", target_recall, scope)  # type: ignore[arg-type]
+    return Objective()
+
+
+def tune_pipeline(
+    pipeline: str,
+    dev: Path,
+    output: Path,
+    *,
+    eval_data: Optional[Path] = None,
+    gpu_id: int = -1,
+    **settings: Any,
+) -> Result:
+    """``tune`` as the CLI runs it: load ``pipeline``, :func:`tune` it on ``dev`` with ``settings``, score it
+    before and after on ``eval_data`` if given, and save the tuned copy with tune.json to ``output``."""
+    from ..evaluation.pipeline import load_pipeline
+    from ..output_paths import check_output
+
+    check_output(output, "folder", "OUTPUT")
+    if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():
+        raise ConfigError(f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder")
+    nlp = load_pipeline(pipeline, gpu_id)
+    result = tune(nlp, dev, **settings)
+    before = settings_of(dict(nlp.pipeline)[result.component])
+    if eval_data is not None:
+        progress = settings.get("progress", True)
+        default_eval, tuned_eval = evaluate_settings(nlp, result.component, eval_data, [before, result.chosen], progress)
+        result.evaluation = {"data": str(eval_data), "default": default_eval, "tuned": tuned_eval}
+    write_tuned(nlp, result.component, result.chosen, output)
+    tune_json = json.dumps(result_as_json(result, pipeline, dev, output), indent=2) + "\n"
+    (output / "tune.json").write_text(tune_json, encoding="utf-8")
+    return result
+

@@ -8,12 +8,13 @@ counting, without running the model again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Optional
 
 import numpy
 
 from ..errors import ConfigError, DataError
+from ..evaluation.scores import CountedScores
 
 Thresholds = dict[str, float]  # label -> lowest score kept; labels not named keep every entity
 Scope = Literal["label", "overall"]
@@ -33,26 +34,6 @@ class Candidates:
             raise DataError("Candidates: labels, scores and correct must have one entry per candidate")
 
 
-@dataclass
-class Scores:
-    """Micro-averaged precision/recall/F1 (0-1) and the same per label, as spaCy's NER scorer counts."""
-
-    p: float
-    r: float
-    f: float
-    per_type: dict[str, dict[str, float]] = field(default_factory=dict)
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> tp, fp, fn
-
-    def as_dict(self) -> dict:
-        return {"p": self.p, "r": self.r, "f": self.f, "per_type": self.per_type}
-
-
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
 def kept(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> numpy.ndarray:
     """Which candidates reach their label's threshold."""
     thresholds = thresholds or {}
@@ -60,7 +41,7 @@ def kept(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> num
     return candidates.scores >= floor
 
 
-def score(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> Scores:
+def score(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> CountedScores:
     """The scores of the candidates that reach their thresholds."""
     keep = kept(candidates, thresholds)
     counts: dict[str, dict[str, int]] = {}
@@ -69,12 +50,7 @@ def score(candidates: Candidates, thresholds: Optional[Thresholds] = None) -> Sc
         tp = int((mine & candidates.correct).sum())
         fp = int(mine.sum()) - tp
         counts[label] = {"tp": tp, "fp": fp, "fn": candidates.gold.get(label, 0) - tp}
-    p, r, f = _prf(*(sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")))
-    per_type = {}
-    for label, c in counts.items():
-        lp, lr, lf = _prf(c["tp"], c["fp"], c["fn"])
-        per_type[label] = {"p": lp, "r": lr, "f": lf}
-    return Scores(p, r, f, per_type, counts)
+    return CountedScores.from_counts(counts)
 
 
 def _sweep(

@@ -18,7 +18,7 @@ import psutil
 from spacy import Language
 from spacy.util import registry
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .heap import return_free_memory, set_mmap_threshold
 
 

@@ -14,6 +14,8 @@ every meta.json saved since), and loads ``model`` on first use if ``from_disk`` 
 from __future__ import annotations
 
 from pathlib import Path
+import inspect
+import typing
 from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Optional, Sequence
 
 import numpy
@@ -27,35 +29,43 @@ from spacy.util import SimpleFrozenList, from_disk, make_tempdir, minibatch, to_
 from spacy.vocab import Vocab
 from thinc.util import get_torch_default_device
 
-from .bio import scheme_of_labels, split_tag, tags_to_spans
-from .errors import ConfigError, DataError, ModelError
-from .hf.classifier import TokenClassifier, WordPredictions, load_token_classifier
+from ..bio import scheme_of_labels, split_tag, tags_to_spans
+from ..errors import ConfigError, DataError, ModelError
+from ..hf.classifier import TokenClassifier, WordPredictions, load_token_classifier
+from ..hf.options import NAMES as READING_NAMES
+from ..hf.options import ReadingOptions, reading_options
 
 FORMAT_VERSION = 1
 # nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model
 META_KEY = "spacy_bert_ner"
 MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
 
-DEFAULT_CONFIG: dict[str, Any] = {
+# The component's own settings; the reading options (aggregation, window, ...) come from ReadingOptions.
+COMPONENT_DEFAULTS: dict[str, Any] = {
     "model": "",
     "revision": None,
-    "aggregation": "first",
-    "window": None,
-    "stride": None,
-    "context": None,
-    "pack_sentences": None,
     "sentences": True,
-    "batch_size": 1024,
-    "temperature": 1.0,
     "thresholds": {},
     "labels": {},
     "device": None,
-    "dtype": "float32",
     "annotate": "ents",
     "spans_key": "bert_ner",
     "overwrite": True,
     "scorer": {"@scorers": "spacy.ner_scorer.v1"},
 }
+DEFAULT_CONFIG: dict[str, Any] = {**COMPONENT_DEFAULTS, **ReadingOptions().as_config()}
+
+
+def _reading_parameters(factory: Callable[..., "BertNER"]) -> Callable[..., "BertNER"]:
+    """Give ``factory`` (which takes the reading options as ``**reading``) one typed keyword per
+    :class:`ReadingOptions` field, so that spaCy's config validation checks them at ``add_pipe`` by the types
+    declared there."""
+    signature = inspect.signature(factory)
+    types = typing.get_type_hints(ReadingOptions)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    reading = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=types[n]) for n in READING_NAMES]
+    factory.__signature__ = signature.replace(parameters=fixed + reading)  # type: ignore[attr-defined]
+    return factory
 
 
 @Language.factory(
@@ -64,49 +74,30 @@ DEFAULT_CONFIG: dict[str, Any] = {
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
+@_reading_parameters
 def make_bert_ner(
     nlp: Language,
     name: str,
     model: str,
     revision: Optional[str],
-    aggregation: Literal["first", "average", "max"],
-    window: Optional[int],
-    stride: Optional[int],
-    context: Optional[int],
-    pack_sentences: Optional[bool],
     sentences: bool,
-    batch_size: int,
-    temperature: float,
     thresholds: dict[str, float],
     labels: dict[str, Optional[str]],
     device: Optional[str],
-    dtype: Literal["float32", "bfloat16", "float16"],
     annotate: Literal["ents", "spans"],
     spans_key: str,
     overwrite: bool,
     scorer: Optional[Callable],
+    **reading: Any,
 ) -> "BertNER":
     """Wrap a fine-tuned ``AutoModelForTokenClassification`` (local folder or hub id) as an NER component.
 
-    aggregation: how a word's wordpieces vote: the first one, the average of their probabilities, or
-        the one most sure of its label.
-    window / stride: model input length in wordpieces, special tokens included (default: the length the
-        model was fine-tuned with, if train-hf recorded it, else the model's maximum), and how far windows
-        over a longer doc advance (default: 3/4 of a window, at most a window less twice the context).
-    context: wordpieces of the doc each sentence (or window position) sees on either side; default: the
-        context the model was fine-tuned with (train-hf records it in config.json), else 0.
+    The reading options (aggregation, window, stride, context, pack_sentences, batch_size, temperature,
+    dtype) are :class:`~spacy_bert_ner.hf.options.ReadingOptions`, documented there.
     sentences: when a doc has sentence boundaries (a sentencizer, senter or parser ran before), label
         each sentence as its own input, with ``context`` wordpieces of the doc around it, and keep entities
         inside sentences; otherwise windows run over the whole doc, every word with at least ``context``
         wordpieces either side (or the doc's edge).
-    pack_sentences: with sentences, put consecutive sentences in one model input while they fit with
-        ``context`` wordpieces around them: fewer, longer inputs (faster with context), but sentences see
-        more context than one sentence's input gives; entities still stay inside sentences. Default: what
-        the model was fine-tuned with (train-hf's [model] pack_sentences, recorded), else False.
-    batch_size: wordpieces (sequences x longest sequence) per forward pass. 1024 was fastest on CPU
-        (benchmarks/inference.py): larger batches of length-sorted sentences pad more; raise it on GPU.
-    temperature: divides the model's logits before the softmax, so scores match how often predictions are
-        right (``tune`` fits it on dev data); 1 keeps the model's own scores.
     thresholds: entity label (as written, after ``labels``) -> the lowest score an entity of that label
         needs to go into ``doc.ents``; entities under it stay in ``doc.spans[spans_key]`` with their
         scores. Labels not named need none. ``tune`` chooses them for an F1, precision or recall target.
@@ -125,18 +116,11 @@ def make_bert_ner(
         name,
         model=model,
         revision=revision,
-        aggregation=aggregation,
-        window=window,
-        stride=stride,
-        context=context,
-        pack_sentences=pack_sentences,
+        options=reading_options(**reading),
         sentences=sentences,
-        batch_size=batch_size,
-        temperature=temperature,
         thresholds=thresholds,
         labels=labels,
         device=device,
-        dtype=dtype,
         annotate=annotate,
         spans_key=spans_key,
         overwrite=overwrite,
@@ -203,18 +187,11 @@ class BertNER(Pipe):
         *,
         model: str,
         revision: Optional[str] = None,
-        aggregation: str = "first",
-        window: Optional[int] = None,
-        stride: Optional[int] = None,
-        context: Optional[int] = None,
-        pack_sentences: Optional[bool] = None,
+        options: ReadingOptions = ReadingOptions(),
         sentences: bool = True,
-        batch_size: int = 1024,
-        temperature: float = 1.0,
         thresholds: Optional[dict[str, float]] = None,
         labels: Optional[dict[str, Optional[str]]] = None,
         device: Optional[str] = None,
-        dtype: str = "float32",
         annotate: str = "ents",
         spans_key: str = "bert_ner",
         overwrite: bool = True,
@@ -227,15 +204,7 @@ class BertNER(Pipe):
         self.name = name
         self.model_name = model
         self.revision = revision
-        self.options = dict(
-            aggregation=aggregation,
-            window=window,
-            stride=stride,
-            context=context,
-            pack=pack_sentences,
-            batch_size=batch_size,
-            temperature=temperature,
-        )
+        self.options = options
         self.thresholds = _checked_thresholds(thresholds or {})
         if self.thresholds and annotate == "spans":
             raise ConfigError(
@@ -247,7 +216,6 @@ class BertNER(Pipe):
         self._written_labels: dict[str, Optional[str]] = {}  # model entity type -> label written (None: drop)
         self.sentences = sentences
         self.device = torch_device(device)
-        self.dtype = dtype
         self.annotate = annotate
         self.spans_key = spans_key
         self.overwrite = overwrite
@@ -261,9 +229,7 @@ class BertNER(Pipe):
     # -- the model ---------------------------------------------------------------------------------------
 
     def _load(self, model: str, revision: Optional[str]) -> TokenClassifier:
-        return load_token_classifier(
-            model, revision=revision, device=self.device, dtype=self.dtype, **self.options
-        )
+        return load_token_classifier(model, revision=revision, device=self.device, options=self.options)
 
     def _set_classifier(self, classifier: TokenClassifier) -> None:
         """Adopt a classifier after checking its labels form one BIO-style scheme with entity labels."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .bio import TaggedSentence
-from .data.tagged import read_documents
-from .errors import DataError
-from .hf.recipe import Prepared, prepare
-from .hf.settings import HFTrainSettings, load_settings
+from ..bio import TaggedSentence
+from ..data.tagged import read_documents
+from ..errors import DataError
+from ..hf.recipe import Prepared, prepare
+from ..hf.settings import HFTrainSettings, load_settings
 
 
 def read_splits(settings: HFTrainSettings) -> dict[str, list[list[TaggedSentence]]]:

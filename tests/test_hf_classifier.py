@@ -1,4 +1,5 @@
-"""hf_model: word alignment, aggregation, sliding windows, batching and load errors, on tiny checkpoints."""
+"""hf/classifier.py: word alignment, aggregation, sliding windows, batching, reading options and load errors,
+on tiny checkpoints."""
 
 from __future__ import annotations
 
@@ -252,10 +253,12 @@ def test_slow_tokenizer_is_refused(tiny_model_dir: Path) -> None:
         ),
         ({"window": 2}, "window must be more than the 2 special tokens"),
         ({"window": 16, "stride": 15}, r"stride must be in 1\.\.14"),
-        ({"stride": 0}, r"stride must be in 1\.\.510"),
-        ({"batch_size": 0}, "batch_size .* must be positive"),
-        ({"aggregation": "mean"}, "aggregation must be one of"),
-        ({"dtype": "int8"}, "dtype must be one of"),
+        ({"stride": 0}, r"stride = 0: must be a positive number of wordpieces"),
+        ({"batch_size": 0}, "batch_size = 0: must be a positive number"),
+        ({"temperature": 0.0}, r"temperature = 0\.0: must be a number above 0"),
+        ({"aggregation": "mean"}, r"aggregation = 'mean': Input should be 'first', 'average' or 'max'"),
+        ({"dtype": "int8"}, r"dtype = 'int8': Input should be 'float32', 'bfloat16' or 'float16'"),
+        ({"pack": True}, r"reading options: unknown pack; known: aggregation, window, stride, context, pack_sentences"),
     ],
 )
 def test_bad_options(tiny_model_dir: Path, options: dict, message: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 @Language.factory(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import spacy
 
-from .errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError
 
 
 def assemble_pipeline(

@@ -1,0 +1,67 @@
+"""The Hugging Face route's commands: train-hf, assemble."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from ..output_paths import check_output
+from .app import app
+from .output import guarded, say
+
+
+@app.command(
+    "train-hf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_hf_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="A train-hf config, e.g. configs/hf_bert_ner.cfg"),
+) -> None:
+    """Fine-tune a Hugging Face token classifier by the HF course recipe (Trainer) on converted DocBins.
+
+    Override any setting as --section.key value, e.g. --paths.train corpus/train.spacy
+    --model.backbone bert-base-cased --training_args.max_steps 100. Writes [paths] output: model/ (a HF
+    folder), metrics.json. Several GPUs or machines: accelerate launch -m spacy_bert_ner train-hf CONFIG ...
+    """
+    from spacy.cli._util import parse_config_overrides
+
+    from ..hf.recipe import fit, is_main_process, summary
+    from ..training.train_hf import prepare_training
+
+    overrides = parse_config_overrides(ctx.args)
+    prepared = guarded(lambda: prepare_training(config_path, overrides))  # before the first training step
+    metrics = fit(prepared)
+    if is_main_process():
+        typer.echo(json.dumps(metrics, indent=2))
+        for line in summary(metrics):
+            say("ℹ", "blue", line)
+        settings = prepared.settings
+        say("✔", "green", f"Saved the model to {settings.model_dir}, metrics to {settings.metrics_path}")
+
+
+@app.command("assemble")
+def assemble_cli(
+    model_dir: Path = typer.Argument(..., help="A fine-tuned HF token classifier folder (train-hf's model/)"),
+    output_dir: Path = typer.Argument(..., help="Where to save the spaCy pipeline"),
+    lang: str = typer.Option("en", help="Language of the blank pipeline (its tokenizer)"),
+    name: str = typer.Option("bert_ner", help="Name of the component in the pipeline"),
+    sentencizer: bool = typer.Option(
+        True,
+        help="Split sentences first (line_sentences: at line breaks, then spaCy's sentencizer), so bert_ner "
+        "labels text sentence by sentence",
+    ),
+) -> None:
+    """Turn a HF token classifier folder into a spaCy pipeline: blank LANG [+ line_sentences + sentencizer]
+    + bert_ner."""
+    from ..pipeline.assemble import assemble_pipeline
+
+    def run() -> Path:
+        check_output(output_dir, "folder", "OUTPUT_DIR")
+        return assemble_pipeline(model_dir, output_dir, lang, name, sentencizer)
+
+    guarded(run)
+    msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")

@@ -1,0 +1,100 @@
+"""``tune``: bert_ner's inference settings, temperature and thresholds chosen on dev."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from wasabi import msg
+
+from .app import app
+from .output import guarded, say
+
+
+@app.command("tune", no_args_is_help=True)
+def tune_cli(
+    pipeline: str = typer.Argument(..., help="A saved pipeline with a bert_ner component (folder or package)"),
+    dev: Path = typer.Argument(..., help="Gold .spacy DocBin to tune on (e.g. corpus/dev.spacy)"),
+    output: Path = typer.Argument(..., help="Where to save the tuned copy of the pipeline (with tune.json)"),
+    target_precision: Optional[float] = typer.Option(
+        None, "--target-precision", min=0.0, max=1.0, help="Reach this precision (per label, or --target-scope overall) with the most recall"
+    ),
+    target_recall: Optional[float] = typer.Option(
+        None, "--target-recall", min=0.0, max=1.0, help="Reach this recall (per label, or overall) with the most precision"
+    ),
+    target_scope: str = typer.Option("label", "--target-scope", help="label: each label its own target and threshold; overall: one threshold for all"),
+    contexts: Optional[str] = typer.Option(None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"),
+    packing: bool = typer.Option(True, "--packing/--no-packing", help="Also try packed sentences for each context"),
+    whole_docs: bool = typer.Option(False, "--whole-docs", help="Also try windows over whole docs (no sentences)"),
+    windows: Optional[str] = typer.Option(
+        None, "--windows", help="Window lengths (wordpieces) to try over whole docs, e.g. 128,256 (implies --whole-docs)"
+    ),
+    aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
+    thresholds: bool = typer.Option(True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"),
+    temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
+    component: Optional[str] = typer.Option(None, "--component", help="The bert_ner component's name, if several"),
+    eval_data: Optional[Path] = typer.Option(None, "--eval", help="Also score the pipeline before and after on this DocBin (e.g. corpus/test.spacy); not used to choose"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+) -> None:
+    """Choose bert_ner's inference settings (sentences, context, packing, aggregation), temperature and
+    per-label thresholds on gold dev data, with one forward pass per input setting; save a copy of the
+    pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
+    calibration (score bins -> precision) before and after the temperature."""
+    from ..evaluation.scores import percent
+    from ..tuning.run import objective_for, tune_pipeline, whole_numbers
+
+    def run():
+        return tune_pipeline(
+            pipeline,
+            dev,
+            output,
+            eval_data=eval_data,
+            gpu_id=gpu_id,
+            component_name=component,
+            objective=objective_for(target_precision, target_recall, target_scope),
+            contexts=whole_numbers(contexts, "--contexts", "0,64"),
+            packing=packing,
+            whole_docs=whole_docs,
+            windows=whole_numbers(windows, "--windows", "128,256"),
+            aggregations=aggregations.split(","),
+            use_thresholds=thresholds,
+            fit_temp=temperature,
+            progress=progress,
+        )
+
+    result = guarded(run)
+    rows = [
+        [t.setting.describe(), t.aggregation, percent(t.plain.f), percent(t.tuned.p), percent(t.tuned.r), percent(t.tuned.f), f"{t.seconds:.1f}"]
+        for t in result.trials
+    ]
+    msg.table(
+        rows,
+        header=["input", "aggregation", "F (argmax)", "P", "R", "F (thresholds)", "forward s"],
+        divider=True,
+        aligns=["l", "l", "r", "r", "r", "r", "r"],
+    )
+    chosen = result.chosen
+    say("ℹ", "blue", f"objective: {result.objective.describe()}; chosen: {chosen}")
+    say(
+        "ℹ",
+        "blue",
+        f"dev F1 {percent(result.default.f)} -> {percent(result.tuned.f)} (P {percent(result.tuned.p)}, R "
+        f"{percent(result.tuned.r)}); calibration error {result.ece_before:.4f} -> {result.ece_after:.4f} at "
+        f"temperature {result.temperature:g}; {result.seconds:.1f} s",
+    )
+    missed = sorted(label for label, reached in result.reached.items() if not reached)
+    if missed:
+        say(
+            "⚠",
+            "yellow",
+            f"{result.objective.describe()}: not reached on dev for {', '.join(missed)}; they keep the threshold "
+            "that comes closest (tune.json: target_reached)",
+        )
+    for name in ("default", "tuned"):
+        if result.evaluation:
+            found = result.evaluation[name]["scores"]
+            say("ℹ", "blue", f"{result.evaluation['data']} ({name}): P {percent(found['p'])} R {percent(found['r'])} F {percent(found['f'])}")
+    say("✔", "green", f"Wrote {output / 'tune.json'}")
+    msg.good(f"Saved the tuned pipeline to {output}: spacy.load({str(output)!r})")
