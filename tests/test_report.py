@@ -16,14 +16,8 @@ from typer.testing import CliRunner
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError, DataError
 from spacy_bert_ner.evaluation.parity import Unit, parity, predict
-from spacy_bert_ner.evaluation.report import (
-    build_report,
-    example_section,
-    load_metrics,
-    parse_named,
-    sample_units,
-    write_report,
-)
+from spacy_bert_ner.evaluation.report import build_report, load_metrics, parse_named, write_report
+from spacy_bert_ner.evaluation.report_examples import example_section, sample_units
 
 # (words, sentence starts, gold entities); the rigged model gets doc 0 and the first sentence of doc 1 right.
 GOLD = [

@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError
 from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
@@ -40,7 +39,8 @@ def annotate_cli(
     """Annotate a corpus with any spaCy pipeline, resumably: shards are written whole and listed in
     manifest.json; rerun the same command after a stop or crash and it carries on where it was. Bad records
     go to shard-N.errors.jsonl with file:line (--strict: stop at the first)."""
-    from ..annotate.run import AnnotateSettings, annotate_local, plan_run
+    from ..annotate.corpus import annotate_corpus
+    from ..annotate.run import AnnotateSettings
 
     if len(paths) < 2:
         say("✘", "red", "annotate needs at least one INPUT and then OUTPUT_DIR")
@@ -57,15 +57,18 @@ def annotate_cli(
     )
 
     def run():
-        if engine not in ("local", "ray"):
-            raise ConfigError(f"--engine must be local or ray, got {engine!r}")
         check_output(Path(output), "folder", "OUTPUT_DIR")
-        plan = plan_run(pipeline, inputs, Path(output), settings)
-        if engine == "ray":
-            from ..annotate.ray_engine import RaySettings, annotate_ray
-
-            return annotate_ray(plan, settings, RaySettings(address, workers, gpus_per_worker), progress)
-        return annotate_local(plan, settings, progress)
+        return annotate_corpus(
+            pipeline,
+            inputs,
+            Path(output),
+            settings,
+            engine=engine,
+            ray_address=address,
+            ray_workers=workers,
+            gpus_per_worker=gpus_per_worker,
+            progress=progress,
+        )
 
     summary = guarded(run)
     total, now = summary.total, summary.written

@@ -74,13 +74,12 @@ def export_conll_cli(
     output: Optional[Path] = typer.Argument(None, help="Where to write the CoNLL text (default: standard output)"),
 ) -> None:
     """Write a converted DocBin back as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
-    from ..data.docbin import read_docbin
-    from ..data.docs import docs_to_conll
+    from ..data.docbin import export_conll
 
     def run() -> str:
         if output is not None:
             check_output(output, "file", "OUTPUT")
-        return docs_to_conll(read_docbin(docbin))
+        return export_conll(docbin)
 
     text = guarded(run)
     if output is None:

@@ -27,14 +27,13 @@ def parity_cli(
     The pipeline runs once over the gold words. spaCy and seqeval's default mode (conlleval) must agree to
     --tolerance overall and per type, else this prints the first sentence they disagree on and exits 1.
     """
-    from ..evaluation.parity import SCORERS, load_and_predict, parity, rows
+    from ..evaluation.parity import SCORERS, pipeline_parity, rows
     from ..evaluation.scores import percent
 
     def run():
         if output is not None:
             check_output(output, "file", "--output")
-        gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
-        return parity(gold, predicted, tolerance)
+        return pipeline_parity(pipeline, data, batch_size=batch_size, gpu_id=gpu_id, tolerance=tolerance)
 
     result = guarded(run)
     names = {"spacy": "spaCy", "seqeval": "seqeval", "seqeval_strict": "strict"}
@@ -84,17 +83,13 @@ def evaluate_raw_cli(
     """Score a pipeline as users run it: each gold article as plain text (one line per sentence), read by
     the pipeline's own tokenizer and sentence splitter; gold entities are matched across the two
     tokenizations by spaCy's NER scorer. The figure beside `spacy evaluate`'s gold-token one."""
-    from ..data.docbin import read_docbin
-    from ..evaluation.pipeline import load_pipeline
-    from ..evaluation.raw_text import check_layout, raw_text_scores
+    from ..evaluation.raw_text import evaluate_raw
     from ..evaluation.scores import percent
 
     def run() -> dict:
-        check_layout(layout, "--layout")  # before the pipeline loads
         if output is not None:
             check_output(output, "file", "--output")
-        nlp = load_pipeline(pipeline, gpu_id)
-        return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size, layout)
+        return evaluate_raw(pipeline, data, batch_size=batch_size, gpu_id=gpu_id, layout=layout)
 
     result = guarded(run)
     rows = [[t, *(percent(s[k] if s else None) for k in "prf")] for t, s in sorted(result["ents_per_type"].items())]

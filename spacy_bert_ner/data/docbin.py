@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ..errors import DataError
 from .conll import Article
-from .docs import group_sentences, sentences_to_doc
+from .docs import docs_to_conll, group_sentences, sentences_to_doc
 
 
 @dataclass
@@ -100,3 +100,9 @@ def read_docbin(path: str | Path, vocab: Vocab | None = None) -> list[Doc]:
     except ValueError as err:
         raise DataError(f"{path}: not a spaCy DocBin file ({err})") from None
     return list(docbin.get_docs(vocab or Vocab()))
+
+
+def export_conll(path: str | Path) -> str:
+    """``export-conll``: a DocBin written by ``convert`` as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
+    return docs_to_conll(read_docbin(path))
+

@@ -193,6 +193,15 @@ def load_and_predict(
     return gold, predict(nlp, gold, batch_size)
 
 
+def pipeline_parity(
+    pipeline: str | Path, data: str | Path, *, batch_size: int = 64, gpu_id: int = -1, tolerance: float = TOLERANCE
+) -> "ParityResult":
+    """``parity``: run ``pipeline`` once over the gold words of ``data`` and compare the scorers
+    (:func:`parity`)."""
+    gold, predicted = load_and_predict(pipeline, data, batch_size, gpu_id)
+    return parity(gold, predicted, tolerance)
+
+
 def is_annotated(gold: Doc, index: int = 0) -> bool:
     """Whether a gold doc has NER annotation; raise :class:`~spacy_bert_ner.errors.DataError` if only some tokens have it."""
     if not gold.has_annotation("ENT_IOB"):

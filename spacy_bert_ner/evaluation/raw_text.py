@@ -17,6 +17,7 @@ them: every gold entity can be matched, and a difference is always a gold token 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
 from spacy.language import Language
@@ -130,3 +131,17 @@ def raw_text_scores(
             "tokens": token_differences(examples),
         },
     }
+
+
+def evaluate_raw(
+    pipeline: str | Path, data: str | Path, *, batch_size: int = 32, gpu_id: int = -1, layout: str = "lines"
+) -> dict[str, Any]:
+    """``evaluate-raw``: load ``pipeline`` (on GPU ``gpu_id`` if >= 0) and score it on the gold articles of
+    ``data`` as plain text laid out as ``layout`` (:func:`raw_text_scores`)."""
+    from ..data.docbin import read_docbin
+    from .pipeline import load_pipeline
+
+    check_layout(layout, "--layout")  # before the pipeline loads
+    nlp = load_pipeline(pipeline, gpu_id)
+    return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size, layout)  # type: ignore[arg-type]
+

@@ -1,5 +1,6 @@
 """One self-contained HTML page per evaluation run: scores per type side by side, the parity verdicts,
-subword- vs word-level F1, and displaCy renderings of test sentences where a pipeline differs from gold.
+subword- vs word-level F1, and displaCy renderings of test sentences where a pipeline differs from gold
+(:mod:`.report_examples`).
 
 Inputs are metrics JSON files (``parity --output``, ``spacy evaluate --output``, or train-hf's
 metrics.json), ``tune.json`` files (what tune chose, and a reliability plot) and, for the renderings, saved pipelines run over a gold ``.spacy`` file. The page has no
@@ -10,28 +11,19 @@ from __future__ import annotations
 
 import html
 import json
-import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from spacy import displacy
-from spacy.tokens import Doc
-
 from ..errors import ConfigError, DataError
-from .parity import Unit, is_annotated, load_and_predict, unit_differs, units_of
+from .parity import load_and_predict
+from .report_examples import ExampleSection, example_section, examples_section
 from .scores import FIGURES, Scores, from_spacy, percent
 from .tune_section import load_tune_report, tune_section
 
 DASH = "&ndash;"  # in place of a figure that is undefined
 
-COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
-    "PER": "#aa9cfc",
-    "ORG": "#7aecec",
-    "LOC": "#ff9561",
-    "MISC": "#ffeb80",
-}
 SUBWORD_VS_WORD = """\
 The Hugging Face course's <code>compute_metrics</code> runs seqeval over <em>subword</em> label sequences:
 every position whose label is not -100. With the course's alignment (<code>all_subwords</code>) every
@@ -106,28 +98,6 @@ class MetricsEntry:
         return {type_: s["support"] for type_, s in per_type.items() if "support" in s}
 
 
-@dataclass
-class DiffExample:
-    """A sentence where the prediction differs from gold: both renderings and what was missed or added."""
-
-    unit: Unit
-    gold_html: str
-    predicted_html: str
-    missed: list[str]
-    spurious: list[str]
-
-
-@dataclass
-class ExampleSection:
-    """The sampled differing sentences of one pipeline."""
-
-    name: str
-    path: Path
-    n_sequences: int
-    n_differing: int
-    examples: list[DiffExample]
-
-
 def parse_named(values: Sequence[str], option: str) -> dict[str, Path]:
     """``["hf=a.json", ...]`` -> ``{"hf": Path("a.json")}``; names must be unique and non-empty."""
     named: dict[str, Path] = {}
@@ -178,74 +148,7 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     )
 
 
-# -- differing sentences ------------------------------------------------------------------------------------
-
-
-def render(doc: Doc, unit: Unit) -> str:
-    """displaCy's entity markup for the unit's tokens (no page, no scripts)."""
-    span_doc = doc[unit.start : unit.end].as_doc()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*\[W006\]")  # a sentence without entities is fine
-        return displacy.render(span_doc, style="ent", page=False, jupyter=False, options={"colors": COLORS})
-
-
-def _entities(doc: Doc, unit: Unit) -> dict[tuple[int, int, str], str]:
-    return {
-        (e.start, e.end, e.label_): f"{e.text} ({e.label_})"
-        for e in doc.ents
-        if unit.start <= e.start and e.end <= unit.end
-    }
-
-
-def differing_units(gold_docs: Sequence[Doc], predicted_docs: Sequence[Doc]) -> tuple[int, list[Unit]]:
-    """How many sequences the annotated gold docs have, and those whose predicted entities differ."""
-    total, differing = 0, []
-    for i, (gold, doc) in enumerate(zip(gold_docs, predicted_docs)):
-        if not is_annotated(gold, i):
-            continue
-        units, _, _ = units_of(gold, doc, i)
-        total += len(units)
-        differing.extend(u for u in units if unit_differs(gold, doc, u))
-    return total, differing
-
-
-def sample_units(units: Sequence[Unit], n: int, seed: int = 0) -> list[Unit]:
-    """A deterministic sample of ``n`` units, in corpus order."""
-    if len(units) <= n:
-        return list(units)
-    chosen = random.Random(seed).sample(range(len(units)), n)
-    return [units[i] for i in sorted(chosen)]
-
-
-def example_section(
-    name: str,
-    path: Path,
-    gold_docs: Sequence[Doc],
-    predicted_docs: Sequence[Doc],
-    n_examples: int = 20,
-    seed: int = 0,
-) -> ExampleSection:
-    """Sample the sentences where ``predicted_docs`` differ from gold and render both sides."""
-    total, differing = differing_units(gold_docs, predicted_docs)
-    examples = []
-    for unit in sample_units(differing, n_examples, seed):
-        gold, doc = gold_docs[unit.doc], predicted_docs[unit.doc]
-        gold_ents, pred_ents = _entities(gold, unit), _entities(doc, unit)
-        examples.append(
-            DiffExample(
-                unit,
-                render(gold, unit),
-                render(doc, unit),
-                missed=[text for key, text in gold_ents.items() if key not in pred_ents],
-                spurious=[text for key, text in pred_ents.items() if key not in gold_ents],
-            )
-        )
-    return ExampleSection(name, path, total, len(differing), examples)
-
-
 # -- HTML ---------------------------------------------------------------------------------------------------
-
-
 
 
 def _e(value: Any) -> str:
@@ -381,33 +284,6 @@ def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
             f"<p><b>{_e(entry.name)}</b>: F1 {percent(entry.overall.get('f'), DASH)} on raw text; "
             f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens split by "
             f"its tokenizer. Commonest: {commonest or 'none'}.</p>"
-        )
-    return "\n".join(out)
-
-
-def examples_section(section: ExampleSection) -> str:
-    shown = len(section.examples)
-    out = [
-        f"<h3 id='examples-{_e(section.name)}'>{_e(section.name)} "
-        f"<span class='note'>({_e(section.path)})</span></h3>",
-        f"<p class='note'>{section.n_differing} of {section.n_sequences} sentences differ from gold "
-        "(sentences joined by an entity across their boundary count as one); "
-        f"{'all' if shown == section.n_differing else f'a sample of {shown}'} shown, in corpus order.</p>",
-    ]
-    for ex in section.examples:
-        notes = []
-        if ex.missed:
-            notes.append(f"<span class='missed'>missed: {_e(', '.join(ex.missed))}</span>")
-        if ex.spurious:
-            notes.append(f"<span class='spurious'>spurious: {_e(', '.join(ex.spurious))}</span>")
-        where = f"doc {ex.unit.doc}, tokens {ex.unit.start}&ndash;{ex.unit.end}"
-        if ex.unit.sentences > 1:
-            where += f" ({ex.unit.sentences} sentences joined by an entity across their boundary)"
-        out.append(
-            f"<div class='pair' data-doc='{ex.unit.doc}' data-start='{ex.unit.start}'>"
-            f"<div class='side'><div class='label'>gold</div>{ex.gold_html}</div>"
-            f"<div class='side'><div class='label'>{_e(section.name)}</div>{ex.predicted_html}</div>"
-            f"<div class='where'>{where}. {' &middot; '.join(notes)}</div></div>"
         )
     return "\n".join(out)
 

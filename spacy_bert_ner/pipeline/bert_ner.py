@@ -13,9 +13,9 @@ every meta.json saved since), and loads ``model`` on first use if ``from_disk`` 
 
 from __future__ import annotations
 
-from pathlib import Path
 import inspect
 import typing
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, NamedTuple, Optional, Sequence
 
 import numpy
@@ -23,7 +23,7 @@ import srsly
 import torch
 from spacy.language import Language
 from spacy.pipeline import Pipe
-from spacy.tokens import Doc, Span, SpanGroup
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import SimpleFrozenList, from_disk, make_tempdir, minibatch, to_disk
 from spacy.vocab import Vocab
@@ -34,6 +34,7 @@ from ..errors import ConfigError, DataError, ModelError
 from ..hf.classifier import TokenClassifier, WordPredictions, load_token_classifier
 from ..hf.options import NAMES as READING_NAMES
 from ..hf.options import ReadingOptions, reading_options
+from .doc_entities import write_entities, write_span_group
 
 FORMAT_VERSION = 1
 # nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model
@@ -355,44 +356,9 @@ class BertNER(Pipe):
         for doc, prediction in zip(docs, predictions, strict=True):
             found = self.found_spans(doc, prediction)
             if self.annotate == "ents":
-                sure = [score >= self.thresholds.get(span.label_, 0.0) for span, score in found]
-                written = self._set_ents(doc, [span for (span, _), ok in zip(found, sure) if ok])
-                written_at = {(span.start, span.end) for span in written}
-                # the group: the entities written, and those under their threshold (nothing found is lost)
-                kept = [(s, x) for (s, x), ok in zip(found, sure) if not ok or (s.start, s.end) in written_at]
-                group_spans, group_scores = [s for s, _ in kept], [x for _, x in kept]
+                write_entities(doc, found, self.thresholds, self.spans_key, self.overwrite)
             else:
-                group_spans, group_scores = self._spans_to_add(doc, [s for s, _ in found])
-                group_scores += [x for _, x in found]
-            doc.spans[self.spans_key] = SpanGroup(
-                doc,
-                name=self.spans_key,
-                spans=group_spans,
-                attrs={"scores": numpy.asarray(group_scores, dtype=numpy.float32)},
-            )
-
-    def _set_ents(self, doc: Doc, spans: list[Span]) -> list[Span]:
-        """Write entities to the doc (tokens outside them become O); return the spans written."""
-        if self.overwrite or not doc.ents:
-            doc.set_ents(spans, default="outside")
-            return spans
-        existing = list(doc.ents)
-        taken = numpy.zeros(len(doc), dtype=bool)
-        for ent in existing:
-            taken[ent.start : ent.end] = True
-        spans = [s for s in spans if not taken[s.start : s.end].any()]
-        doc.set_ents(existing + spans, default="outside")
-        return spans
-
-    def _spans_to_add(self, doc: Doc, spans: list[Span]) -> tuple[list[Span], list[float]]:
-        """Spans mode: the group's spans (kept ones first) and the kept ones' scores (NaN if unknown)."""
-        if self.overwrite or self.spans_key not in doc.spans:
-            return spans, []
-        old = doc.spans[self.spans_key]
-        old_scores = old.attrs.get("scores")
-        if old_scores is None or len(old_scores) != len(old):
-            old_scores = [float("nan")] * len(old)
-        return list(old) + spans, [float(x) for x in old_scores]
+                write_span_group(doc, found, self.spans_key, self.overwrite)
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
         """The configured scorer (spaCy's NER scorer by default), given ``spans_key`` for span scorers."""

@@ -1,0 +1,36 @@
+"""``annotate``'s one entry point: plan the run, then annotate its unfinished shards with the engine chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional, Sequence
+
+from ..errors import ConfigError
+from .run import AnnotateSettings, Summary, annotate_local, plan_run
+
+Engine = Literal["local", "ray"]
+
+
+def annotate_corpus(
+    pipeline: str,
+    inputs: Sequence[str],
+    output_dir: Path,
+    settings: AnnotateSettings,
+    *,
+    engine: str = "local",
+    ray_address: Optional[str] = None,
+    ray_workers: int = 1,
+    gpus_per_worker: float = 0.0,
+    progress: bool = True,
+) -> Summary:
+    """Annotate ``inputs`` with ``pipeline`` into ``output_dir`` (:func:`plan_run`): here, in
+    ``settings.n_process`` processes (``engine="local"``), or on a Ray cluster (``engine="ray"``,
+    ``ray_workers`` actors with ``gpus_per_worker`` GPUs each, at ``ray_address`` or a local Ray)."""
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be local or ray, got {engine!r}")
+    plan = plan_run(pipeline, inputs, output_dir, settings)
+    if engine == "ray":
+        from .ray_engine import RaySettings, annotate_ray
+
+        return annotate_ray(plan, settings, RaySettings(ray_address, ray_workers, gpus_per_worker), progress)
+    return annotate_local(plan, settings, progress)
