@@ -68,7 +68,16 @@ def command(method: str, pipeline: str, corpus: Path, out: Path) -> tuple[list[s
     """The method's command line and its torch threads per process."""
     if method == "loop":
         return [sys.executable, "-c", LOOP, pipeline, str(corpus)], 1
-    annotate = [sys.executable, "-m", "spacy_bert_ner", "annotate", pipeline, str(corpus), str(out), "--no-progress"]
+    annotate = [
+        sys.executable,
+        "-m",
+        "spacy_bert_ner",
+        "annotate",
+        pipeline,
+        str(corpus),
+        str(out),
+        "--no-progress",
+    ]
     options = {
         "local1": (["--torch-threads", "1"], 1),
         "local2": (["--n-process", "2", "--torch-threads", "1"], 1),
@@ -101,7 +110,9 @@ def run(cmd: list[str], threads: int) -> tuple[float, float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("pipeline", help="a saved spaCy pipeline (e.g. assemble's output)")
     parser.add_argument("--docs", type=int, default=50_000)
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {METHODS}")
@@ -132,10 +143,16 @@ def main() -> None:
             seconds, peak, _ = run(*command(method, args.pipeline, corpus, out))
             rates[method] = n_words / seconds
             ratio = f"{rates[method] / rates['local1']:.2f}" if "local1" in rates else "-"
-            print(f"{labels[method]:<44}{seconds:>9.1f}{rates[method]:>10,.0f}{ratio:>10}{peak:>13,.0f}", flush=True)
+            print(
+                f"{labels[method]:<44}{seconds:>9.1f}{rates[method]:>10,.0f}{ratio:>10}{peak:>13,.0f}",
+                flush=True,
+            )
             shutil.rmtree(out, ignore_errors=True)
         if args.memory_docs:
-            print(f"\nmemory: annotate --n-process 1 (1 thread) on {args.memory_docs // 10:,} and {args.memory_docs:,} docs")
+            print(
+                f"\nmemory: annotate --n-process 1 (1 thread) on {args.memory_docs // 10:,} and "
+                f"{args.memory_docs:,} docs"
+            )
             peaks = []
             for n_docs in (args.memory_docs // 10, args.memory_docs):
                 write_corpus(args.conll, n_docs, corpus)

@@ -35,7 +35,6 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
-
 SPLITTERS = ("line_sentences", "sentencizer")  # the sentence splitters assemble puts before bert_ner
 
 
@@ -63,13 +62,14 @@ def f1(examples: list[Example]) -> float:
 
 
 def evaluate_model(model: Path, gold_docs: list[Doc]) -> dict[str, tuple[float, float]]:
-    from spacy_bert_ner.pipeline.assemble import assemble_pipeline
     from spacy_bert_ner.evaluation.raw_text import raw_text_examples
+    from spacy_bert_ner.pipeline.assemble import assemble_pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
         nlp = spacy.load(assemble_pipeline(model, Path(tmp) / "pipeline"))
     print(f"{model}: context {nlp.get_pipe('bert_ner').classifier.context}", flush=True)
     sentences = [doc for gold in gold_docs for doc in sentence_docs(gold)]
+
     def read(inputs: list[Doc], golds: list[Doc], disable: tuple[str, ...] = ()) -> list[Example]:
         return [Example(p, g) for p, g in zip(predicted(nlp, inputs, disable), golds, strict=True)]
 
@@ -81,7 +81,9 @@ def evaluate_model(model: Path, gold_docs: list[Doc]) -> dict[str, tuple[float, 
         return [words_only(g, False) for g in gold_docs]
 
     ways = {
-        "articles, gold sentences": lambda: read([words_only(g, True) for g in gold_docs], gold_docs, SPLITTERS),
+        "articles, gold sentences": lambda: read(
+            [words_only(g, True) for g in gold_docs], gold_docs, SPLITTERS
+        ),
         "(a) articles, sentencizer": lambda: read(articles(), gold_docs),
         "(b) articles, no sentences": lambda: read(articles(), gold_docs, SPLITTERS),
         "(c) one Doc per gold sentence": lambda: read([words_only(g, False) for g in sentences], sentences),
@@ -122,7 +124,9 @@ def main() -> None:
         row = "train-hf word-level (metrics.json)".ljust(width)
         print(row + "".join(f"{(metrics.get(str(m)) or float('nan')) * 100:>22.2f}" for m in args.models))
     for name in names:
-        cells = "".join(f"{table[str(m)][name][0] * 100:>14.2f} ({table[str(m)][name][1]:>4.0f} s)" for m in args.models)
+        cells = "".join(
+            f"{table[str(m)][name][0] * 100:>14.2f} ({table[str(m)][name][1]:>4.0f} s)" for m in args.models
+        )
         print(name.ljust(width) + cells)
     if args.output:
         args.output.write_text(json.dumps({"ways": table, "train_hf_word_f": metrics}, indent=2) + "\n")

@@ -44,7 +44,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         warm = out / "warm.txt"
-        warm.write_text("\n".join((data / "test.txt").read_text(encoding="utf-8").split("\n")[:2000]), encoding="utf-8")
+        warm.write_text(
+            "\n".join((data / "test.txt").read_text(encoding="utf-8").split("\n")[:2000]), encoding="utf-8"
+        )
         time_ours(warm, out)
         time_spacy(warm, out)
         rows = []
@@ -60,7 +62,15 @@ def main() -> None:
             rows.append((split, tokens, ours_s, spacy_s))
         rows.append(("all", *totals))
     table = [
-        (split, f"{tokens:,}", f"{o:.2f}", f"{tokens / o:,.0f}", f"{s:.2f}", f"{tokens / s:,.0f}", f"{s / o:.1f}x")
+        (
+            split,
+            f"{tokens:,}",
+            f"{o:.2f}",
+            f"{tokens / o:,.0f}",
+            f"{s:.2f}",
+            f"{tokens / s:,.0f}",
+            f"{s / o:.1f}x",
+        )
         for split, tokens, o, s in rows
     ]
     header = ["split", "tokens", "ours s", "ours tok/s", "spacy convert s", "spacy tok/s", "speed-up"]

@@ -24,8 +24,9 @@ Reported per method: words/s (timed after a short warm-up, model loading exclude
 the best of N round-robin rounds), ratios to the bs-32 pipeline and to the bare forward pass, peak RSS
 while the method's model was loaded and first run (the kernel's high-water mark, reset before each method
 through /proc/self/clear_refs; earlier methods' models stay loaded, so read the increase over the RSS
-before loading, ``+RSS``), and entity F1 on the test sentences (seqeval, IOB2). The model is fine-tuned once with
-``train-hf`` (``configs/hf_bert_ner.cfg``, MiniLM backbone, ``--steps`` steps) and cached under ``--cache``.
+before loading, ``+RSS``), and entity F1 on the test sentences (seqeval, IOB2). The model is fine-tuned
+once with ``train-hf`` (``configs/hf_bert_ner.cfg``, MiniLM backbone, ``--steps`` steps) and cached under
+``--cache``.
 """
 
 from __future__ import annotations
@@ -244,7 +245,9 @@ def article_method(model_dir: Path, article_of: list[int], sentence_starts: bool
             Doc(
                 nlp.vocab,
                 words=[w for words in group for w in words],
-                sent_starts=[i == 0 for words in group for i in range(len(words))] if sentence_starts else None,
+                sent_starts=[i == 0 for words in group for i in range(len(words))]
+                if sentence_starts
+                else None,
             )
             for group in groups.values()
         ]
@@ -305,7 +308,10 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         default="all",
-        help="comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,ctx64-packed,ctx64-packed256,ctx64-windows",
+        help=(
+            "comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,"
+            "ctx64-packed,ctx64-packed256,ctx64-windows"
+        ),
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -360,7 +366,9 @@ def main() -> None:
             f"bert_ner float32 bs={budget}",
             bert_ner_method(model_dir, batch_size=budget),
         )
-    chosen = [m for m in methods if not m.startswith("ctx")] if args.methods == "all" else args.methods.split(",")
+    chosen = (
+        [m for m in methods if not m.startswith("ctx")] if args.methods == "all" else args.methods.split(",")
+    )
     if "budgets" in chosen:
         chosen = [m for m in chosen if m != "budgets"] + [m for m in methods if m.startswith("budget")]
     results, runners = {}, {}
@@ -386,8 +394,8 @@ def print_table(results: dict[str, Result]) -> None:
         vs_bare = f"{r.words_per_s / bare.words_per_s:.2f}" if bare else "-"
         vs_ctx0 = f"{ctx0.words_per_s / r.words_per_s:.2f}" if ctx0 else "-"
         print(
-            f"{r.method:<36} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {vs_ctx0:>11} {r.peak_rss_mb:>11,.0f} "
-            f"{r.rss_increase_mb:>8,.0f} {r.f1:>7.4f}"
+            f"{r.method:<36} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {vs_ctx0:>11} "
+            f"{r.peak_rss_mb:>11,.0f} {r.rss_increase_mb:>8,.0f} {r.f1:>7.4f}"
         )
 
 

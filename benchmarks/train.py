@@ -77,7 +77,9 @@ def train_spacy_recorded(
                 nonlocal first
                 if info is not None:
                     now = time.perf_counter()
-                    if first is None:  # the clock starts after step 0 (its update and spaCy's step-0 evaluation)
+                    if (
+                        first is None
+                    ):  # the clock starts after step 0 (its update and spaCy's step-0 evaluation)
                         first = {"time": now, "words": info["words"], "eval_seconds": eval_seconds}
                     last.update(
                         step=info["step"],
@@ -134,7 +136,9 @@ def _spacy_child(args: argparse.Namespace) -> None:
         "pipeline": nlp.pipe_names,
     }
     if args.test:
-        result["test_ents_f"] = evaluate(str(out / "training" / "model-last"), Path(args.test), silent=True)["ents_f"]
+        result["test_ents_f"] = evaluate(str(out / "training" / "model-last"), Path(args.test), silent=True)[
+            "ents_f"
+        ]
     rss_log = out / "rss.jsonl"
     if rss_log.exists():
         result["rss_log"] = [json.loads(line) for line in rss_log.read_text(encoding="utf-8").splitlines()]
@@ -153,23 +157,45 @@ def print_memory(rows: list[dict[str, float]]) -> None:
     """The spaCy route's memory_guard log: RSS built up and kept, every logged step, and growth after 300."""
     for field, meaning in (("kept_mb", "kept after a trim"), ("rss_mb", "built up since the last trim")):
         if rows and field in rows[0]:
-            print(f"spaCy RSS MB, {meaning}, steps {rows[0]['step']}..{rows[-1]['step']}: "
-                  + " ".join(f"{row[field]:.0f}" for row in rows))
+            print(
+                f"spaCy RSS MB, {meaning}, steps {rows[0]['step']}..{rows[-1]['step']}: "
+                + " ".join(f"{row[field]:.0f}" for row in rows)
+            )
             growth = memory_growth(rows, field)
             if growth is not None:
-                print(f"  growth after step 300 (highest later reading / reading at 300): {growth * 100:+.1f}%")
+                print(
+                    f"  growth after step 300 (highest later reading / reading at 300): {growth * 100:+.1f}%"
+                )
 
 
 def run_spacy_route(
-    train_path: str, dev_path: str, test_path: Optional[str], backbone: str, out_dir: Path, max_steps: int,
-    config: Path = SPACY_CONFIG, eval_every: Optional[int] = None,
+    train_path: str,
+    dev_path: str,
+    test_path: Optional[str],
+    backbone: str,
+    out_dir: Path,
+    max_steps: int,
+    config: Path = SPACY_CONFIG,
+    eval_every: Optional[int] = None,
 ) -> dict[str, Any]:
     """Train the spaCy route in a child process and return its figures."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, __file__, train_path, dev_path, *([test_path] if test_path else []),
-        "--backbone", backbone, "--max-steps", str(max_steps), "--out", str(out_dir), "--config", str(config),
-        *(["--eval-every", str(eval_every)] if eval_every else []), "--spacy-child",
+        sys.executable,
+        __file__,
+        train_path,
+        dev_path,
+        *([test_path] if test_path else []),
+        "--backbone",
+        backbone,
+        "--max-steps",
+        str(max_steps),
+        "--out",
+        str(out_dir),
+        "--config",
+        str(config),
+        *(["--eval-every", str(eval_every)] if eval_every else []),
+        "--spacy-child",
     ]
     subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return json.loads((out_dir / "result.json").read_text(encoding="utf-8"))
@@ -181,7 +207,9 @@ def _parse_overrides(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or "." not in key:
-            raise SystemExit(f"--hf-set {item!r}: expected SECTION.KEY=JSON, e.g. training_args.learning_rate=5e-5")
+            raise SystemExit(
+                f"--hf-set {item!r}: expected SECTION.KEY=JSON, e.g. training_args.learning_rate=5e-5"
+            )
         try:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -196,10 +224,18 @@ def main() -> None:
     parser.add_argument("test", nargs="?")
     parser.add_argument("--backbone", required=True, help="HF hub id or model folder, for both routes")
     parser.add_argument("--max-steps", type=int, required=True, help="optimizer steps for each route")
-    parser.add_argument("--spacy-steps", type=int, default=None, help="spaCy route's steps (default: --max-steps)")
-    parser.add_argument("--eval-every", type=int, default=None, help="spaCy route's eval_frequency (default: once)")
     parser.add_argument(
-        "--hf-set", action="append", default=[], metavar="SECTION.KEY=JSON", help="a train-hf override (repeatable)"
+        "--spacy-steps", type=int, default=None, help="spaCy route's steps (default: --max-steps)"
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=None, help="spaCy route's eval_frequency (default: once)"
+    )
+    parser.add_argument(
+        "--hf-set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=JSON",
+        help="a train-hf override (repeatable)",
     )
     parser.add_argument("--out", default=None, help="output folder (default: /tmp/train_bench_PID)")
     parser.add_argument("--config", default=str(SPACY_CONFIG), help="spaCy route config")
@@ -211,33 +247,70 @@ def main() -> None:
     hf_overrides = _parse_overrides(args.hf_set)
     spacy_steps = args.spacy_steps or args.max_steps
     if args.eval_every and spacy_steps % args.eval_every:
-        raise SystemExit(f"--eval-every {args.eval_every} must divide the spaCy steps ({spacy_steps}): spaCy "
-                         "reports its training loop's words and time only at evaluation steps, the last included")
+        raise SystemExit(
+            f"--eval-every {args.eval_every} must divide the spaCy steps ({spacy_steps}): spaCy "
+            "reports its training loop's words and time only at evaluation steps, the last included"
+        )
     out = Path(args.out or f"/tmp/train_bench_{os.getpid()}")
     spacy_result = run_spacy_route(
-        args.train, args.dev, args.test, args.backbone, out / "spacy", spacy_steps,
-        Path(args.config), eval_every=args.eval_every,
+        args.train,
+        args.dev,
+        args.test,
+        args.backbone,
+        out / "spacy",
+        spacy_steps,
+        Path(args.config),
+        eval_every=args.eval_every,
     )
     hf_result = run_hf_route(
-        args.train, args.dev, args.test, args.backbone, out / "hf",
+        args.train,
+        args.dev,
+        args.test,
+        args.backbone,
+        out / "hf",
         max_steps=None if "training_args.max_steps" in hf_overrides else args.max_steps,
-        overrides=hf_overrides, evaluate_pipeline=True,
+        overrides=hf_overrides,
+        evaluate_pipeline=True,
     )
     rows = [
-        ("spaCy (spacy train)", spacy_result["train_steps"], spacy_result["words_per_s"], spacy_result["peak_rss_mb"],
-         spacy_result["wall_seconds"], spacy_result["dev_ents_f"], spacy_result.get("test_ents_f")),
-        ("HF (train-hf)", hf_result["train_steps"], hf_result["words_per_s"], hf_result["peak_rss_mb"],
-         hf_result["wall_seconds"], hf_result["dev_ents_f"], hf_result.get("test_ents_f")),
+        (
+            "spaCy (spacy train)",
+            spacy_result["train_steps"],
+            spacy_result["words_per_s"],
+            spacy_result["peak_rss_mb"],
+            spacy_result["wall_seconds"],
+            spacy_result["dev_ents_f"],
+            spacy_result.get("test_ents_f"),
+        ),
+        (
+            "HF (train-hf)",
+            hf_result["train_steps"],
+            hf_result["words_per_s"],
+            hf_result["peak_rss_mb"],
+            hf_result["wall_seconds"],
+            hf_result["dev_ents_f"],
+            hf_result.get("test_ents_f"),
+        ),
     ]
     table = [
-        (name, steps, f"{wps:,.0f}", f"{rss:,.0f}", f"{wall:,.0f}", f"{dev * 100:.2f}",
-         "-" if test is None else f"{test * 100:.2f}")
+        (
+            name,
+            steps,
+            f"{wps:,.0f}",
+            f"{rss:,.0f}",
+            f"{wall:,.0f}",
+            f"{dev * 100:.2f}",
+            "-" if test is None else f"{test * 100:.2f}",
+        )
         for name, steps, wps, rss, wall, dev, test in rows
     ]
     header = ["route", "steps", "train words/s", "peak RSS MB", "wall s", "dev F1", "test F1"]
     msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * 6)
     print_memory(spacy_result.get("rss_log", []))
-    print(f"backbone {args.backbone}; spaCy config {args.config}; HF config {REPO / 'configs' / 'hf_bert_ner.cfg'}")
+    print(
+        f"backbone {args.backbone}; spaCy config {args.config}; "
+        f"HF config {REPO / 'configs' / 'hf_bert_ner.cfg'}"
+    )
     (out / "train_benchmark.json").write_text(json.dumps({"spacy": spacy_result, "hf": hf_result}, indent=2))
 
 

@@ -29,8 +29,18 @@ from train_hf import REPO  # noqa: E402
 
 GPU_CONFIG = REPO / "configs" / "bert_ner.cfg"
 SHAPES = {
-    "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
-    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    "minilm": {
+        "hidden_size": 384,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 12,
+        "intermediate_size": 1536,
+    },
+    "base": {
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+    },
 }
 
 
@@ -89,7 +99,9 @@ def main() -> None:
     parser.add_argument("--gpu-id", type=int, default=0)
     parser.add_argument("--out", default="/tmp/train_gpu")
     args = parser.parse_args()
-    importlib.import_module("spacy_bert_ner.training.memory_guard")  # registers the memory guard without the entry point
+    importlib.import_module(
+        "spacy_bert_ner.training.memory_guard"
+    )  # registers the memory guard without the entry point
     import torch
 
     out = Path(args.out)
@@ -103,14 +115,26 @@ def main() -> None:
             results.append({"shape": shape, "mixed_precision": mixed, **result})
             print(json.dumps(results[-1]), flush=True)
     rows = [
-        (r["shape"], r["mixed_precision"], r.get("steps", "-"),
-         f"{r['words_per_s']:,.0f}" if "words_per_s" in r else "-",
-         f"{r['gpu_peak_allocated_mb']:,.0f}" if "words_per_s" in r else "-",
-         f"{r['gpu_peak_reserved_mb']:,.0f}" if "words_per_s" in r else "-",
-         r.get("error", "ok")[:80])
+        (
+            r["shape"],
+            r["mixed_precision"],
+            r.get("steps", "-"),
+            f"{r['words_per_s']:,.0f}" if "words_per_s" in r else "-",
+            f"{r['gpu_peak_allocated_mb']:,.0f}" if "words_per_s" in r else "-",
+            f"{r['gpu_peak_reserved_mb']:,.0f}" if "words_per_s" in r else "-",
+            r.get("error", "ok")[:80],
+        )
         for r in results
     ]
-    header = ["backbone shape", "mixed precision", "steps", "train words/s", "GPU peak alloc MB", "reserved MB", "result"]
+    header = [
+        "backbone shape",
+        "mixed precision",
+        "steps",
+        "train words/s",
+        "GPU peak alloc MB",
+        "reserved MB",
+        "result",
+    ]
     msg.table(rows, header=header, divider=True)
     device = torch.cuda.get_device_name(args.gpu_id) if args.gpu_id >= 0 else "none (CPU)"
     print(f"GPU {device}; torch {torch.__version__}; config {GPU_CONFIG}")

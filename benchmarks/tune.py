@@ -1,7 +1,7 @@
 """What ``tune`` costs and buys: its time beside one ``spacy evaluate`` on dev, and the default and tuned
 pipelines judged on test (gold tokens and raw text), for best F1 and for a precision target.
 
-    python benchmarks/tune.py training/hf/pipeline                        # corpus/dev.spacy, corpus/test.spacy
+    python benchmarks/tune.py training/hf/pipeline                       # corpus/dev.spacy, corpus/test.spacy
     python benchmarks/tune.py PIPELINE --dev D.spacy --test T.spacy --target-precision 0.95
 
 Every step is a fresh process, timed wall-clock from start to exit (loading included), one at a time:
@@ -13,9 +13,9 @@ Every step is a fresh process, timed wall-clock from start to exit (loading incl
    sentence splitter) of the default and both tuned pipelines on TEST.
 
 Then the tuned settings' entity scores on test, at temperature 1 and at the fitted one: their expected
-calibration error. Printed: the times, a table of test F1 (gold tokens, raw text) per pipeline, each label's test precision
-under the precision target and its distance to P, and the expected calibration error on test before and
-after the temperature.
+calibration error. Printed: the times, a table of test F1 (gold tokens, raw text) per pipeline, each
+label's test precision under the precision target and its distance to P, and the expected calibration
+error on test before and after the temperature.
 """
 
 from __future__ import annotations
@@ -47,18 +47,35 @@ def run(args: list[str], log: Path) -> float:
 
 def spacy_evaluate(pipeline: Path | str, data: Path, work: Path, name: str) -> tuple[float, dict]:
     out = work / f"{name}.json"
-    seconds = run([sys.executable, "-m", "spacy", "evaluate", str(pipeline), str(data), "--output", str(out)], work / f"{name}.log")
+    seconds = run(
+        [sys.executable, "-m", "spacy", "evaluate", str(pipeline), str(data), "--output", str(out)],
+        work / f"{name}.log",
+    )
     return seconds, json.loads(out.read_text())
 
 
 def raw_text(pipeline: Path | str, data: Path, work: Path, name: str) -> dict:
     out = work / f"{name}.json"
-    run([sys.executable, "-m", "spacy_bert_ner", "evaluate-raw", str(pipeline), str(data), "--output", str(out)], work / f"{name}.log")
+    run(
+        [
+            sys.executable,
+            "-m",
+            "spacy_bert_ner",
+            "evaluate-raw",
+            str(pipeline),
+            str(data),
+            "--output",
+            str(out),
+        ],
+        work / f"{name}.log",
+    )
     return json.loads(out.read_text())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("pipeline", help="a saved pipeline with a bert_ner component (assemble's output)")
     parser.add_argument("--dev", type=Path, default=REPO / "corpus" / "dev.spacy")
     parser.add_argument("--test", type=Path, default=REPO / "corpus" / "test.spacy")
@@ -74,33 +91,59 @@ def main() -> None:
         for name, extra in (("f1", []), ("precision", ["--target-precision", str(args.target_precision)])):
             shutil.rmtree(work / name, ignore_errors=True)
             timing[name] = run([*tune, str(work / name), "--no-progress", *extra], work / f"tune-{name}.log")
-        print(f"dev: spacy evaluate {evaluate_seconds:.1f} s; tune (best F1) {timing['f1']:.1f} s = "
-              f"{timing['f1'] / evaluate_seconds:.2f}x; tune (precision >= {args.target_precision:g}) "
-              f"{timing['precision']:.1f} s = {timing['precision'] / evaluate_seconds:.2f}x (target <= 3x)")
-        print(f"\n{'pipeline':<34}{'dev F1':>8}{'test F1 (gold tokens)':>23}{'test F1 (raw text)':>20}{'test P':>8}{'test R':>8}")
-        pipelines = {"default": args.pipeline, "tuned, best F1": work / "f1", f"tuned, P >= {args.target_precision:g}": work / "precision"}
+        print(
+            f"dev: spacy evaluate {evaluate_seconds:.1f} s; tune (best F1) {timing['f1']:.1f} s = "
+            f"{timing['f1'] / evaluate_seconds:.2f}x; tune (precision >= {args.target_precision:g}) "
+            f"{timing['precision']:.1f} s = {timing['precision'] / evaluate_seconds:.2f}x (target <= 3x)"
+        )
+        print(
+            f"\n{'pipeline':<34}{'dev F1':>8}{'test F1 (gold tokens)':>23}{'test F1 (raw text)':>20}"
+            f"{'test P':>8}{'test R':>8}"
+        )
+        pipelines = {
+            "default": args.pipeline,
+            "tuned, best F1": work / "f1",
+            f"tuned, P >= {args.target_precision:g}": work / "precision",
+        }
         reports = {name: json.loads((work / name / "tune.json").read_text()) for name in ("f1", "precision")}
         test = {}
         for i, (name, path) in enumerate(pipelines.items()):
             _, test[name] = spacy_evaluate(path, args.test, work, f"evaluate-test-{i}")
             raw = raw_text(path, args.test, work, f"raw-test-{i}")
-            dev_f = reports["f1"]["dev_default" if i == 0 else "dev_tuned"]["f"] if i < 2 else reports["precision"]["dev_tuned"]["f"]
+            dev_f = (
+                reports["f1"]["dev_default" if i == 0 else "dev_tuned"]["f"]
+                if i < 2
+                else reports["precision"]["dev_tuned"]["f"]
+            )
             t = test[name]
-            print(f"{name:<34}{dev_f * 100:>8.2f}{t['ents_f'] * 100:>23.2f}{raw['ents_f'] * 100:>20.2f}{t['ents_p'] * 100:>8.2f}{t['ents_r'] * 100:>8.2f}", flush=True)
+            print(
+                f"{name:<34}{dev_f * 100:>8.2f}{t['ents_f'] * 100:>23.2f}{raw['ents_f'] * 100:>20.2f}"
+                f"{t['ents_p'] * 100:>8.2f}{t['ents_r'] * 100:>8.2f}",
+                flush=True,
+            )
         for name, report in reports.items():
             print(f"\n{name}: chosen {json.dumps(report['chosen'])}")
         target = args.target_precision
         precision = test[f"tuned, P >= {target:g}"]["ents_per_type"]
         default = test["default"]["ents_per_type"]
         print(f"\nper-label test precision under --target-precision {target:g} (tuned on dev):")
-        print(f"{'label':<8}{'default P':>10}{'tuned P':>9}{'- target':>10}{'tuned R':>9}{'dev P':>8}{'reached on dev':>16}")
+        print(
+            f"{'label':<8}{'default P':>10}{'tuned P':>9}{'- target':>10}{'tuned R':>9}{'dev P':>8}"
+            f"{'reached on dev':>16}"
+        )
         reached = reports["precision"]["target_reached"]
         dev_types = reports["precision"]["dev_tuned"]["per_type"]
         for label in sorted(precision):
             p = precision[label]["p"]
-            print(f"{label:<8}{default[label]['p'] * 100:>10.2f}{p * 100:>9.2f}{(p - target) * 100:>+10.2f}{precision[label]['r'] * 100:>9.2f}"
-                  f"{dev_types.get(label, {}).get('p', 0) * 100:>8.2f}{str(reached.get(label, '-')):>16}")
-        print("\nexpected calibration error of entity scores on test (10 bins), before -> after the temperature:")
+            print(
+                f"{label:<8}{default[label]['p'] * 100:>10.2f}{p * 100:>9.2f}{(p - target) * 100:>+10.2f}"
+                f"{precision[label]['r'] * 100:>9.2f}"
+                f"{dev_types.get(label, {}).get('p', 0) * 100:>8.2f}{str(reached.get(label, '-')):>16}"
+            )
+        print(
+            "\nexpected calibration error of entity scores on test (10 bins), "
+            "before -> after the temperature:"
+        )
         sys.path.insert(0, str(REPO))
         import spacy
 
@@ -108,10 +151,15 @@ def main() -> None:
 
         for name, report in reports.items():  # the tuned settings on test, at temperature 1 and fitted
             nlp = spacy.load(work / name)
-            (tuned,) = evaluate_settings(nlp, report["component"], args.test, [report["chosen"]], progress=False)
+            (tuned,) = evaluate_settings(
+                nlp, report["component"], args.test, [report["chosen"]], progress=False
+            )
             calibration = report["calibration"]
-            print(f"  {name:<10} temperature {calibration['temperature']:g}: dev {calibration['ece_before']:.4f} -> "
-                  f"{calibration['ece_after']:.4f}; test {tuned['ece_at_temperature_1']:.4f} -> {tuned['ece']:.4f}")
+            print(
+                f"  {name:<10} temperature {calibration['temperature']:g}: "
+                f"dev {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}; "
+                f"test {tuned['ece_at_temperature_1']:.4f} -> {tuned['ece']:.4f}"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,10 +3,10 @@
     python benchmarks/window_edges.py training/spacy/model-best corpus/dev.spacy
 
 The spaCy route's spacy-transformers backbone reads each doc in windows of spaCy tokens
-(``spacy-transformers.strided_spans.v1``: ``window`` tokens every ``stride``, read from the pipeline's config).
-With ``stride == window`` the windows do not overlap, so a token at a window's edge has no context beyond
-it. Here the pipeline labels the gold Docs (gold tokens, as ``spacy evaluate`` does), and every gold and
-predicted entity is put in the bucket of its distance, in tokens, to the nearest inner window edge (a
+(``spacy-transformers.strided_spans.v1``: ``window`` tokens every ``stride``, read from the pipeline's
+config). With ``stride == window`` the windows do not overlap, so a token at a window's edge has no context
+beyond it. Here the pipeline labels the gold Docs (gold tokens, as ``spacy evaluate`` does), and every gold
+and predicted entity is put in the bucket of its distance, in tokens, to the nearest inner window edge (a
 doc's own start and end are not window edges); each bucket gets its own P / R / F.
 """
 
@@ -49,7 +49,9 @@ def main() -> None:
     parser.add_argument("pipeline", type=Path)
     parser.add_argument("data", type=Path)
     parser.add_argument(
-        "--stride", type=int, help="read with windows every STRIDE tokens instead of the config's (inference only)"
+        "--stride",
+        type=int,
+        help="read with windows every STRIDE tokens instead of the config's (inference only)",
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -102,8 +102,8 @@ def spans_to_iob2(spans: Iterable[Span], length: int) -> list[str]:
 
 
 def scheme_of_labels(labels: Iterable[str]) -> Scheme:
-    """The scheme of a model's label set (``id2label`` values); raises :class:`~spacy_bert_ner.errors.DataError`
-    naming bad labels.
+    """The scheme of a model's label set (``id2label`` values); raises
+    :class:`~spacy_bert_ner.errors.DataError` naming bad labels.
 
     IOB1 and IOB2 label sets look the same and decode the same way; they are reported as ``"iob2"``.
     """

@@ -27,7 +27,13 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "export-conll": ["export-conll", str(tmp_path / "dev.spacy"), str(out)],
         "assemble": ["assemble", str(tmp_path / "model"), str(out)],
         "parity": ["parity", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "--output", str(out)],
-        "evaluate-raw": ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "-o", str(out)],
+        "evaluate-raw": [
+            "evaluate-raw",
+            str(tmp_path / "pipeline"),
+            str(tmp_path / "dev.spacy"),
+            "-o",
+            str(out),
+        ],
         "report": ["report", str(out), "-m", f"x={tmp_path / 'metrics.json'}"],
         "check-gpu": ["check-gpu", "--gpu-id=-1", "--output", str(out)],
         "annotate": ["annotate", str(tmp_path / "pipeline"), str(source), str(out)],
@@ -37,8 +43,8 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
 
 FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble", "annotate", "tune"}
 COMMANDS = [
-    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu", "annotate",
-    "tune",
+    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu",
+    "annotate", "tune",
 ]  # fmt: skip
 
 
@@ -74,11 +80,16 @@ def test_unwritable_output_is_one_line(tmp_path: Path, command: str, case: str) 
 def test_output_problems_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "file.txt").write_text("x")
     assert output_problem(tmp_path / "new" / "deeper", "folder") is None
-    assert output_problem(tmp_path, "folder") is None and output_problem(tmp_path / "file.txt", "file") is None
+    assert (
+        output_problem(tmp_path, "folder") is None and output_problem(tmp_path / "file.txt", "file") is None
+    )
     file = tmp_path / "file.txt"
     assert output_problem(file, "folder") == f"{file} exists and is a file, not a folder"
     assert output_problem(tmp_path, "file") == f"{tmp_path} exists and is a folder, not a file"
-    assert output_problem(file / "x" / "y", "file") == f"{file} is a file, so {file / 'x' / 'y'} cannot be created under it"
+    assert (
+        output_problem(file / "x" / "y", "file")
+        == f"{file} is a file, so {file / 'x' / 'y'} cannot be created under it"
+    )
     # Without write permission (as root every folder is writable, so the permission check is stood in for).
     monkeypatch.setattr(output_paths.os, "access", lambda path, mode: False)
     new = tmp_path / "new"

@@ -18,8 +18,8 @@ from spacy.tokens import Doc, DocBin, Span
 from thinc.api import ConfigValidationError
 from tiny_models import CONLL_LABELS, save_rigged_classifier
 
-from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
 from spacy_bert_ner.errors import ModelError
+from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
 
 REPO = Path(__file__).resolve().parent.parent
 WORK_OF_ART = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-WORK-OF-ART", "I-WORK-OF-ART"]
@@ -233,7 +233,9 @@ def record_inputs(nlp: spacy.Language) -> list[list[str]]:
     predict = classifier.predict
 
     def spy(docs, segments):
-        received.extend(list(words[start:end]) for words, ranges in zip(docs, segments) for start, end in ranges)
+        received.extend(
+            list(words[start:end]) for words, ranges in zip(docs, segments) for start, end in ranges
+        )
         return predict(docs, segments)
 
     classifier.predict = spy
@@ -269,7 +271,8 @@ def test_each_sentence_is_one_model_input(
 def test_entities_do_not_cross_sentence_boundaries(
     conll_rigged: Path, sentences: bool, sent_starts: list | None, expected: list
 ) -> None:
-    """B-PER | I-PER across a boundary: in sentence mode the I- starts a new entity, as seqeval per sentence."""
+    """B-PER | I-PER across a boundary: in sentence mode the I- starts a new entity, as seqeval per
+    sentence."""
     nlp = bert_ner(conll_rigged, sentences=sentences)
     assert ents_of(nlp(Doc(nlp.vocab, words=["tbper", "tiper"], sent_starts=sent_starts))) == expected
 

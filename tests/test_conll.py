@@ -1,4 +1,5 @@
-"""The CoNLL column reader: layouts, -DOCSTART- variants, schemes, repairs, and one clear error per bad input."""
+"""The CoNLL column reader: layouts, -DOCSTART- variants, schemes, repairs, and one clear error per bad
+input."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import pytest
 from spacy_bert_ner.data.conll import RepairWarning, conll_lines, read_conll
 from spacy_bert_ner.errors import ConfigError, DataError
 
-FOUR = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n"
+FOUR = (
+    "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n"
+    "Peter NNP B-NP B-PER\n"
+)
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "data.txt") -> Path:
@@ -52,7 +56,15 @@ def test_two_column_files(tmp_path: Path, docstart: str) -> None:
     sentences = articles[0].sentences
     assert sentences[0].pos is None and sentences[0].chunks is None
     assert sentences[0].ents == [(0, 2, "LOC")]
-    assert list(conll_lines(sentences, True, 2)) == ["-DOCSTART- O", "", "New B-LOC", "York I-LOC", "", "Hi O", ""]
+    assert list(conll_lines(sentences, True, 2)) == [
+        "-DOCSTART- O",
+        "",
+        "New B-LOC",
+        "York I-LOC",
+        "",
+        "Hi O",
+        "",
+    ]
 
 
 def test_articles_split_at_docstart_and_file_without_docstart(tmp_path: Path) -> None:
@@ -73,7 +85,14 @@ def test_iob1_is_detected_and_becomes_iob2(tmp_path: Path) -> None:
     sent = articles[0].sentences[0]
     assert sent.ents == [(0, 1, "ORG"), (2, 3, "PER"), (5, 7, "LOC"), (7, 8, "LOC")]
     assert [line.split()[1] for line in conll_lines([sent], False, 2) if line] == [
-        "B-ORG", "O", "B-PER", "O", "O", "B-LOC", "I-LOC", "B-LOC",
+        "B-ORG",
+        "O",
+        "B-PER",
+        "O",
+        "O",
+        "B-LOC",
+        "I-LOC",
+        "B-LOC",
     ]
 
 
@@ -102,24 +121,35 @@ def test_bioes_when_declared(tmp_path: Path) -> None:
     [
         ("EU NNP B-NP\n", {}, r"data.txt:1: 3 columns in 'EU NNP B-NP'; expected 4 columns"),
         ("EU NNP B-NP B-ORG\nx NNP B-NP B-ORG extra\n", {}, r"data.txt:2: 5 columns.*has 4 .* since line 1"),
-        ("EU NNP B-NP B-ORG\n\nx O\n", {}, r"data.txt:3: 2 columns.*has 4 \(TOKEN POS CHUNK NER\) since line 1"),
+        (
+            "EU NNP B-NP B-ORG\n\nx O\n",
+            {},
+            r"data.txt:3: 2 columns.*has 4 \(TOKEN POS CHUNK NER\) since line 1",
+        ),
         ("EU\tNNP\tB-NP\tB-ORG\n\tNN\tB-NP\tO\n", {}, r"data.txt:2: empty token"),
         (" NN B-NP O\n", {}, r"data.txt:1: empty token"),
         ("EU  B-ORG\n", {}, r"data.txt:1: empty field 2"),
-        ("EU NNP B-NP B-ORGANISATION\nx NNP B-NP PER\n", {}, r"data.txt:2: ner_tags column: invalid tag 'PER'"),
+        (
+            "EU NNP B-NP B-ORGANISATION\nx NNP B-NP PER\n",
+            {},
+            r"data.txt:2: ner_tags column: invalid tag 'PER'",
+        ),
         ("EU NNP B-NP S-ORG\n", {}, r"data.txt:1: .*invalid tag 'S-ORG'.*--scheme bioes"),
         ("EU NNP B-NP E-ORG\n", {"scheme": "iob2"}, r"data.txt:1: .*invalid tag 'E-ORG'"),
         ("EU NNP X-NP O\n", {}, r"data.txt:1: chunk_tags column: invalid tag 'X-NP'"),
         ("\n\n-DOCSTART- -X- -X- O\n\n", {}, r"data.txt: no sentences found"),
     ],
 )
-def test_bad_input_errors_name_file_line_and_fix(tmp_path: Path, text: str, kwargs: dict, message: str) -> None:
+def test_bad_input_errors_name_file_line_and_fix(
+    tmp_path: Path, text: str, kwargs: dict, message: str
+) -> None:
     with pytest.raises(DataError, match=message):
         read(tmp_path, text, **kwargs)
 
 
 def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
-    """Editors on Windows write a UTF-8 BOM first; it used to hide -DOCSTART- (`invalid tag '-X-'`, line 1)."""
+    """Editors on Windows write a UTF-8 BOM first; it used to hide -DOCSTART- (`invalid tag '-X-'`,
+    line 1)."""
     text = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n"
     plain, plain_info = read(tmp_path, text)
     with_bom, bom_info = read(tmp_path, b"\xef\xbb\xbf" + text.encode("utf-8"))

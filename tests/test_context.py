@@ -19,8 +19,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from spacy_bert_ner.bio import tags_to_spans
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.errors import ConfigError, ModelError
-from spacy_bert_ner.hf.align import IGNORE
-from spacy_bert_ner.hf.align import align_labels
+from spacy_bert_ner.hf.align import IGNORE, align_labels
 from spacy_bert_ner.hf.classifier import load_token_classifier
 from spacy_bert_ner.hf.context import CONFIG_KEY, tokenize_words, with_context
 from spacy_bert_ner.hf.recipe import encode, word_level_tags
@@ -123,7 +122,9 @@ def test_encode_packed_shares_inputs_and_keeps_each_sentence_whole(tiny_tokenize
         words = range(first, first + len(alone.tags[k]))
         own = [p for p, w in enumerate(packed.word_ids[i]) if w in words]
         own_alone = [p for p, w in enumerate(alone.word_ids[k]) if w is not None]
-        assert [packed.dataset["labels"][i][p] for p in own] == [alone.dataset["labels"][k][p] for p in own_alone]
+        assert [packed.dataset["labels"][i][p] for p in own] == [
+            alone.dataset["labels"][k][p] for p in own_alone
+        ]
         assert [packed.dataset["input_ids"][i][p] for p in own] == [
             alone.dataset["input_ids"][k][p] for p in own_alone
         ]

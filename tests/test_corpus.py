@@ -26,11 +26,16 @@ EXPECTED = {
     "test": dict(articles=231, sentences=3453, tokens=46435, PER=1617, LOC=1668, ORG=1661, MISC=702),
 }
 FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
-SMALL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n\n"
+SMALL = (
+    "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+    "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n\n"
+)
 
 
 @pytest.fixture(scope="module")
-def converted(conll_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[SplitStats, Path]]:
+def converted(
+    conll_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[SplitStats, Path]]:
     written = convert_source(str(conll_dir), tmp_path_factory.mktemp("corpus"))
     return {stats.name: (stats, path) for stats, path in written}
 
@@ -40,7 +45,9 @@ def test_counts_match_the_corpus_readme(converted: dict, split: str) -> None:
     stats, _ = converted[split]
     expected = EXPECTED[split]
     assert (stats.articles, stats.sentences, stats.tokens) == (
-        expected["articles"], expected["sentences"], expected["tokens"],
+        expected["articles"],
+        expected["sentences"],
+        expected["tokens"],
     )
     assert dict(stats.entities) == {t: expected[t] for t in ("PER", "LOC", "ORG", "MISC")}
     assert stats.docs == expected["articles"]  # one Doc per article by default
@@ -59,7 +66,10 @@ def test_docs_carry_tags_sentences_entities_and_chunks(converted: dict) -> None:
     assert [t.tag_ for t in doc[:3]] == ["NNP", "VBZ", "JJ"]
     assert [(e.text, e.label_) for e in doc.ents[:2]] == [("EU", "ORG"), ("German", "MISC")]
     assert [(c.text, c.label_) for c in list(doc.spans["chunks"])[:4]] == [
-        ("EU", "NP"), ("rejects", "VP"), ("German call", "NP"), ("to boycott", "VP"),
+        ("EU", "NP"),
+        ("rejects", "VP"),
+        ("German call", "NP"),
+        ("to boycott", "VP"),
     ]
     assert [s.text for s in doc.sents][:2] == [
         "EU rejects German call to boycott British lamb .",
@@ -77,7 +87,8 @@ def test_n_sents_groups_within_articles(conll_dir: Path, tmp_path: Path) -> None
 
 
 def hf_dataset_from_files(conll_dir: Path) -> datasets.DatasetDict:
-    """What `load_dataset("eriktks/conll2003")` gives, built from the local files (its loader drops -DOCSTART-)."""
+    """What `load_dataset("eriktks/conll2003")` gives, built from the local files (its loader drops
+    -DOCSTART-)."""
     features = datasets.Features(
         {
             "id": datasets.Value("string"),
@@ -107,12 +118,19 @@ def test_hf_dataset_path_gives_identical_docbins(
     conll_dir: Path, tmp_path: Path, n_sents: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset = hf_dataset_from_files(conll_dir)
-    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    monkeypatch.setattr(
+        "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
+    )
     from_hf = convert_source("hf:eriktks/conll2003", tmp_path / "hf", n_sents=n_sents)
     from_files = convert_source(str(conll_dir), tmp_path / "files", n_sents=n_sents, keep_articles=False)
     assert [stats.name for stats, _ in from_hf] == ["train", "dev", "test"]
     for (hf, hf_path), (file, file_path) in zip(from_hf, from_files, strict=True):
-        assert (hf.name, hf.sentences, hf.tokens, hf.docs) == (file.name, file.sentences, file.tokens, file.docs)
+        assert (hf.name, hf.sentences, hf.tokens, hf.docs) == (
+            file.name,
+            file.sentences,
+            file.tokens,
+            file.docs,
+        )
         assert hf_path.read_bytes() == file_path.read_bytes()
 
 
@@ -124,7 +142,9 @@ def test_output_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
         env = {**os.environ, "PYTHONHASHSEED": seed}
         subprocess.run(
             [sys.executable, "-m", "spacy_bert_ner", "convert", str(tmp_path / "in.txt"), str(out)],
-            check=True, env=env, capture_output=True,
+            check=True,
+            env=env,
+            capture_output=True,
         )
         outputs.append((out / "in.spacy").read_bytes())
     assert outputs[0] == outputs[1]
@@ -164,9 +184,13 @@ def test_cli_reports_bad_input_in_one_line_and_exits_1(tmp_path: Path) -> None:
 
 def test_cli_repair_warning_is_printed(tmp_path: Path) -> None:
     (tmp_path / "r.txt").write_text("x NN B-NP O\nBerlin NNP I-NP I-LOC\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["convert", str(tmp_path / "r.txt"), str(tmp_path / "out"), "--scheme", "iob2"])
+    result = CliRunner().invoke(
+        app, ["convert", str(tmp_path / "r.txt"), str(tmp_path / "out"), "--scheme", "iob2"]
+    )
     assert result.exit_code == 0 and "repaired 1 ner tag" in result.output
-    strict = CliRunner().invoke(app, ["convert", str(tmp_path / "r.txt"), str(tmp_path / "o2"), "--strict", "--scheme", "iob2"])
+    strict = CliRunner().invoke(
+        app, ["convert", str(tmp_path / "r.txt"), str(tmp_path / "o2"), "--strict", "--scheme", "iob2"]
+    )
     assert strict.exit_code == 1 and "r.txt:2 (I-LOC)" in strict.output
 
 
@@ -191,7 +215,9 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
     conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset = hf_dataset_from_files(conll_dir)
-    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    monkeypatch.setattr(
+        "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
+    )
     written = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")
     for split, name in FILES.items():
         source = (conll_dir / name).read_text(encoding="utf-8")
@@ -204,7 +230,9 @@ def test_files_without_article_markers_are_not_one_giant_doc(
     """What fetch-conll writes from hf: (no -DOCSTART-) converts to one Doc per --n-sents sentences, with a
     warning, as the HF rows themselves do, never to one Doc holding the whole split."""
     dataset = hf_dataset_from_files(conll_dir)
-    monkeypatch.setattr("spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset)
+    monkeypatch.setattr(
+        "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
+    )
     assets = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")["dev"].parent
     with pytest.warns(UserWarning) as warned:
         convert_source(str(assets), tmp_path / "one")

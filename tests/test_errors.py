@@ -35,7 +35,8 @@ def test_exception_classes_are_defined_only_in_errors_py() -> None:
 
 
 def test_no_module_raises_a_bare_value_error() -> None:
-    """Input errors are raised as one of the named kinds, so the CLI's single `except BertNerError` sees them."""
+    """Input errors are raised as one of the named kinds, so the CLI's single `except BertNerError` sees
+    them."""
     bare = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

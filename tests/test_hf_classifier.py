@@ -258,7 +258,10 @@ def test_slow_tokenizer_is_refused(tiny_model_dir: Path) -> None:
         ({"temperature": 0.0}, r"temperature = 0\.0: must be a number above 0"),
         ({"aggregation": "mean"}, r"aggregation = 'mean': Input should be 'first', 'average' or 'max'"),
         ({"dtype": "int8"}, r"dtype = 'int8': Input should be 'float32', 'bfloat16' or 'float16'"),
-        ({"pack": True}, r"reading options: unknown pack; known: aggregation, window, stride, context, pack_sentences"),
+        (
+            {"pack": True},
+            r"reading options: unknown pack; known: aggregation, window, stride, context, pack_sentences",
+        ),
     ],
 )
 def test_bad_options(tiny_model_dir: Path, options: dict, message: str) -> None:

@@ -22,14 +22,22 @@ def test_the_factory_config_holds_every_reading_option_with_its_declared_default
 
 def test_a_config_value_reaches_the_classifier_as_one_options_object(tiny_model_dir: Path) -> None:
     nlp = spacy.blank("en")
-    config = {"model": str(tiny_model_dir), "aggregation": "max", "context": 3, "batch_size": 64, "temperature": 2.0}
+    config = {
+        "model": str(tiny_model_dir),
+        "aggregation": "max",
+        "context": 3,
+        "batch_size": 64,
+        "temperature": 2.0,
+    }
     ner = nlp.add_pipe("bert_ner", config=config)
     expected = ReadingOptions(aggregation="max", context=3, batch_size=64, temperature=2.0)
     assert ner.options == expected and ner.classifier.options == expected
     assert (ner.classifier.aggregation, ner.classifier.context, ner.classifier.temperature) == ("max", 3, 2.0)
 
 
-@pytest.mark.parametrize(("name", "value"), [("aggregation", "mean"), ("context", "wide"), ("pack_sentences", "yes")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("aggregation", "mean"), ("context", "wide"), ("pack_sentences", "yes")]
+)
 def test_spacy_validates_reading_options_at_add_pipe_by_their_declared_types(
     tiny_model_dir: Path, name: str, value: object
 ) -> None:

@@ -200,9 +200,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_unknown_section_in_the_file(hf_corpus: Path, tmp_path: Path) -> None:
     config = tmp_path / "typo.cfg"
     config.write_text(CONFIG.read_text() + "\n[trainer]\nseed = 1\n")
-    with pytest.raises(
-        ConfigError, match=r"typo.cfg: unknown section \[trainer\]; the sections are paths"
-    ):
+    with pytest.raises(ConfigError, match=r"typo.cfg: unknown section \[trainer\]; the sections are paths"):
         load_settings(
             config, {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
         )
@@ -332,8 +330,10 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
         "pack_sentences": False,
         "window": 512,
     }
-    docs = [Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
-            for doc in read_docbin(hf_corpus / "dev.spacy")]
+    docs = [
+        Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
+        for doc in read_docbin(hf_corpus / "dev.spacy")
+    ]
     predicted = pipeline_tags(nlp, docs)
     expected = json.loads((trained / "metrics.json").read_text())["dev"]["word_seqeval"]
     scores = seqeval_scores([tags for _, tags in read_sentences(hf_corpus / "dev.spacy")], predicted)
@@ -346,14 +346,20 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
 def test_without_context_the_pipeline_reads_single_sentences(
     hf_corpus: Path, backbone: Path, tmp_path: Path
 ) -> None:
-    """[model] context 0 (the course's single sentences): one Doc per sentence gets metrics.json's entities."""
+    """[model] context 0 (the course's single sentences): one Doc per sentence gets metrics.json's
+    entities."""
     args = cli_args(hf_corpus, backbone, tmp_path / "run", "--model.context", "0")
-    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"])
+    result = CliRunner().invoke(
+        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
+    )
     assert result.exit_code == 0, result.output
     nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
     assert nlp.get_pipe("bert_ner").classifier.context == 0
     sentences = read_sentences(hf_corpus / "dev.spacy")
-    docs = [Doc(nlp.vocab, words=list(words), sent_starts=[True] + [False] * (len(words) - 1)) for words, _ in sentences]
+    docs = [
+        Doc(nlp.vocab, words=list(words), sent_starts=[True] + [False] * (len(words) - 1))
+        for words, _ in sentences
+    ]
     expected = json.loads((tmp_path / "run" / "metrics.json").read_text())["dev"]["word_seqeval"]
     scores = seqeval_scores([tags for _, tags in sentences], pipeline_tags(nlp, docs))
     assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
@@ -369,7 +375,9 @@ def test_packed_training_is_what_the_assembled_pipeline_reads(
     exactly the entities behind metrics.json's word-level F1."""
     extra = ["--model.pack_sentences", "true", "--model.max_length", "256", "--model.context", "16"]
     args = cli_args(hf_corpus, backbone, tmp_path / "run", *extra)
-    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"])
+    result = CliRunner().invoke(
+        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["pack_sentences"] is True
@@ -377,9 +385,13 @@ def test_packed_training_is_what_the_assembled_pipeline_reads(
     nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
     classifier = nlp.get_pipe("bert_ner").classifier
     assert (classifier.context, classifier.pack, classifier.window) == (16, True, 256)
-    docs = [Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
-            for doc in read_docbin(hf_corpus / "dev.spacy")]
-    scores = seqeval_scores([tags for _, tags in read_sentences(hf_corpus / "dev.spacy")], pipeline_tags(nlp, docs))
+    docs = [
+        Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
+        for doc in read_docbin(hf_corpus / "dev.spacy")
+    ]
+    scores = seqeval_scores(
+        [tags for _, tags in read_sentences(hf_corpus / "dev.spacy")], pipeline_tags(nlp, docs)
+    )
     assert {key: scores[key] for key in ("p", "r", "f", "per_type")} == {
         key: metrics["dev"]["word_seqeval"][key] for key in ("p", "r", "f", "per_type")
     }
@@ -445,7 +457,9 @@ def test_context_without_articles_warns(hf_corpus: Path, backbone: Path, tmp_pat
         "paths.output": str(tmp_path / "run"),
         "model.backbone": str(backbone),
     }
-    with pytest.warns(UserWarning, match=r"\[model\] context = 64: every Doc of \[paths\] train holds one sentence"):
+    with pytest.warns(
+        UserWarning, match=r"\[model\] context = 64: every Doc of \[paths\] train holds one sentence"
+    ):
         prepare_training(CONFIG, overrides)
 
 
@@ -463,7 +477,8 @@ def test_two_processes_train_one_model(hf_corpus: Path, backbone: Path, tmp_path
     output = tmp_path / "run"
     args = cli_args(hf_corpus, backbone, output)
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_port", str(free_port()),
         "-m", "spacy_bert_ner", *args,
         "--training_args.max_steps", "-1", "--training_args.num_train_epochs", "1",
         "--training_args.use_cpu", "true", "--training_args.ddp_backend", "gloo",
@@ -477,7 +492,10 @@ def test_two_processes_train_one_model(hf_corpus: Path, backbone: Path, tmp_path
     assert train["world_size"] == 2
     per_step = 2 * 8  # two processes, per_device_train_batch_size 8
     assert train["global_step"] == -(-train["inputs"] // per_step)
-    assert result.stderr.count("dev: word-level seqeval F1") + result.stdout.count("dev: word-level seqeval F1") == 1
+    assert (
+        result.stderr.count("dev: word-level seqeval F1") + result.stdout.count("dev: word-level seqeval F1")
+        == 1
+    )
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", config={"model": str(output / "model")})
     assert nlp("John Smith lives in Paris .").text

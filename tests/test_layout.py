@@ -96,12 +96,16 @@ def test_no_import_cycles_between_layers() -> None:
     ],
 )
 def test_pure_layers_do_not_import_spacy(layer: str) -> None:
-    """hf/ is torch/transformers only; the score shape, the BIO rule and the column reader are plain Python."""
+    """hf/ is torch/transformers only; the score shape, the BIO rule and the column reader are plain
+    Python."""
     for name, path in NAMES.items():
         if name == layer or name.startswith(layer + "."):
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"^\s*(import spacy|from spacy)\b", text, re.M), name
-            assert all(not target.startswith(("spacy_bert_ner.pipeline.bert_ner", "spacy_bert_ner.data.docs")) for target in GRAPH[name])
+            assert all(
+                not target.startswith(("spacy_bert_ner.pipeline.bert_ner", "spacy_bert_ner.data.docs"))
+                for target in GRAPH[name]
+            )
 
 
 def test_library_code_names_no_workspace_path() -> None:
@@ -114,5 +118,7 @@ def test_module_map_names_every_module() -> None:
     """The docs' module map (docs/development.md) names every module of the package."""
     development = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
     module_map = development.split("<!-- module-map -->", 1)[1].split("<!-- /module-map -->", 1)[0]
-    missing = [str(path.relative_to(REPO)) for path in MODULES if f"`{path.relative_to(PACKAGE)}`" not in module_map]
+    missing = [
+        str(path.relative_to(REPO)) for path in MODULES if f"`{path.relative_to(PACKAGE)}`" not in module_map
+    ]
     assert missing == []

@@ -25,7 +25,10 @@ def sentences(nlp: spacy.Language, text: str) -> list[str]:
 
 
 def test_line_breaks_start_sentences_and_punctuation_splits_the_rest() -> None:
-    text = "SOCCER - JAPAN GET LUCKY WIN\nAL-AIN 1996-12-06\nJapan won 2-1 . China lost .\nJapan 3 1 0\nSyria 3 0 1"
+    text = (
+        "SOCCER - JAPAN GET LUCKY WIN\nAL-AIN 1996-12-06\nJapan won 2-1 . China lost .\n"
+        "Japan 3 1 0\nSyria 3 0 1"
+    )
     assert sentences(splitter(), text) == [
         "SOCCER - JAPAN GET LUCKY WIN\n",
         "AL-AIN 1996-12-06\n",
@@ -52,7 +55,10 @@ def test_min_breaks_two_keeps_hard_wrapped_lines_together() -> None:
         "A paragraph wrapped\nat a fixed width\n\n",
         "Next paragraph",
     ]
-    assert sentences(splitter(1, sentencizer=False), text)[:2] == ["A paragraph wrapped\n", "at a fixed width\n\n"]
+    assert sentences(splitter(1, sentencizer=False), text)[:2] == [
+        "A paragraph wrapped\n",
+        "at a fixed width\n\n",
+    ]
 
 
 def test_spaces_are_not_line_breaks_and_other_tokens_stay_open() -> None:

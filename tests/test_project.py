@@ -34,11 +34,14 @@ def workflow_commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
-    """A copy of the project (project.yml, configs, package modules for deps), a data slice, a tiny backbone."""
+    """A copy of the project (project.yml, configs, package modules for deps), a data slice, a tiny
+    backbone."""
     root = tmp_path_factory.mktemp("project")
     shutil.copy(REPO / "project.yml", root / "project.yml")
     shutil.copytree(REPO / "configs", root / "configs")
-    shutil.copytree(REPO / "spacy_bert_ner", root / "spacy_bert_ner", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "spacy_bert_ner", root / "spacy_bert_ner", ignore=shutil.ignore_patterns("__pycache__")
+    )
     data = root.parent / f"{root.name}-data"
     data.mkdir()
     for name, n_articles in SLICES.items():
@@ -69,7 +72,9 @@ def run_all(project: dict[str, Path], trace: Path | None = None) -> subprocess.C
         env["SPACY_BERT_NER_IMPORT_TRACE"] = str(trace)
     return subprocess.run(
         [sys.executable, "-m", "weasel", "run", "all", str(project["root"]), *args],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 
@@ -83,7 +88,9 @@ def commands(project: dict[str, Path]) -> dict[str, dict]:
 
 def ran(output: str) -> set[str]:
     """The steps a `weasel run` printed as run (not skipped)."""
-    return {name for name in re.findall(r"=+ (\S+) =+", output)} - set(re.findall(r"Skipping '(\S+)'", output))
+    return {name for name in re.findall(r"=+ (\S+) =+", output)} - set(
+        re.findall(r"Skipping '(\S+)'", output)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +98,17 @@ def first_run(project: dict[str, Path]) -> tuple[subprocess.CompletedProcess, li
     """The first `run all`, with every process's package imports recorded."""
     trace = project["root"].parent / f"{project['root'].name}-imports.jsonl"
     result = run_all(project, trace)
-    records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()] if trace.exists() else []
+    records = (
+        [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+        if trace.exists()
+        else []
+    )
     return result, records
 
 
 def module_file(module: str) -> str:
-    """``spacy_bert_ner.data.conll`` -> ``spacy_bert_ner/data/conll.py`` (a package -> its ``__init__.py``)."""
+    """``spacy_bert_ner.data.conll`` -> ``spacy_bert_ner/data/conll.py`` (a package -> its
+    ``__init__.py``)."""
     path = REPO / Path(*module.split("."))
     return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).relative_to(REPO).as_posix()
 
@@ -121,8 +133,16 @@ def test_workflow_all_runs_then_skips_everything(project: dict[str, Path], first
     first, _ = first_run
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     root = project["root"]
-    for output in ("corpus/train.spacy", "training/spacy/model-best", "training/hf/pipeline", "metrics/spacy.json",
-                   "metrics/hf.json", "metrics/parity_spacy.json", "metrics/parity_hf.json", "reports/report.html"):
+    for output in (
+        "corpus/train.spacy",
+        "training/spacy/model-best",
+        "training/hf/pipeline",
+        "metrics/spacy.json",
+        "metrics/hf.json",
+        "metrics/parity_spacy.json",
+        "metrics/parity_hf.json",
+        "reports/report.html",
+    ):
         assert (root / output).exists(), output
     assert list((root / "packages").glob("*/dist/*.tar.gz")) or list((root / "packages").rglob("*.whl"))
     second = run_all(project)
@@ -132,7 +152,9 @@ def test_workflow_all_runs_then_skips_everything(project: dict[str, Path], first
 
 
 @pytest.mark.slow
-def test_step_deps_list_exactly_the_package_modules_the_step_imports(project: dict[str, Path], first_run) -> None:
+def test_step_deps_list_exactly_the_package_modules_the_step_imports(
+    project: dict[str, Path], first_run
+) -> None:
     """Weasel re-runs a step only when a dep changed, so each step lists every package module its script
     imports (transitively, entry points included) and no other: a module missing from deps would leave stale
     results, an extra one would re-run the step for nothing."""
@@ -148,7 +170,9 @@ def test_step_deps_list_exactly_the_package_modules_the_step_imports(project: di
 
 
 @pytest.mark.slow
-def test_changing_one_module_reruns_exactly_the_steps_that_list_it(project: dict[str, Path], first_run) -> None:
+def test_changing_one_module_reruns_exactly_the_steps_that_list_it(
+    project: dict[str, Path], first_run
+) -> None:
     """Runs after the no-op second run: one package module changes, and only its dependents run again."""
     assert first_run[0].returncode == 0
     changed = "spacy_bert_ner/evaluation/parity.py"
@@ -156,7 +180,9 @@ def test_changing_one_module_reruns_exactly_the_steps_that_list_it(project: dict
     assert dependents == {"parity", "report"}  # the step that scores, and the report that shows its figures
     path = project["root"] / changed
     original = path.read_text(encoding="utf-8")
-    path.write_text(original + "# a change weasel sees (its hash), which no behaviour does\n", encoding="utf-8")
+    path.write_text(
+        original + "# a change weasel sees (its hash), which no behaviour does\n", encoding="utf-8"
+    )
     try:
         third = run_all(project)
     finally:
@@ -192,7 +218,9 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
 def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:
     project_vars = srsly.read_yaml(REPO / "project.yml")["vars"]
     command = project_cpu_profile()
-    named = {part.split("=", 1)[0][len("--vars."):] for part in command.split() if part.startswith("--vars.")}
+    named = {
+        part.split("=", 1)[0][len("--vars.") :] for part in command.split() if part.startswith("--vars.")
+    }
     assert named <= set(project_vars) and (REPO / "configs" / "bert_ner_cpu.cfg").exists()
     check = next(c for c in srsly.read_yaml(REPO / "project.yml")["commands"] if c["name"] == "check")
     assert "--conll-dir=${vars.conll_dir}" in check["script"][0]

@@ -24,6 +24,8 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 def test_importing_the_package_loads_no_submodule() -> None:
     """`import spacy_bert_ner` stays light: the CLI commands and spaCy's entry points load what they use."""
-    code = "import sys, spacy_bert_ner; print(sorted(m for m in sys.modules if m.startswith('spacy_bert_ner')))"
+    code = (
+        "import sys, spacy_bert_ner; print(sorted(m for m in sys.modules if m.startswith('spacy_bert_ner')))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "['spacy_bert_ner']"

@@ -103,7 +103,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def page(files: dict[str, Path]) -> str:
     metrics = {name: files[name] for name in ("parity", "evaluate", "train_hf", "mismatch")}
-    out = write_report(files["root"] / "report.html", metrics, {"bert": files["pipeline"]}, data=files["data"])
+    out = write_report(
+        files["root"] / "report.html", metrics, {"bert": files["pipeline"]}, data=files["data"]
+    )
     return out.read_text(encoding="utf-8")
 
 

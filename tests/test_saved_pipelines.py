@@ -2,10 +2,11 @@
 
 ``data/saved_pipeline_0_1`` was saved by spacy-bert-ner 0.1.0 at commit f5c2309, before the package was
 laid out in pipeline/, training/ and cli/ (bert_ner then lived in ``spacy_bert_ner/pipeline/bert_ner.py``,
-line_sentences in ``spacy_bert_ner/pipeline/line_sentences.py``): blank English, ``line_sentences``, ``sentencizer``
-and ``bert_ner`` over a random tiny BERT (2 layers, hidden 32), with non-default options (aggregation
-average, context 8, temperature 1.5, a label mapping and a threshold). ``saved_pipeline_0_1.json`` holds
-what that pipeline found in three texts, in that same process, before and after a disk round trip.
+line_sentences in ``spacy_bert_ner/pipeline/line_sentences.py``): blank English, ``line_sentences``,
+``sentencizer`` and ``bert_ner`` over a random tiny BERT (2 layers, hidden 32), with non-default options
+(aggregation average, context 8, temperature 1.5, a label mapping and a threshold).
+``saved_pipeline_0_1.json`` holds what that pipeline found in three texts, in that same process, before
+and after a disk round trip.
 A saved pipeline names only factory names, never module paths, so it must load as it was.
 """
 
@@ -27,7 +28,10 @@ def found(nlp: spacy.Language, texts: list[str]) -> list[dict]:
         result.append(
             {
                 "ents": [[e.start_char, e.end_char, e.label_] for e in doc.ents],
-                "spans": [[s.start_char, s.end_char, s.label_, float(x)] for s, x in zip(group, group.attrs["scores"])],
+                "spans": [
+                    [s.start_char, s.end_char, s.label_, float(x)]
+                    for s, x in zip(group, group.attrs["scores"])
+                ],
             }
         )
     return result
@@ -43,4 +47,6 @@ def test_pipeline_saved_by_0_1_loads_and_finds_the_same_entities() -> None:
     for doc_got, doc_expected in zip(got, saved["expected"], strict=True):
         assert doc_got["ents"] == doc_expected["ents"]
         assert [s[:3] for s in doc_got["spans"]] == [s[:3] for s in doc_expected["spans"]]
-        assert [s[3] for s in doc_got["spans"]] == pytest.approx([s[3] for s in doc_expected["spans"]], abs=1e-4)
+        assert [s[3] for s in doc_got["spans"]] == pytest.approx(
+            [s[3] for s in doc_expected["spans"]], abs=1e-4
+        )

@@ -76,7 +76,7 @@ def evaluate(nlp: spacy.Language, path: Path) -> dict:
     return nlp.evaluate(list(Corpus(str(path))(nlp)))
 
 
-# -- thresholds, label mapping, temperature in bert_ner --------------------------------------------------------
+# -- thresholds, label mapping, temperature in bert_ner ------------------------------------------------------
 
 
 def test_entities_under_their_threshold_stay_in_the_span_group(rigged_dir: Path) -> None:

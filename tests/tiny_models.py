@@ -52,7 +52,8 @@ def conll_sentences(path: Path | None, limit: int = 300) -> list[list[str]]:
 def train_tokenizer(
     sentences: Iterable[Sequence[str]], folder: Path, vocab_size: int = 1000
 ) -> BertTokenizerFast:
-    """A cased WordPiece tokenizer for ``sentences``, as a fast BERT tokenizer; the same vocab in every process.
+    """A cased WordPiece tokenizer for ``sentences``, as a fast BERT tokenizer; the same vocab in every
+    process.
 
     ``tokenizers``' WordPiece trainer breaks ties between equally frequent merges in hash-map order, which
     changes from one process to the next (so would a random model's predictions). This vocab is built by a
@@ -64,7 +65,9 @@ def train_tokenizer(
     counts = Counter(piece for words in sentences for piece, _ in split(" ".join(words)))
     chars = sorted({char for word in counts for char in word})
     vocab = SPECIAL_TOKENS + chars + [f"##{char}" for char in chars]
-    frequent = sorted((word for word, n in counts.items() if n >= 2 and len(word) > 1), key=lambda w: (-counts[w], w))
+    frequent = sorted(
+        (word for word, n in counts.items() if n >= 2 and len(word) > 1), key=lambda w: (-counts[w], w)
+    )
     vocab += frequent[: max(0, vocab_size - len(vocab))]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("".join(token + "\n" for token in vocab), encoding="utf-8")

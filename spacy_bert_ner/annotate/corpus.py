@@ -1,4 +1,5 @@
-"""``annotate``'s one entry point: plan the run, then annotate its unfinished shards with the engine chosen."""
+"""``annotate``'s one entry point: plan the run, then annotate its unfinished shards with the engine
+chosen."""
 
 from __future__ import annotations
 

@@ -166,7 +166,8 @@ class Manifest:
             settings = saved["settings"]
         except (ValueError, KeyError, TypeError) as err:
             raise ConfigError(
-                f"{self.path}: not a manifest written by annotate ({err}); choose a new OUTPUT_DIR or remove it"
+                f"{self.path}: not a manifest written by annotate ({err}); "
+                "choose a new OUTPUT_DIR or remove it"
             ) from None
         if settings != self.settings:
             changed = sorted(

@@ -14,7 +14,9 @@ from .output import guarded, say
 
 @app.command("annotate", no_args_is_help=True)
 def annotate_cli(
-    pipeline: str = typer.Argument(..., help="A saved spaCy pipeline folder or an installed pipeline package"),
+    pipeline: str = typer.Argument(
+        ..., help="A saved spaCy pipeline folder or an installed pipeline package"
+    ),
     paths: list[str] = typer.Argument(
         ...,
         metavar="INPUT... OUTPUT_DIR",
@@ -31,9 +33,13 @@ def annotate_cli(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record instead of listing it"),
     engine: str = typer.Option("local", help="local: nlp.pipe processes here; ray: a Ray Data actor pool"),
-    address: Optional[str] = typer.Option(None, help="--engine ray: the cluster (ray start's address); default: local Ray"),
+    address: Optional[str] = typer.Option(
+        None, help="--engine ray: the cluster (ray start's address); default: local Ray"
+    ),
     workers: int = typer.Option(1, min=1, help="--engine ray: actors, one pipeline each"),
-    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="--engine ray: GPUs per actor"),
+    gpus_per_worker: float = typer.Option(
+        0.0, "--gpus-per-worker", min=0.0, help="--engine ray: GPUs per actor"
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
 ) -> None:
     """Annotate a corpus with any spaCy pipeline, resumably: shards are written whole and listed in
@@ -72,7 +78,11 @@ def annotate_cli(
 
     summary = guarded(run)
     total, now = summary.total, summary.written
-    rate = f"{now.docs / summary.seconds:,.0f} docs/s, {now.words / summary.seconds:,.0f} words/s" if summary.seconds else ""
+    rate = (
+        f"{now.docs / summary.seconds:,.0f} docs/s, {now.words / summary.seconds:,.0f} words/s"
+        if summary.seconds
+        else ""
+    )
     say(
         "✔",
         "green",
@@ -81,4 +91,9 @@ def annotate_cli(
         f"{summary.output_dir}",
     )
     if total.errors:
-        say("⚠", "yellow", f"{total.errors} bad record(s) listed with file:line in {summary.output_dir}/shard-*.errors.jsonl")
+        say(
+            "⚠",
+            "yellow",
+            f"{total.errors} bad record(s) listed with file:line in "
+            f"{summary.output_dir}/shard-*.errors.jsonl",
+        )

@@ -22,7 +22,16 @@ def print_stats(rows: list[tuple[SplitStats, Path]]) -> None:
     labels = sorted({label for stats, _ in rows for label in stats.entities})
     header = ["split", "docs", "articles", "sentences", "tokens", "entities", *labels, "output"]
     data = [
-        [s.name, s.docs, s.articles, s.sentences, s.tokens, s.n_entities, *(s.entities[l] for l in labels), str(out)]
+        [
+            s.name,
+            s.docs,
+            s.articles,
+            s.sentences,
+            s.tokens,
+            s.n_entities,
+            *(s.entities[label] for label in labels),
+            str(out),
+        ]
         for s, out in rows
     ]
     msg.table(data, header=header, divider=True, aligns=["l"] + ["r"] * (len(header) - 2) + ["l"])
@@ -37,12 +46,20 @@ def convert_cli(
     ),
     output_dir: Path = typer.Argument(..., help="Folder for train.spacy, dev.spacy, test.spacy"),
     n_sents: Optional[int] = typer.Option(
-        None, "--n-sents", "-n", min=1, help="Sentences per Doc (never crossing articles); default: one Doc per article"
+        None,
+        "--n-sents",
+        "-n",
+        min=1,
+        help="Sentences per Doc (never crossing articles); default: one Doc per article",
     ),
     scheme: str = typer.Option("auto", help="NER tag scheme: auto (IOB1/IOB2), iob1, iob2, bioes, bilou"),
-    strict: bool = typer.Option(False, "--strict", help="Reject I- tags that open an entity instead of repairing them"),
+    strict: bool = typer.Option(
+        False, "--strict", help="Reject I- tags that open an entity instead of repairing them"
+    ),
     no_articles: bool = typer.Option(
-        False, "--no-articles", help="Ignore -DOCSTART- boundaries (as HF datasets does): one Doc per --n-sents"
+        False,
+        "--no-articles",
+        help="Ignore -DOCSTART- boundaries (as HF datasets does): one Doc per --n-sents",
     ),
     revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
 ) -> None:
@@ -71,7 +88,9 @@ def convert_cli(
 @app.command("export-conll")
 def export_conll_cli(
     docbin: Path = typer.Argument(..., help="A .spacy file written by `convert`"),
-    output: Optional[Path] = typer.Argument(None, help="Where to write the CoNLL text (default: standard output)"),
+    output: Optional[Path] = typer.Argument(
+        None, help="Where to write the CoNLL text (default: standard output)"
+    ),
 ) -> None:
     """Write a converted DocBin back as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
     from ..data.docbin import export_conll

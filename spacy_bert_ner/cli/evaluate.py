@@ -71,7 +71,9 @@ def parity_cli(
 def evaluate_raw_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
     data: Path = typer.Argument(..., help="Gold .spacy file written by `convert` (e.g. corpus/test.spacy)"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: the figures and token differences"),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="JSON file: the figures and token differences"
+    ),
     batch_size: int = typer.Option(32, min=1, help="Texts per nlp.pipe batch"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
     layout: str = typer.Option(
@@ -92,7 +94,10 @@ def evaluate_raw_cli(
         return evaluate_raw(pipeline, data, batch_size=batch_size, gpu_id=gpu_id, layout=layout)
 
     result = guarded(run)
-    rows = [[t, *(percent(s[k] if s else None) for k in "prf")] for t, s in sorted(result["ents_per_type"].items())]
+    rows = [
+        [t, *(percent(s[k] if s else None) for k in "prf")]
+        for t, s in sorted(result["ents_per_type"].items())
+    ]
     rows.append(["ALL", *(percent(result[f"ents_{k}"]) for k in "prf")])
     msg.table(rows, header=["type", "P", "R", "F"], divider=True, aligns=["l", "r", "r", "r"])
     tokens = result["raw_text"]["tokens"]
@@ -113,7 +118,8 @@ def report_cli(
         None,
         "--metrics",
         "-m",
-        help="NAME=FILE, repeatable: JSON from `parity`, `evaluate-raw`, `spacy evaluate` (--output) or train-hf",
+        help="NAME=FILE, repeatable: JSON from `parity`, `evaluate-raw`, "
+        "`spacy evaluate` (--output) or train-hf",
     ),
     pipeline: Optional[list[str]] = typer.Option(
         None, "--pipeline", "-p", help="NAME=PATH, repeatable: a saved pipeline whose errors to show"

@@ -14,27 +14,58 @@ from .output import guarded, say
 
 @app.command("tune", no_args_is_help=True)
 def tune_cli(
-    pipeline: str = typer.Argument(..., help="A saved pipeline with a bert_ner component (folder or package)"),
+    pipeline: str = typer.Argument(
+        ..., help="A saved pipeline with a bert_ner component (folder or package)"
+    ),
     dev: Path = typer.Argument(..., help="Gold .spacy DocBin to tune on (e.g. corpus/dev.spacy)"),
     output: Path = typer.Argument(..., help="Where to save the tuned copy of the pipeline (with tune.json)"),
     target_precision: Optional[float] = typer.Option(
-        None, "--target-precision", min=0.0, max=1.0, help="Reach this precision (per label, or --target-scope overall) with the most recall"
+        None,
+        "--target-precision",
+        min=0.0,
+        max=1.0,
+        help="Reach this precision (per label, or --target-scope overall) with the most recall",
     ),
     target_recall: Optional[float] = typer.Option(
-        None, "--target-recall", min=0.0, max=1.0, help="Reach this recall (per label, or overall) with the most precision"
+        None,
+        "--target-recall",
+        min=0.0,
+        max=1.0,
+        help="Reach this recall (per label, or overall) with the most precision",
     ),
-    target_scope: str = typer.Option("label", "--target-scope", help="label: each label its own target and threshold; overall: one threshold for all"),
-    contexts: Optional[str] = typer.Option(None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"),
-    packing: bool = typer.Option(True, "--packing/--no-packing", help="Also try packed sentences for each context"),
-    whole_docs: bool = typer.Option(False, "--whole-docs", help="Also try windows over whole docs (no sentences)"),
+    target_scope: str = typer.Option(
+        "label",
+        "--target-scope",
+        help="label: each label its own target and threshold; overall: one threshold for all",
+    ),
+    contexts: Optional[str] = typer.Option(
+        None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"
+    ),
+    packing: bool = typer.Option(
+        True, "--packing/--no-packing", help="Also try packed sentences for each context"
+    ),
+    whole_docs: bool = typer.Option(
+        False, "--whole-docs", help="Also try windows over whole docs (no sentences)"
+    ),
     windows: Optional[str] = typer.Option(
-        None, "--windows", help="Window lengths (wordpieces) to try over whole docs, e.g. 128,256 (implies --whole-docs)"
+        None,
+        "--windows",
+        help="Window lengths (wordpieces) to try over whole docs, e.g. 128,256 (implies --whole-docs)",
     ),
     aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
-    thresholds: bool = typer.Option(True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"),
+    thresholds: bool = typer.Option(
+        True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
+    ),
     temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
-    component: Optional[str] = typer.Option(None, "--component", help="The bert_ner component's name, if several"),
-    eval_data: Optional[Path] = typer.Option(None, "--eval", help="Also score the pipeline before and after on this DocBin (e.g. corpus/test.spacy); not used to choose"),
+    component: Optional[str] = typer.Option(
+        None, "--component", help="The bert_ner component's name, if several"
+    ),
+    eval_data: Optional[Path] = typer.Option(
+        None,
+        "--eval",
+        help="Also score the pipeline before and after on this DocBin (e.g. corpus/test.spacy); "
+        "not used to choose",
+    ),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
 ) -> None:
@@ -66,7 +97,15 @@ def tune_cli(
 
     result = guarded(run)
     rows = [
-        [t.setting.describe(), t.aggregation, percent(t.plain.f), percent(t.tuned.p), percent(t.tuned.r), percent(t.tuned.f), f"{t.seconds:.1f}"]
+        [
+            t.setting.describe(),
+            t.aggregation,
+            percent(t.plain.f),
+            percent(t.tuned.p),
+            percent(t.tuned.r),
+            percent(t.tuned.f),
+            f"{t.seconds:.1f}",
+        ]
         for t in result.trials
     ]
     msg.table(
@@ -89,12 +128,17 @@ def tune_cli(
         say(
             "⚠",
             "yellow",
-            f"{result.objective.describe()}: not reached on dev for {', '.join(missed)}; they keep the threshold "
-            "that comes closest (tune.json: target_reached)",
+            f"{result.objective.describe()}: not reached on dev for {', '.join(missed)}; "
+            "they keep the threshold that comes closest (tune.json: target_reached)",
         )
     for name in ("default", "tuned"):
         if result.evaluation:
             found = result.evaluation[name]["scores"]
-            say("ℹ", "blue", f"{result.evaluation['data']} ({name}): P {percent(found['p'])} R {percent(found['r'])} F {percent(found['f'])}")
+            say(
+                "ℹ",
+                "blue",
+                f"{result.evaluation['data']} ({name}): "
+                f"P {percent(found['p'])} R {percent(found['r'])} F {percent(found['f'])}",
+            )
     say("✔", "green", f"Wrote {output / 'tune.json'}")
     msg.good(f"Saved the tuned pipeline to {output}: spacy.load({str(output)!r})")

@@ -13,7 +13,6 @@ from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
 
-
 CONLL_DIR_PLACEHOLDER = "PATH/TO/conll2003"
 
 

@@ -189,9 +189,7 @@ def parse_conll(text: str, origin: str) -> list[Article]:
     return articles
 
 
-def _raise_bad_line(
-    origin: str, lineno: int, line: str, fields: list[str], layout: tuple[int, int]
-) -> None:
+def _raise_bad_line(origin: str, lineno: int, line: str, fields: list[str], layout: tuple[int, int]) -> None:
     """Raise the error that says what is wrong with one line of a column file."""
     n_columns, layout_line = layout
     where = f"{origin}:{lineno}"
@@ -223,7 +221,8 @@ def read_conll(path: str | Path, scheme: str = "auto", strict: bool = False) -> 
 
 
 def conll_lines(sentences: Iterable[Sentence], docstart: bool, n_columns: int) -> Iterator[str]:
-    """Lines (without newline) of one article as IOB2 CoNLL: optional -DOCSTART-, blank after each sentence."""
+    """Lines (without newline) of one article as IOB2 CoNLL: optional -DOCSTART-, blank after each
+    sentence."""
     if docstart:
         yield DOCSTART_LINES[n_columns]
         yield ""

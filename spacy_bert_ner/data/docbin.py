@@ -105,4 +105,3 @@ def read_docbin(path: str | Path, vocab: Vocab | None = None) -> list[Doc]:
 def export_conll(path: str | Path) -> str:
     """``export-conll``: a DocBin written by ``convert`` as 4-column (TOKEN POS CHUNK NER) IOB2 CoNLL text."""
     return docs_to_conll(read_docbin(path))
-

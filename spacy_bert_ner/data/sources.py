@@ -36,7 +36,8 @@ SPLIT_OF_STEM = {
 CONLL_SUFFIXES = (".txt", ".conll", ".iob", ".iob2")
 FILE_OF_SPLIT = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # the names HF's zip uses
 OFFLINE_HINT = (
-    "Offline, pass a folder of CoNLL files instead: `python -m spacy_bert_ner convert PATH/TO/conll2003 corpus` "
+    "Offline, pass a folder of CoNLL files instead: "
+    "`python -m spacy_bert_ner convert PATH/TO/conll2003 corpus` "
     "(a folder holding train.txt, valid.txt, test.txt)"
 )
 
@@ -89,8 +90,8 @@ def corpus_splits(source: str, revision: Optional[str] = None) -> tuple[list[Spl
         stem = path.name.rsplit(".", 1)[0]
         return [SplitSource(SPLIT_OF_STEM.get(stem, stem), str(path), path=path)], []
     raise DataError(
-        f"{source}: not a folder of CoNLL files nor {HF_PREFIX}DATASET_ID (e.g. {HF_PREFIX}{DEFAULT_HF_DATASET}), "
-        "and no such file"
+        f"{source}: not a folder of CoNLL files nor {HF_PREFIX}DATASET_ID "
+        f"(e.g. {HF_PREFIX}{DEFAULT_HF_DATASET}), and no such file"
     )
 
 
@@ -109,7 +110,8 @@ def split_files(folder: Path) -> dict[str, Path]:
         found[split] = path
     if not found:
         raise DataError(
-            f"{folder}: no CoNLL split files found; expected names like train.txt, valid.txt (or dev.txt), test.txt"
+            f"{folder}: no CoNLL split files found; "
+            "expected names like train.txt, valid.txt (or dev.txt), test.txt"
         )
     return {split: found[split] for split in ("train", "dev", "test") if split in found}
 
@@ -141,10 +143,11 @@ def convert_source(
         keep = keep_articles and split.has_articles
         if keep and not any(article.docstart for article in articles):
             warnings.warn(
-                f"{split.origin}: no -DOCSTART- line, so no article boundaries (as in the files fetch-conll writes "
-                f"from {HF_PREFIX} sources): one Doc per {n_sents or 1} sentence(s) (--n-sents), never the whole "
-                "file as one Doc. Document context (train-hf, bert_ner) and the spaCy route's windows read only "
-                "inside a Doc; for context, convert CoNLL files that keep their -DOCSTART- lines"
+                f"{split.origin}: no -DOCSTART- line, so no article boundaries "
+                f"(as in the files fetch-conll writes from {HF_PREFIX} sources): "
+                f"one Doc per {n_sents or 1} sentence(s) (--n-sents), never the whole file as one Doc. "
+                "Document context (train-hf, bert_ner) and the spaCy route's windows read only inside a Doc; "
+                "for context, convert CoNLL files that keep their -DOCSTART- lines"
             )
             keep = False
         with gc_paused():
@@ -222,6 +225,8 @@ def dataset_sentences(rows: Any, origin: str) -> list[Sentence]:
         pos = [pos_names[t] for t in columns["pos_tags"][i]] if pos_names else None
         chunk = [chunk_names[t] for t in columns["chunk_tags"][i]] if chunk_names and pos else None
         sentences.append(
-            Sentence(list(words), [ner_names[t] for t in columns["ner_tags"][i]], pos, chunk, f"{origin} row {i}")
+            Sentence(
+                list(words), [ner_names[t] for t in columns["ner_tags"][i]], pos, chunk, f"{origin} row {i}"
+            )
         )
     return sentences

@@ -1,4 +1,5 @@
-"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of the train-hf recipe (:mod:`spacy_bert_ner.hf`).
+"""DocBins -> ``(words, IOB2 tags)`` per sentence, the input of the train-hf recipe
+(:mod:`spacy_bert_ner.hf`).
 
 The spaCy side of the Hugging Face route: the same ``train.spacy`` / ``dev.spacy`` the spaCy route reads
 (whole articles with sentence starts and ``doc.ents``, as ``convert`` writes them) become one training

@@ -194,7 +194,12 @@ def load_and_predict(
 
 
 def pipeline_parity(
-    pipeline: str | Path, data: str | Path, *, batch_size: int = 64, gpu_id: int = -1, tolerance: float = TOLERANCE
+    pipeline: str | Path,
+    data: str | Path,
+    *,
+    batch_size: int = 64,
+    gpu_id: int = -1,
+    tolerance: float = TOLERANCE,
 ) -> "ParityResult":
     """``parity``: run ``pipeline`` once over the gold words of ``data`` and compare the scorers
     (:func:`parity`)."""
@@ -203,7 +208,8 @@ def pipeline_parity(
 
 
 def is_annotated(gold: Doc, index: int = 0) -> bool:
-    """Whether a gold doc has NER annotation; raise :class:`~spacy_bert_ner.errors.DataError` if only some tokens have it."""
+    """Whether a gold doc has NER annotation; raise :class:`~spacy_bert_ner.errors.DataError` if only some
+    tokens have it."""
     if not gold.has_annotation("ENT_IOB"):
         return False
     missing = [t.i for t in gold if t.ent_iob == 0]
@@ -322,7 +328,9 @@ def first_difference(
         gold = gold_docs[unit.doc][unit.start : unit.end].as_doc()
         doc = predicted_docs[unit.doc][unit.start : unit.end].as_doc()
         differences = compare(
-            from_spacy(spacy_scores([Example(doc, gold)])), seqeval_scores([gold_tags], [pred_tags]), tolerance
+            from_spacy(spacy_scores([Example(doc, gold)])),
+            seqeval_scores([gold_tags], [pred_tags]),
+            tolerance,
         )
         if differences:
             return SentenceDiff(unit, [t.text for t in gold], gold_tags, pred_tags, differences)

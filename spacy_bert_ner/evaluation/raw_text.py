@@ -30,8 +30,9 @@ from ..errors import ConfigError
 Layout = Literal["lines", "paragraphs"]
 LAYOUTS: dict[str, str] = {
     "lines": "one line per gold sentence, tokens joined by single spaces",
-    "paragraphs": "prose sentences (ending . ? or !) run together as one paragraph per line, other sentences "
-    "(headlines without a stop, datelines, bylines, table rows) one line each; tokens joined by single spaces",
+    "paragraphs": "prose sentences (ending . ? or !) run together as one paragraph per line, "
+    "other sentences (headlines without a stop, datelines, bylines, table rows) one line each; "
+    "tokens joined by single spaces",
 }
 SENTENCE_ENDS = frozenset({".", "?", "!"})
 QUOTES = frozenset({'"', "'", "''", "``"})
@@ -39,7 +40,8 @@ N_EXAMPLES = 25
 
 
 def is_prose(sentence: Sequence[str]) -> bool:
-    """Whether a sentence's words end as prose does: a full stop, question or exclamation mark, maybe quoted."""
+    """Whether a sentence's words end as prose does: a full stop, question or exclamation mark, maybe
+    quoted."""
     words = list(sentence)
     while words and words[-1] in QUOTES:
         words.pop()
@@ -53,7 +55,8 @@ def check_layout(layout: str, name: str = "layout") -> None:
 
 
 def article_text(doc: Doc, layout: Layout = "lines") -> str:
-    """A gold Doc as plain text, tokens joined by spaces, laid out by its sentence starts (:data:`LAYOUTS`)."""
+    """A gold Doc as plain text, tokens joined by spaces, laid out by its sentence starts
+    (:data:`LAYOUTS`)."""
     check_layout(layout)
     if not doc.has_annotation("SENT_START"):
         return " ".join(token.text for token in doc)
@@ -144,4 +147,3 @@ def evaluate_raw(
     check_layout(layout, "--layout")  # before the pipeline loads
     nlp = load_pipeline(pipeline, gpu_id)
     return raw_text_scores(nlp, read_docbin(data, nlp.vocab), batch_size, layout)  # type: ignore[arg-type]
-

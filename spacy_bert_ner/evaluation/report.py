@@ -3,8 +3,9 @@ subword- vs word-level F1, and displaCy renderings of test sentences where a pip
 (:mod:`.report_examples`).
 
 Inputs are metrics JSON files (``parity --output``, ``spacy evaluate --output``, or train-hf's
-metrics.json), ``tune.json`` files (what tune chose, and a reliability plot) and, for the renderings, saved pipelines run over a gold ``.spacy`` file. The page has no
-scripts and loads nothing: styles are inline, so it opens anywhere and can be attached to an issue.
+metrics.json), ``tune.json`` files (what tune chose, and a reliability plot) and, for the renderings,
+saved pipelines run over a gold ``.spacy`` file. The page has no scripts and loads nothing: styles are
+inline, so it opens anywhere and can be attached to an issue.
 """
 
 from __future__ import annotations
@@ -143,8 +144,8 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
     raise DataError(
         f"--metrics {name}={path}: not a metrics file this report reads (found {keys}); pass the JSON of "
-        "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output`, `evaluate-raw --output` or train-hf's "
-        "metrics.json"
+        "`python -m spacy_bert_ner parity --output`, `spacy evaluate --output`, "
+        "`evaluate-raw --output` or train-hf's metrics.json"
     )
 
 
@@ -221,8 +222,10 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
                 details.append(_mismatch_details(entry))
         lines.append(
             f"<tr data-name='{_e(entry.name)}'><td>{_e(entry.name)}</td><td>{verdict}</td>"
-            f"<td class='num'>{percent(entry.overall.get('f'), DASH)}</td><td class='num'>{percent(entry.seqeval and entry.seqeval['f'], DASH)}</td>"
-            f"<td class='num'>{percent(entry.strict and entry.strict['f'], DASH)}</td><td class='num'>{counts}</td>"
+            f"<td class='num'>{percent(entry.overall.get('f'), DASH)}</td>"
+            f"<td class='num'>{percent(entry.seqeval and entry.seqeval['f'], DASH)}</td>"
+            f"<td class='num'>{percent(entry.strict and entry.strict['f'], DASH)}</td>"
+            f"<td class='num'>{counts}</td>"
             f"<td class='num'>{crossing}</td></tr>"
         )
     lines.append("</table>")
@@ -282,8 +285,8 @@ def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
         )
         out.append(
             f"<p><b>{_e(entry.name)}</b>: F1 {percent(entry.overall.get('f'), DASH)} on raw text; "
-            f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens split by "
-            f"its tokenizer. Commonest: {commonest or 'none'}.</p>"
+            f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens "
+            f"split by its tokenizer. Commonest: {commonest or 'none'}.</p>"
         )
     return "\n".join(out)
 
@@ -310,7 +313,10 @@ def build_report(
     if any(entry.raw_text for entry in entries):
         parts += ["<h2 id='raw-text'>Raw text vs gold tokens</h2>", raw_text_section(entries)]
     if tune_reports:
-        parts += ["<h2 id='tune'>Tuned inference settings and calibration</h2>", tune_section(dict(tune_reports))]
+        parts += [
+            "<h2 id='tune'>Tuned inference settings and calibration</h2>",
+            tune_section(dict(tune_reports)),
+        ]
     parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
@@ -336,7 +342,8 @@ def write_report(
     ``output``."""
     if not metrics and not pipelines and not tune:
         raise ConfigError(
-            "nothing to report: pass --metrics NAME=metrics.json, --pipeline NAME=PATH and/or --tune NAME=tune.json"
+            "nothing to report: pass --metrics NAME=metrics.json, --pipeline NAME=PATH "
+            "and/or --tune NAME=tune.json"
         )
     tune_reports = {name: load_tune_report(name, path) for name, path in (tune or {}).items()}
     if pipelines and data is None:

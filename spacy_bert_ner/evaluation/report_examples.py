@@ -3,10 +3,10 @@ rendered by displaCy on both sides with what was missed or added."""
 
 from __future__ import annotations
 
+import html
 import random
 import warnings
 from dataclasses import dataclass
-import html
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +21,8 @@ COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSO
     "LOC": "#ff9561",
     "MISC": "#ffeb80",
 }
+
+
 @dataclass
 class DiffExample:
     """A sentence where the prediction differs from gold: both renderings and what was missed or added."""

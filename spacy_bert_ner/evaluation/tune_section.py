@@ -32,8 +32,6 @@ def load_tune_report(name: str, path: Path) -> dict[str, Any]:
     return data
 
 
-
-
 def _xy(score: float, precision: float) -> tuple[float, float]:
     return MARGIN + score * SIZE, MARGIN + (1 - precision) * SIZE
 
@@ -56,10 +54,12 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
         )
         parts.append(f"<text x='{MARGIN - 6}' y='{y + 3}' font-size='10' text-anchor='end'>{tick:g}</text>")
     parts.append(
-        f"<text x='{MARGIN + SIZE / 2}' y='{MARGIN + SIZE + 28}' font-size='11' text-anchor='middle'>mean score of the bin</text>"
+        f"<text x='{MARGIN + SIZE / 2}' y='{MARGIN + SIZE + 28}' font-size='11' text-anchor='middle'>"
+        "mean score of the bin</text>"
     )
     parts.append(
-        f"<text x='10' y='{MARGIN + SIZE / 2}' font-size='11' text-anchor='middle' transform='rotate(-90 10 {MARGIN + SIZE / 2})'>precision</text>"
+        f"<text x='10' y='{MARGIN + SIZE / 2}' font-size='11' text-anchor='middle' "
+        f"transform='rotate(-90 10 {MARGIN + SIZE / 2})'>precision</text>"
     )
     for i, (name, colour, bins) in enumerate(series):
         filled = [b for b in bins if b.get("n")]
@@ -76,7 +76,8 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
                 f"{b['precision']:.3f}</title></circle>"
             )
         parts.append(
-            f"<text x='{MARGIN + 6}' y='{MARGIN + 14 + 14 * i}' font-size='11' fill='{colour}'>&#9679; {html.escape(name)}</text>"
+            f"<text x='{MARGIN + 6}' y='{MARGIN + 14 + 14 * i}' font-size='11' fill='{colour}'>"
+            f"&#9679; {html.escape(name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -99,25 +100,31 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
             d, t = default["per_type"].get(label, {}), tuned["per_type"].get(label, {})
             threshold = chosen.get("thresholds", {}).get(label)
             rows.append(
-                f"<tr><td>{e(label)}</td>{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (d, t) for k in 'prf')}"
+                f"<tr><td>{e(label)}</td>"
+                f"{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (d, t) for k in 'prf')}"
                 f"<td class=num>{'&ndash;' if threshold is None else f'{threshold:.3f}'}</td></tr>"
             )
         rows.append(
-            f"<tr class='all'><td>ALL</td>{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (default, tuned) for k in 'prf')}<td></td></tr>"
+            "<tr class='all'><td>ALL</td>"
+            + "".join(
+                f"<td class=num>{percent(s.get(k), DASH)}</td>" for s in (default, tuned) for k in "prf"
+            )
+            + "<td></td></tr>"
         )
         calibration = report["calibration"]
         settings = ", ".join(f"{e(k)} = {e(json.dumps(v))}" for k, v in chosen.items() if k != "thresholds")
         out += [
             f"<h3 id='tune-{e(name)}'>{e(name)}</h3>",
-            f"<p>Objective: {e(objective)}. Chosen: {settings}. {len(report.get('tried', []))} settings tried "
-            f"in {report.get('seconds', 0):.0f} s.</p>",
+            f"<p>Objective: {e(objective)}. Chosen: {settings}. "
+            f"{len(report.get('tried', []))} settings tried in {report.get('seconds', 0):.0f} s.</p>",
             "<table class='scores'><tr><th rowspan='2'>type</th><th colspan='3'>dev, default</th>"
             "<th colspan='3'>dev, tuned</th><th rowspan='2'>threshold</th></tr>"
             "<tr><th>P</th><th>R</th><th>F</th><th>P</th><th>R</th><th>F</th></tr>",
             *rows,
             "</table>",
-            f"<p>Expected calibration error of entity scores on dev (10 bins): {calibration['ece_before']:.4f} "
-            f"at temperature 1, {calibration['ece_after']:.4f} at temperature {calibration['temperature']:g}.</p>",
+            "<p>Expected calibration error of entity scores on dev (10 bins): "
+            f"{calibration['ece_before']:.4f} at temperature 1, "
+            f"{calibration['ece_after']:.4f} at temperature {calibration['temperature']:g}.</p>",
             reliability_svg(
                 [
                     ("temperature 1", "#999999", calibration["reliability_before"]),

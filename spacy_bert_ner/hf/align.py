@@ -30,7 +30,8 @@ def inside_tag(tag: str) -> str:
 
 def check_label_set(labels: Sequence[str]) -> None:
     """Raise :class:`~spacy_bert_ner.errors.ConfigError` unless ``labels`` is a duplicate-free IOB2 set with
-    ``O``, entity labels, and an ``I-X`` for every ``B-X`` (``all_subwords`` and multi-word entities need it)."""
+    ``O``, entity labels, and an ``I-X`` for every ``B-X`` (``all_subwords`` and multi-word entities need
+    it)."""
     labels = list(labels)
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:

@@ -158,7 +158,11 @@ class TokenClassifier:
     """
 
     def __init__(
-        self, model: torch.nn.Module, tokenizer: Any, options: ReadingOptions = ReadingOptions(), source: str = ""
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        options: ReadingOptions = ReadingOptions(),
+        source: str = "",
     ) -> None:
         one_thread_in_forked_children()
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"

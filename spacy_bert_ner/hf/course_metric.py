@@ -37,10 +37,10 @@ def course_scores(predictions: Any, label_ids: Any, labels: Sequence[str]) -> Sc
 
 
 def course_compute_metrics(labels: Sequence[str]) -> Callable[[Any], dict[str, float]]:
-    """:func:`course_scores` as the Trainer's ``compute_metrics``: ``subword_p``, ``subword_r``, ``subword_f``,
-    ``subword_accuracy`` (the Trainer prefixes ``eval_``). The Trainer's logs and ``metric_for_best_model``
-    need numbers, so an undefined figure (no entity anywhere) is logged as 0, as the course's
-    ``evaluate.load("seqeval")`` does."""
+    """:func:`course_scores` as the Trainer's ``compute_metrics``: ``subword_p``, ``subword_r``,
+    ``subword_f``, ``subword_accuracy`` (the Trainer prefixes ``eval_``). The Trainer's logs and
+    ``metric_for_best_model`` need numbers, so an undefined figure (no entity anywhere) is logged as 0, as
+    the course's ``evaluate.load("seqeval")`` does."""
 
     def compute_metrics(eval_prediction: Any) -> dict[str, float]:
         scores = course_scores(eval_prediction.predictions, eval_prediction.label_ids, labels)

@@ -41,21 +41,25 @@ def resolve_model(name_or_path: str, where: str = "", fix: str = "") -> str:
 def load_word_tokenizer(source: str, revision: Optional[str] = None) -> Any:
     """``AutoTokenizer`` for pre-split words (``is_split_into_words``); byte-level BPE tokenizers (RoBERTa,
     GPT-2 style) are reloaded with ``add_prefix_space=True``, which they need for that. Loading errors
-    (``OSError``, ``ValueError``) are the caller's to word; see :func:`require_fast` for the tokenizer kind."""
+    (``OSError``, ``ValueError``) are the caller's to word; see :func:`require_fast` for the tokenizer
+    kind."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, use_fast=True)
     if getattr(tokenizer, "add_prefix_space", None) is False:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, use_fast=True, add_prefix_space=True)
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, revision=revision, use_fast=True, add_prefix_space=True
+        )
     return tokenizer
 
 
 def require_fast(tokenizer: Any, where: str, fix: str) -> None:
-    """Raise :class:`ModelError` unless ``tokenizer`` is a fast (Rust) one: word alignment needs ``word_ids``."""
+    """Raise :class:`ModelError` unless ``tokenizer`` is a fast (Rust) one: word alignment needs
+    ``word_ids``."""
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(
-            f"{where}: its tokenizer ({type(tokenizer).__name__}) is not a 'fast' (Rust) tokenizer, which word "
-            f"alignment (word_ids) needs; {fix}"
+            f"{where}: its tokenizer ({type(tokenizer).__name__}) is not a 'fast' (Rust) tokenizer, "
+            f"which word alignment (word_ids) needs; {fix}"
         )
 
 

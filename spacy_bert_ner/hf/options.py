@@ -14,8 +14,8 @@ import math
 from typing import Any, Literal, NamedTuple, Optional, get_args
 
 from pydantic import ConfigDict, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
 from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
 from .context import Recorded, largest_context

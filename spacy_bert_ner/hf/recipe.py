@@ -1,8 +1,8 @@
 """The Hugging Face course's token-classification recipe, run from checked settings.
 
 transformers / datasets / torch only, no spaCy: sentences come in as ``(words, IOB2 tags)`` pairs grouped
-by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), settings from :mod:`.settings`. The
-steps:
+by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), settings from
+:mod:`.settings`. The steps:
 
 1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
 2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), one input per
@@ -49,7 +49,6 @@ from transformers import (
 from ..bio import TaggedSentence
 from ..errors import ConfigError, DataError, ModelError
 from ..evaluation.scores import seqeval_scores
-from .course_metric import course_compute_metrics, course_scores
 from .align import align_labels, word_tags
 from .context import (
     largest_context,
@@ -60,6 +59,7 @@ from .context import (
     tokenize_words,
     with_context,
 )
+from .course_metric import course_compute_metrics, course_scores
 from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 
@@ -194,8 +194,8 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
     source = resolve_model(
         model.backbone,
         where=f"{where}: ",
-        fix="set [model] backbone (or --model.backbone) to a folder saved with save_pretrained or to a hub id "
-        "such as bert-base-cased",
+        fix="set [model] backbone (or --model.backbone) to a folder saved with save_pretrained "
+        "or to a hub id such as bert-base-cased",
     )
     id2label = dict(enumerate(model.labels))
     label2id = {label: i for i, label in id2label.items()}
@@ -211,7 +211,9 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
         raise ModelError(f"{where}: cannot load its tokenizer ({one_line(err, 200)}); {fix}") from None
     require_fast(tokenizer, where, "choose a backbone that ships tokenizer.json")
     try:
-        classifier = AutoModelForTokenClassification.from_pretrained(source, config=config, revision=model.revision)
+        classifier = AutoModelForTokenClassification.from_pretrained(
+            source, config=config, revision=model.revision
+        )
     except (OSError, ValueError, RuntimeError) as err:
         raise ModelError(
             f"{where}: cannot load it as a token classifier ({one_line(err, 200)}); {fix}"
@@ -235,7 +237,8 @@ def word_level_tags(
     for (i, first), sentence_tags in zip(encoded.placements, encoded.tags):
         input_words[i] = max(input_words[i], first + len(sentence_tags))
     per_input = [
-        word_tags(predicted[i], word_ids, input_words[i], id2label) for i, word_ids in enumerate(encoded.word_ids)
+        word_tags(predicted[i], word_ids, input_words[i], id2label)
+        for i, word_ids in enumerate(encoded.word_ids)
     ]
     return [
         per_input[i][first : first + len(sentence_tags)]
@@ -301,8 +304,9 @@ def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepa
     check_context(settings, tokenizer, max_length)
     if settings.model.context and all(len(document) <= 1 for document in splits["train"]):
         warnings.warn(
-            f"{settings.field('model', 'context', settings.model.context)}: every Doc of [paths] train holds one "
-            "sentence, so no sentence has context to read; convert CoNLL files with their -DOCSTART- lines "
+            f"{settings.field('model', 'context', settings.model.context)}: "
+            "every Doc of [paths] train holds one sentence, so no sentence has context to read; "
+            "convert CoNLL files with their -DOCSTART- lines "
             "(one Doc per article) for document context, or set [model] context 0"
         )
     # saved into config.json: bert_ner reads text the way the model was trained, by default

@@ -37,7 +37,9 @@ from .align import ALIGNMENTS, check_label_set
 
 CONFIG_TEMPLATE = "configs/hf_bert_ner.cfg"
 CONVERT_HINT = "python -m spacy_bert_ner convert PATH/TO/conll2003 corpus"
-TRAINING_ARGS_DOCS = "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
+TRAINING_ARGS_DOCS = (
+    "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
+)
 CHECKPOINTS_DIR = "checkpoints"  # training_args.output_dir default, under [paths] output
 MODEL_DIR = "model"  # the final HF model folder, under [paths] output
 METRICS_FILE = "metrics.json"
@@ -46,7 +48,8 @@ INVALID = "invalid_setting"  # the pydantic error type of our own validators' me
 
 
 def _invalid(message: str) -> PydanticCustomError:
-    """A validation error whose message :func:`_describe` prints as it is (after ``[section] key = value:``)."""
+    """A validation error whose message :func:`_describe` prints as it is (after
+    ``[section] key = value:``)."""
     return PydanticCustomError(INVALID, message)
 
 
@@ -65,7 +68,9 @@ class _Section(BaseModel):
 
 
 class PathsSection(_Section):
-    train: str = Field(min_length=1, description="a .spacy file is required; pass --paths.train corpus/train.spacy")
+    train: str = Field(
+        min_length=1, description="a .spacy file is required; pass --paths.train corpus/train.spacy"
+    )
     dev: str = Field(min_length=1, description="a .spacy file is required; pass --paths.dev corpus/dev.spacy")
     test: Optional[str] = Field(None, description="null, or a .spacy file to score once after training")
     output: str = Field(min_length=1, description="required; pass --paths.output training/hf_bert_ner")
@@ -74,7 +79,9 @@ class PathsSection(_Section):
     @classmethod
     def _corpus_file_exists(cls, value: Optional[str], info: Any) -> Optional[str]:
         if value is not None and not Path(value).is_file():
-            raise _invalid(f"file not found; write it with `{CONVERT_HINT}` or pass --paths.{info.field_name} PATH")
+            raise _invalid(
+                f"file not found; write it with `{CONVERT_HINT}` or pass --paths.{info.field_name} PATH"
+            )
         return value
 
     @field_validator("output")
@@ -88,7 +95,8 @@ class PathsSection(_Section):
 
 class ModelSection(_Section):
     backbone: str = Field(
-        min_length=1, description="a HF hub id or model folder is required, e.g. --model.backbone bert-base-cased"
+        min_length=1,
+        description="a HF hub id or model folder is required, e.g. --model.backbone bert-base-cased",
     )
     revision: Optional[str] = Field(None, description="null or a hub revision (branch, tag or commit)")
     labels: Annotated[list[str], AfterValidator(_label_set)] = Field(
@@ -179,7 +187,9 @@ def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None)
     except ConfigValidationError as err:
         raise ConfigError(f"{path}: {one_line(err)}") from None
     except (configparser.Error, ValueError) as err:  # syntax errors, values that are not JSON
-        raise ConfigError(f"{path}: not a valid config file ({type(err).__name__}: {one_line(err)})") from None
+        raise ConfigError(
+            f"{path}: not a valid config file ({type(err).__name__}: {one_line(err)})"
+        ) from None
 
 
 def settings_from_config(config: Mapping[str, Any], source: str) -> HFTrainSettings:
@@ -238,7 +248,10 @@ def _describe(error: ValidationError, config: Mapping[str, Any], source: str) ->
     section = loc[0] if loc else ""
     if len(loc) < 2:  # the section itself
         if kind == "extra_forbidden":
-            return f"{source}: unknown section [{section}]; the sections are {', '.join(HFTrainSettings.model_fields)}"
+            return (
+                f"{source}: unknown section [{section}]; "
+                f"the sections are {', '.join(HFTrainSettings.model_fields)}"
+            )
         if kind == "missing":
             return f"{source}: no [{section}] section; start from {CONFIG_TEMPLATE}"
         return f"{source}: [{section}] must be a section, got {config.get(section)!r}"

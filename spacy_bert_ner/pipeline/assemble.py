@@ -19,10 +19,11 @@ def assemble_pipeline(
     """Save to ``output_dir`` a blank ``lang`` pipeline whose ``bert_ner`` component wraps ``model_dir``.
 
     The component keeps the model and tokenizer inside the pipeline folder, so it loads with no reference
-    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``. With ``sentencizer``, sentences
-    are split first, so that bert_ner labels raw text sentence by sentence (with the model's context around
-    each), as train-hf fine-tunes: ``line_sentences`` starts one at every line break (headlines, datelines,
-    table rows), then spaCy's rule-based ``sentencizer`` splits the rest after punctuation.
+    to ``model_dir`` and is ready for ``spacy evaluate`` and ``spacy package``. With ``sentencizer``,
+    sentences are split first, so that bert_ner labels raw text sentence by sentence (with the model's
+    context around each), as train-hf fine-tunes: ``line_sentences`` starts one at every line break
+    (headlines, datelines, table rows), then spaCy's rule-based ``sentencizer`` splits the rest after
+    punctuation.
     """
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if not model_dir.is_dir():

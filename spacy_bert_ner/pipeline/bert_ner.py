@@ -64,7 +64,9 @@ def _reading_parameters(factory: Callable[..., "BertNER"]) -> Callable[..., "Ber
     signature = inspect.signature(factory)
     types = typing.get_type_hints(ReadingOptions)
     fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    reading = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=types[n]) for n in READING_NAMES]
+    reading = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=types[n]) for n in READING_NAMES
+    ]
     factory.__signature__ = signature.replace(parameters=fixed + reading)  # type: ignore[attr-defined]
     return factory
 
@@ -209,9 +211,10 @@ class BertNER(Pipe):
         self.thresholds = _checked_thresholds(thresholds or {})
         if self.thresholds and annotate == "spans":
             raise ConfigError(
-                "bert_ner: thresholds choose which entities go to doc.ents, and annotate='spans' writes none: "
-                f"every span stays in doc.spans[{spans_key!r}] with its score in attrs['scores'] (filter on "
-                "those), or use annotate='ents'"
+                "bert_ner: thresholds choose which entities go to doc.ents, "
+                "and annotate='spans' writes none: "
+                f"every span stays in doc.spans[{spans_key!r}] with its score in attrs['scores'] "
+                "(filter on those), or use annotate='ents'"
             )
         self.label_map = dict(labels or {})
         self._written_labels: dict[str, Optional[str]] = {}  # model entity type -> label written (None: drop)
@@ -242,15 +245,16 @@ class BertNER(Pipe):
         unknown = sorted(set(self.label_map) - set(types))
         if unknown:
             raise ConfigError(
-                f"bert_ner: labels maps {', '.join(map(repr, unknown))}, which model {classifier.source!r} does "
-                f"not predict; its entity types: {', '.join(types)}"
+                f"bert_ner: labels maps {', '.join(map(repr, unknown))}, "
+                f"which model {classifier.source!r} does not predict; its entity types: {', '.join(types)}"
             )
         written = {t: self.label_map.get(t, t) for t in types}
         kept = {label for label in written.values() if label is not None}
         never = sorted(set(self.thresholds) - kept)
         if never:
             raise ConfigError(
-                f"bert_ner: thresholds names {', '.join(map(repr, never))}, which this component never writes; "
+                f"bert_ner: thresholds names {', '.join(map(repr, never))}, "
+                "which this component never writes; "
                 f"its labels (after labels mapping): {', '.join(sorted(kept))}"
             )
         self._written_labels = written

@@ -16,7 +16,9 @@ from spacy.tokens import Doc, Span, SpanGroup
 Found = Sequence[tuple[Span, float]]  # entities and their scores
 
 
-def write_entities(doc: Doc, found: Found, thresholds: Mapping[str, float], key: str, overwrite: bool) -> None:
+def write_entities(
+    doc: Doc, found: Found, thresholds: Mapping[str, float], key: str, overwrite: bool
+) -> None:
     """``doc.ents`` from the entities that reach their thresholds; the group: those written, and those under
     their threshold."""
     sure = [score >= thresholds.get(span.label_, 0.0) for span, score in found]
@@ -54,4 +56,6 @@ def _set_ents(doc: Doc, spans: list[Span], overwrite: bool) -> list[Span]:
 
 
 def _set_group(doc: Doc, key: str, spans: list[Span], scores: list[float]) -> None:
-    doc.spans[key] = SpanGroup(doc, name=key, spans=spans, attrs={"scores": numpy.asarray(scores, dtype=numpy.float32)})
+    doc.spans[key] = SpanGroup(
+        doc, name=key, spans=spans, attrs={"scores": numpy.asarray(scores, dtype=numpy.float32)}
+    )

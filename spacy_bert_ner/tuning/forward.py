@@ -23,7 +23,6 @@ from ..hf.classifier import PiecePredictions, aggregate, with_temperature, word_
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
 
-
 PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs batched across them
 
 
@@ -140,7 +139,9 @@ def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar:
     """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
     try:
         window = {} if setting.window is None else {"window": setting.window}
-        classifier = component.classifier.variant(context=setting.context, pack_sentences=setting.pack, **window)
+        classifier = component.classifier.variant(
+            context=setting.context, pack_sentences=setting.pack, **window
+        )
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
     start = time.perf_counter()

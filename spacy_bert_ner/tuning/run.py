@@ -280,7 +280,9 @@ def whole_numbers(value: Optional[str], option: str, example: str) -> Optional[l
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
-        raise ConfigError(f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}") from None
+        raise ConfigError(
+            f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}"
+        ) from None
 
 
 def objective_for(
@@ -288,7 +290,9 @@ def objective_for(
 ) -> Objective:
     """The objective a precision or recall target asks for (per label or overall); the best F1 without."""
     if target_precision is not None and target_recall is not None:
-        raise ConfigError("--target-precision and --target-recall: give one of them (or neither, for the best F1)")
+        raise ConfigError(
+            "--target-precision and --target-recall: give one of them (or neither, for the best F1)"
+        )
     if scope not in ("label", "overall"):
         raise ConfigError(f"--target-scope must be label or overall, got {scope!r}")
     if target_precision is not None:
@@ -314,16 +318,19 @@ def tune_pipeline(
 
     check_output(output, "folder", "OUTPUT")
     if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():
-        raise ConfigError(f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder")
+        raise ConfigError(
+            f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder"
+        )
     nlp = load_pipeline(pipeline, gpu_id)
     result = tune(nlp, dev, **settings)
     before = settings_of(dict(nlp.pipeline)[result.component])
     if eval_data is not None:
         progress = settings.get("progress", True)
-        default_eval, tuned_eval = evaluate_settings(nlp, result.component, eval_data, [before, result.chosen], progress)
+        default_eval, tuned_eval = evaluate_settings(
+            nlp, result.component, eval_data, [before, result.chosen], progress
+        )
         result.evaluation = {"data": str(eval_data), "default": default_eval, "tuned": tuned_eval}
     write_tuned(nlp, result.component, result.chosen, output)
     tune_json = json.dumps(result_as_json(result, pipeline, dev, output), indent=2) + "\n"
     (output / "tune.json").write_text(tune_json, encoding="utf-8")
     return result
-
