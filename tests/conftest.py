@@ -72,3 +72,31 @@ def tiny_model_dir(tiny_tokenizer, tmp_path_factory: pytest.TempPathFactory) -> 
     from tiny_models import save_random_classifier
 
     return save_random_classifier(tmp_path_factory.mktemp("tiny-bert-ner"), tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def conll_rigged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A rigged classifier over the CoNLL labels (tiny_models.rigged): John Smith PER, Paris LOC, tag
+    words."""
+    from tiny_models import CONLL_LABELS, rigged
+
+    return rigged(tmp_path_factory.mktemp("conll-rigged"), CONLL_LABELS)
+
+
+# -- train-hf inputs (tests/train_hf_inputs.py) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hf_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
+    """train.spacy / dev.spacy from the first CoNLL-2003 articles, and two bad DocBins (read only)."""
+    from train_hf_inputs import write_hf_corpus
+
+    return write_hf_corpus(tmp_path_factory.mktemp("hf-corpus"), conll_dir)
+
+
+@pytest.fixture(scope="session")
+def backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
+    """A random 2-layer, hidden-32 BertModel (no classifier head) with a WordPiece vocab from CoNLL."""
+    from tiny_models import conll_sentences, save_backbone
+
+    return save_backbone(tmp_path_factory.mktemp("hf-backbone"), conll_sentences(conll_dir / "train.txt"))

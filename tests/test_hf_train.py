@@ -1,4 +1,5 @@
-"""The HF route: config checks, bad input stopped before training, a tiny end-to-end run, assemble."""
+"""The HF route end to end on a tiny backbone: train-hf -> HF folder + metrics -> assemble -> spacy.load /
+spacy evaluate, context and packing read as trained, several processes."""
 
 from __future__ import annotations
 
@@ -12,239 +13,22 @@ import pytest
 import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.tokens import Doc, DocBin
-from spacy.vocab import Vocab
-from tiny_models import CONLL_LABELS, conll_sentences, save_backbone
+from tiny_models import CONLL_LABELS
+from train_hf_inputs import CONFIG, MAX_STEPS, cli_args
 from typer.testing import CliRunner
 
-from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
+from spacy_bert_ner.bio import spans_to_iob2
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin, read_docbin
-from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
-from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.data.docbin import read_docbin
+from spacy_bert_ner.data.tagged import read_sentences
 from spacy_bert_ner.evaluation.scores import seqeval_scores
-from spacy_bert_ner.hf.settings import load_settings, make_training_args
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "configs" / "hf_bert_ner.cfg"
-TRAIN_ARTICLES, DEV_ARTICLES = 3, 2
-MAX_STEPS = 6
 
 pytestmark = [
     # Trainer._sorted_checkpoints (save_total_limit) when checkpoints of a seconds-long run share an mtime.
     pytest.mark.filterwarnings("ignore:mtime may not be reliable on this filesystem:UserWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def hf_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
-    """train.spacy / dev.spacy: the first articles of CoNLL-2003 train and valid, as `convert` writes them."""
-    folder = tmp_path_factory.mktemp("hf-corpus")
-    for split, name, n in (("train", "train.txt", TRAIN_ARTICLES), ("dev", "valid.txt", DEV_ARTICLES)):
-        articles, _ = read_conll(conll_dir / name)
-        articles_to_docbin(articles[:n], SplitStats(split)).to_disk(folder / f"{split}.spacy")
-    DocBin().to_disk(folder / "empty.spacy")
-    (folder / "garbage.spacy").write_bytes(b"not a docbin")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
-    """A random 2-layer, hidden-32 BertModel (no classifier head) with a WordPiece vocab from CoNLL."""
-    return save_backbone(tmp_path_factory.mktemp("hf-backbone"), conll_sentences(conll_dir / "train.txt"))
-
-
-def cli_args(corpus: Path, backbone: Path, output: Path, *extra: str) -> list[str]:
-    return [
-        "train-hf",
-        str(CONFIG),
-        "--paths.train",
-        str(corpus / "train.spacy"),
-        "--paths.dev",
-        str(corpus / "dev.spacy"),
-        "--paths.output",
-        str(output),
-        "--model.backbone",
-        str(backbone),
-        "--training_args.max_steps",
-        str(MAX_STEPS),
-        *extra,
-    ]
-
-
-# -- the shipped config --------------------------------------------------------------------------------------
-
-
-def test_shipped_config_is_the_course_recipe(hf_corpus: Path) -> None:
-    overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
-    settings = load_settings(CONFIG, overrides)
-    assert settings.model.backbone == "bert-base-cased"
-    assert settings.model.labels == CONLL_LABELS
-    assert settings.model.alignment == "all_subwords"
-    assert settings.output == Path("training/hf_bert_ner") and settings.paths.test is None
-    args = make_training_args(settings)
-    assert (args.learning_rate, args.num_train_epochs, args.weight_decay, args.seed) == (2e-5, 3, 0.01, 42)
-    assert (args.per_device_train_batch_size, args.per_device_eval_batch_size) == (8, 8)
-    assert (args.eval_strategy, args.save_strategy) == ("epoch", "epoch")
-    assert args.output_dir == "training/hf_bert_ner/checkpoints"
-    assert args.report_to == []
-
-
-def test_output_override_moves_checkpoints(hf_corpus: Path, tmp_path: Path) -> None:
-    overrides = {
-        "paths.train": str(hf_corpus / "train.spacy"),
-        "paths.dev": str(hf_corpus / "dev.spacy"),
-        "paths.output": str(tmp_path / "run"),
-    }
-    settings = load_settings(CONFIG, overrides)
-    assert settings.model_dir == tmp_path / "run" / "model"
-    assert make_training_args(settings).output_dir == str(tmp_path / "run" / "checkpoints")
-
-
-# -- bad input: one clear line, exit 1, nothing trained ------------------------------------------------------
-
-# (case, extra CLI arguments, {placeholder: file in hf_corpus}, fragments the one error line must contain)
-BAD_INPUTS = [
-    (
-        "missing train file",
-        ["--paths.train", "{corpus}/nope.spacy"],
-        ["[paths] train", "nope.spacy", "file not found", "spacy_bert_ner convert", "--paths.train"],
-    ),
-    ("train path unset", ["--paths.train", "null"], ["[paths] train = null", "--paths.train"]),
-    ("missing dev file", ["--paths.dev", "{corpus}/nope.spacy"], ["[paths] dev", "file not found"]),
-    ("missing test file", ["--paths.test", "{corpus}/nope.spacy"], ["[paths] test", "file not found"]),
-    (
-        "unknown backbone folder",
-        ["--model.backbone", "{corpus}/no-such-model"],
-        ["[model] backbone", "no model folder at", "no-such-model", "--model.backbone", "bert-base-cased"],
-    ),
-    (
-        "unknown hub backbone",
-        ["--model.backbone", "no-such-org/no-such-model"],
-        ["[model] backbone", "no-such-org/no-such-model", "cannot load it", "HF_HUB_OFFLINE"],
-    ),
-    (
-        "data labels the config does not list",
-        ["--model.labels", '["O","B-PER","I-PER","B-LOC","I-LOC"]'],
-        ["[paths] train", "B-ORG (", "B-MISC (", "I-ORG (", "add them to [model] labels"],
-    ),
-    (
-        "empty training set",
-        ["--paths.train", "{corpus}/empty.spacy"],
-        ["[paths] train", "empty.spacy", "no sentences", "nothing to train on", "convert"],
-    ),
-    ("empty dev set", ["--paths.dev", "{corpus}/empty.spacy"], ["[paths] dev", "nothing to evaluate"]),
-    ("not a DocBin", ["--paths.dev", "{corpus}/garbage.spacy"], ["[paths] dev", "not a spaCy DocBin"]),
-    (
-        "label set without I-MISC",
-        ["--model.labels", '["O","B-PER","I-PER","B-MISC"]'],
-        ["[model] labels", "I-MISC", "B-TYPE and I-TYPE"],
-    ),
-    ("labels not a list", ["--model.labels", '"PER"'], ["[model] labels", "list of IOB2 labels"]),
-    (
-        "unknown alignment",
-        ["--model.alignment", "average"],
-        ["[model] alignment", "all_subwords, first_subword"],
-    ),
-    ("bad max_length", ["--model.max_length", "1"], ["[model] max_length", ">= 3"]),
-    ("negative context", ["--model.context", "-1"], ["[model] context", ">= 0"]),
-    (
-        "context leaves no room for a sentence",
-        ["--model.max_length", "64", "--model.context", "31"],
-        ["[model] context = 31", "half of an input of 64", "at most 30", "[model] max_length"],
-    ),
-    ("bad max_seconds", ["--limits.max_seconds", "0"], ["[limits] max_seconds", "positive"]),
-    (
-        "misspelt TrainingArguments field",
-        ["--training_args.learning_rat", "1e-4"],
-        ["[training_args] learning_rat", "did you mean 'learning_rate'"],
-    ),
-    (
-        "bad TrainingArguments value",
-        ["--training_args.eval_strategy", "sometimes"],
-        ["[training_args]", "sometimes"],
-    ),
-    ("misspelt model setting", ["--model.backbon", "x"], ["[model]", "'backbon'", "did you mean 'backbone'"]),
-    ("override of an unknown section", ["--trainer.x", "1"], ["trainer -> x", "can be overridden"]),
-    (
-        "output is an existing file",
-        ["--paths.output", "{corpus}/train.spacy"],
-        ["[paths] output", "train.spacy", "exists and is a file", "--paths.output"],
-    ),
-]
-
-
-@pytest.mark.parametrize("extra, fragments", [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_stops_before_training(
-    hf_corpus: Path, backbone: Path, tmp_path: Path, extra: list[str], fragments: list[str]
-) -> None:
-    output = tmp_path / "run"
-    args = cli_args(hf_corpus, backbone, output, *(a.format(corpus=hf_corpus) for a in extra))
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("✘")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    assert errors[0].startswith(f"✘ {CONFIG}")  # every message names the config first
-    assert "Traceback" not in result.output
-    assert not output.exists()  # nothing trained, nothing written
-
-
-def test_missing_config_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train-hf", str(tmp_path / "nope.cfg")])
-    assert result.exit_code == 1
-    assert "nope.cfg: config file not found; start from configs/hf_bert_ner.cfg" in result.output
-
-
-def test_unknown_section_in_the_file(hf_corpus: Path, tmp_path: Path) -> None:
-    config = tmp_path / "typo.cfg"
-    config.write_text(CONFIG.read_text() + "\n[trainer]\nseed = 1\n")
-    with pytest.raises(ConfigError, match=r"typo.cfg: unknown section \[trainer\]; the sections are paths"):
-        load_settings(
-            config, {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
-        )
-
-
-def test_docs_without_sentence_starts_are_refused() -> None:
-    doc = Doc(Vocab(), words=["Peter", "Blackburn"])
-    with pytest.raises(ValueError, match="no sentence starts.*spacy_bert_ner convert"):
-        docs_sentences([doc], "x.spacy")
-
-
-def test_sentences_from_a_docbin(hf_corpus: Path, conll_dir: Path) -> None:
-    """One example per sentence with IOB2 tags, whatever the source's tag scheme (CoNLL-2003 is IOB1)."""
-    sentences = read_sentences(hf_corpus / "dev.spacy")
-    articles, _ = read_conll(conll_dir / "valid.txt")
-    expected = [s for a in articles[:DEV_ARTICLES] for s in a.sentences]
-    assert [words for words, _ in sentences] == [s.words for s in expected]
-    assert [tags for _, tags in sentences] == [spans_to_iob2(s.ents, len(s.words)) for s in expected]
-
-
-def test_seqeval_scores_match_our_decoding_rule() -> None:
-    """Word-level seqeval (default mode) counts the same entities as bio.tags_to_spans."""
-    true = [["B-PER", "I-PER", "O", "B-LOC"], ["I-ORG", "I-ORG", "B-ORG"]]
-    pred = [["B-PER", "I-LOC", "O", "B-LOC"], ["O", "I-ORG", "B-ORG"]]
-    gold = {(i, *s) for i, t in enumerate(true) for s in tags_to_spans(t)}
-    found = {(i, *s) for i, t in enumerate(pred) for s in tags_to_spans(t)}
-    # gold: PER 0-2, LOC 3-4, ORG 0-2 (I- opens), ORG 2-3; found: PER 0-1, LOC 1-2, LOC 3-4, ORG 1-2, ORG 2-3
-    assert len(gold) == 4 and len(found) == 5 and len(gold & found) == 2
-    scores = seqeval_scores(true, pred)
-    assert (scores["p"], scores["r"]) == (pytest.approx(2 / 5), pytest.approx(2 / 4))
-    assert scores["f"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
-    assert scores["per_type"]["LOC"] == {
-        "p": 0.5,
-        "r": 1.0,
-        "f": pytest.approx(2 / 3),
-        "support": 1,
-    }
-    # no entities anywhere: undefined (None, as spaCy's scorer says), no warning
-    assert seqeval_scores([["O"]], [["O"]])["f"] is None
-
-
-def test_error_messages_name_the_config(hf_corpus: Path) -> None:
-    with pytest.raises(ConfigError, match=r"hf_bert_ner.cfg \[paths\] train"):
-        load_settings(CONFIG, {"paths.train": str(hf_corpus / "nope.spacy")})
 
 
 # -- end to end: train-hf -> HF folder + metrics -> assemble -> spacy.load / spacy evaluate ------------------

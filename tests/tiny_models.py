@@ -12,11 +12,14 @@ Two kinds:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+import spacy
 import torch
+from spacy.tokens import Doc
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import BertConfig, BertForTokenClassification, BertModel, BertTokenizerFast
 
@@ -153,3 +156,32 @@ def save_rigged_classifier(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# -- rigged pipelines for the bert_ner tests ----------------------------------------------------------------
+
+
+def tag_word(tag: str) -> str:
+    """The word the rigged models label ``tag``: ``B-WORK-OF-ART`` -> ``tbworkofart``."""
+    return "t" + re.sub("[^a-z]", "", tag.lower())
+
+
+def rigged(folder: Path, labels: Sequence[str]) -> Path:
+    """A rigged model over ``labels``: each tag word gets its tag; ``##ville`` is O; names for the demos."""
+    pieces: dict = {tag_word(tag): tag for tag in labels}
+    if "O" in labels:
+        pieces.update({"##ville": "O", ".": "O", "visited": "O"})
+    if set(CONLL_LABELS) <= set(labels):
+        pieces.update({"John": "B-PER", "Smith": "I-PER", "Paris": "B-LOC"})
+    return save_rigged_classifier(folder, pieces, labels)
+
+
+def bert_ner(model: Path | str, **config) -> spacy.Language:
+    """A blank English pipeline with one bert_ner over ``model``."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bert_ner", config={"model": str(model), **config})
+    return nlp
+
+
+def ents_of(doc: Doc) -> list[tuple[int, int, str]]:
+    return [(e.start, e.end, e.label_) for e in doc.ents]
