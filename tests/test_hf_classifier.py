@@ -260,7 +260,8 @@ def test_slow_tokenizer_is_refused(tiny_model_dir: Path) -> None:
         ({"dtype": "int8"}, r"dtype = 'int8': Input should be 'float32', 'bfloat16' or 'float16'"),
         (
             {"pack": True},
-            r"reading options: unknown pack; known: aggregation, window, stride, context, pack_sentences",
+            r"reading options: pack = True: not an option; "
+            r"known: aggregation, window, stride, context, pack_sentences",
         ),
     ],
 )

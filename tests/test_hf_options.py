@@ -54,7 +54,7 @@ def test_options_are_frozen_and_replace_validates() -> None:
         options.replace(context=-4)
     with pytest.raises(ConfigError, match="temperature = True: Input should be a valid number"):
         reading_options(temperature=True)
-    with pytest.raises(ConfigError, match="unknown pack"):
+    with pytest.raises(ConfigError, match="pack = True: not an option; known: aggregation"):
         options.replace(pack=True)
 
 

@@ -10,7 +10,6 @@ inline, so it opens anywhere and can be attached to an issue.
 
 from __future__ import annotations
 
-import html
 import json
 import warnings
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, DataError
+from .markup import escaped, html_percent
 from .parity import load_and_predict
 from .report_examples import ExampleSection, example_section, examples_section
-from .scores import FIGURES, Scores, from_spacy, percent
+from .scores import FIGURES, Scores, from_spacy
 from .tune_section import load_tune_report, tune_section
-
-DASH = "&ndash;"  # in place of a figure that is undefined
 
 SUBWORD_VS_WORD = """\
 The Hugging Face course's <code>compute_metrics</code> runs seqeval over <em>subword</em> label sequences:
@@ -152,14 +150,10 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
 # -- HTML ---------------------------------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
 def scores_table(entries: Sequence[MetricsEntry]) -> str:
     """Types down, one P/R/F column group per metrics file; the best F of each row in bold."""
     types = sorted({t for entry in entries for t in entry.per_type})
-    head = "".join(f'<th colspan="3">{_e(entry.name)}</th>' for entry in entries)
+    head = "".join(f'<th colspan="3">{escaped(entry.name)}</th>' for entry in entries)
     sub = "<th>P</th><th>R</th><th>F</th>" * len(entries)
     lines = [
         "<table class='scores'>",
@@ -181,15 +175,15 @@ def scores_table(entries: Sequence[MetricsEntry]) -> str:
             for key in "prf":
                 value = scores.get(key)
                 bold = key == "f" and best is not None and value == best
-                cells.append(f"<td class='num{' best' if bold else ''}'>{percent(value, DASH)}</td>")
+                cells.append(f"<td class='num{' best' if bold else ''}'>{html_percent(value)}</td>")
         css = " class='all'" if type_ == "ALL" else ""
         gold = "&ndash;" if support is None else str(support)
         lines.append(
-            f"<tr{css} data-type='{_e(type_)}'><td>{_e(type_)}</td><td class='num'>{gold}</td>"
+            f"<tr{css} data-type='{escaped(type_)}'><td>{escaped(type_)}</td><td class='num'>{gold}</td>"
             f"{''.join(cells)}</tr>"
         )
     lines.append("</table>")
-    sources = "; ".join(f"<b>{_e(e.name)}</b>: {_e(e.path)} ({_e(e.kind)})" for e in entries)
+    sources = "; ".join(f"<b>{escaped(e.name)}</b>: {escaped(e.path)} ({escaped(e.kind)})" for e in entries)
     lines.append(f"<p class='note'>P, R, F in %. Sources: {sources}.</p>")
     return "\n".join(lines)
 
@@ -221,10 +215,10 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
             if not ok:
                 details.append(_mismatch_details(entry))
         lines.append(
-            f"<tr data-name='{_e(entry.name)}'><td>{_e(entry.name)}</td><td>{verdict}</td>"
-            f"<td class='num'>{percent(entry.overall.get('f'), DASH)}</td>"
-            f"<td class='num'>{percent(entry.seqeval and entry.seqeval['f'], DASH)}</td>"
-            f"<td class='num'>{percent(entry.strict and entry.strict['f'], DASH)}</td>"
+            f"<tr data-name='{escaped(entry.name)}'><td>{escaped(entry.name)}</td><td>{verdict}</td>"
+            f"<td class='num'>{html_percent(entry.overall.get('f'))}</td>"
+            f"<td class='num'>{html_percent(entry.seqeval and entry.seqeval['f'])}</td>"
+            f"<td class='num'>{html_percent(entry.strict and entry.strict['f'])}</td>"
             f"<td class='num'>{counts}</td>"
             f"<td class='num'>{crossing}</td></tr>"
         )
@@ -241,8 +235,8 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
 
 def _mismatch_details(entry: MetricsEntry) -> str:
     parity = entry.parity or {}
-    items = "".join(f"<li>{_e(d)}</li>" for d in parity.get("differences", []))
-    out = f"<h3 class='mismatch'>{_e(entry.name)}: spaCy and seqeval disagree</h3><ul>{items}</ul>"
+    items = "".join(f"<li>{escaped(d)}</li>" for d in parity.get("differences", []))
+    out = f"<h3 class='mismatch'>{escaped(entry.name)}: spaCy and seqeval disagree</h3><ul>{items}</ul>"
     first = parity.get("first_difference")
     if first:
         rows = [("words", first["words"]), ("gold", first["gold"]), ("predicted", first["predicted"])]
@@ -250,7 +244,7 @@ def _mismatch_details(entry: MetricsEntry) -> str:
         text = "\n".join(
             f"{label:>9}  " + " ".join(x.ljust(w) for x, w in zip(row, widths)) for label, row in rows
         )
-        out += f"<p>First differing sentence (doc {first['doc']}):</p><pre>{_e(text)}</pre>"
+        out += f"<p>First differing sentence (doc {first['doc']}):</p><pre>{escaped(text)}</pre>"
     return out
 
 
@@ -259,8 +253,8 @@ def subword_section(entries: Sequence[MetricsEntry]) -> str:
     figures = [e for e in entries if e.subword]
     if figures:
         items = "".join(
-            f"<li><b>{_e(e.name)}</b>: word-level F1 {percent(e.overall.get('f'), DASH)}, "
-            f"subword-level (course) F1 {percent(e.subword['f'] if e.subword else None, DASH)}</li>"
+            f"<li><b>{escaped(e.name)}</b>: word-level F1 {html_percent(e.overall.get('f'))}, "
+            f"subword-level (course) F1 {html_percent(e.subword['f'] if e.subword else None)}</li>"
             for e in figures
         )
         out.append(f"<ul>{items}</ul>")
@@ -280,11 +274,11 @@ def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
             continue
         tokens = entry.raw_text.get("tokens", {})
         commonest = ", ".join(
-            f"{_e(d['gold'])} &rarr; {_e(d['predicted'])} ({d['count']})"
+            f"{escaped(d['gold'])} &rarr; {escaped(d['predicted'])} ({d['count']})"
             for d in tokens.get("commonest_differences", [])[:10]
         )
         out.append(
-            f"<p><b>{_e(entry.name)}</b>: F1 {percent(entry.overall.get('f'), DASH)} on raw text; "
+            f"<p><b>{escaped(entry.name)}</b>: F1 {html_percent(entry.overall.get('f'))} on raw text; "
             f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens "
             f"split by its tokenizer. Commonest: {commonest or 'none'}.</p>"
         )
@@ -302,11 +296,11 @@ def build_report(
     parts = [
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
+        f"<title>{escaped(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{escaped(title)}</h1>",
     ]
     if data is not None:
-        parts.append(f"<p class='meta'>Gold data: {_e(data)}</p>")
+        parts.append(f"<p class='meta'>Gold data: {escaped(data)}</p>")
     if entries:
         parts += ["<h2 id='scores'>Scores per entity type</h2>", scores_table(entries)]
         parts += ["<h2 id='parity'>seqeval parity</h2>", parity_table(entries)]

@@ -3,7 +3,6 @@ rendered by displaCy on both sides with what was missed or added."""
 
 from __future__ import annotations
 
-import html
 import random
 import warnings
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Sequence
 from spacy import displacy
 from spacy.tokens import Doc
 
+from .markup import escaped
 from .parity import Unit, is_annotated, unit_differs, units_of
 
 COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
@@ -107,16 +107,12 @@ def example_section(
     return ExampleSection(name, path, total, len(differing), examples)
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
 def examples_section(section: ExampleSection) -> str:
     """The section's sampled sentences as HTML: gold and predicted side by side, with a note on each."""
     shown = len(section.examples)
     out = [
-        f"<h3 id='examples-{_e(section.name)}'>{_e(section.name)} "
-        f"<span class='note'>({_e(section.path)})</span></h3>",
+        f"<h3 id='examples-{escaped(section.name)}'>{escaped(section.name)} "
+        f"<span class='note'>({escaped(section.path)})</span></h3>",
         f"<p class='note'>{section.n_differing} of {section.n_sequences} sentences differ from gold "
         "(sentences joined by an entity across their boundary count as one); "
         f"{'all' if shown == section.n_differing else f'a sample of {shown}'} shown, in corpus order.</p>",
@@ -124,16 +120,16 @@ def examples_section(section: ExampleSection) -> str:
     for ex in section.examples:
         notes = []
         if ex.missed:
-            notes.append(f"<span class='missed'>missed: {_e(', '.join(ex.missed))}</span>")
+            notes.append(f"<span class='missed'>missed: {escaped(', '.join(ex.missed))}</span>")
         if ex.spurious:
-            notes.append(f"<span class='spurious'>spurious: {_e(', '.join(ex.spurious))}</span>")
+            notes.append(f"<span class='spurious'>spurious: {escaped(', '.join(ex.spurious))}</span>")
         where = f"doc {ex.unit.doc}, tokens {ex.unit.start}&ndash;{ex.unit.end}"
         if ex.unit.sentences > 1:
             where += f" ({ex.unit.sentences} sentences joined by an entity across their boundary)"
         out.append(
             f"<div class='pair' data-doc='{ex.unit.doc}' data-start='{ex.unit.start}'>"
             f"<div class='side'><div class='label'>gold</div>{ex.gold_html}</div>"
-            f"<div class='side'><div class='label'>{_e(section.name)}</div>{ex.predicted_html}</div>"
+            f"<div class='side'><div class='label'>{escaped(section.name)}</div>{ex.predicted_html}</div>"
             f"<div class='where'>{where}. {' &middot; '.join(notes)}</div></div>"
         )
     return "\n".join(out)

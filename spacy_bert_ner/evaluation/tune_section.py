@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
-from .scores import percent
-
-DASH = "&ndash;"  # in place of a figure that is undefined
+from .markup import html_percent
 
 SIZE, MARGIN = 260, 34  # plot area and margin, px
 
@@ -101,14 +99,12 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
             threshold = chosen.get("thresholds", {}).get(label)
             rows.append(
                 f"<tr><td>{e(label)}</td>"
-                f"{''.join(f'<td class=num>{percent(s.get(k), DASH)}</td>' for s in (d, t) for k in 'prf')}"
+                f"{''.join(f'<td class=num>{html_percent(s.get(k))}</td>' for s in (d, t) for k in 'prf')}"
                 f"<td class=num>{'&ndash;' if threshold is None else f'{threshold:.3f}'}</td></tr>"
             )
         rows.append(
             "<tr class='all'><td>ALL</td>"
-            + "".join(
-                f"<td class=num>{percent(s.get(k), DASH)}</td>" for s in (default, tuned) for k in "prf"
-            )
+            + "".join(f"<td class=num>{html_percent(s.get(k))}</td>" for s in (default, tuned) for k in "prf")
             + "<td></td></tr>"
         )
         calibration = report["calibration"]

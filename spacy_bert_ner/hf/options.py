@@ -84,9 +84,6 @@ class ReadingOptions:
         stride to its default for them."""
         if {"window", "context"} & changes.keys() and "stride" not in changes:
             changes["stride"] = None
-        unknown = sorted(set(changes) - set(NAMES))
-        if unknown:
-            raise ConfigError(f"reading options: unknown {', '.join(unknown)}; known: {', '.join(NAMES)}")
         return reading_options(**{**self.as_config(), **changes})
 
 
