@@ -4,12 +4,12 @@ chosen."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, Sequence
+from typing import Literal, Optional, Sequence, get_args
 
 from ..errors import ConfigError
 from .run import AnnotateSettings, Summary, annotate_local, plan_run
 
-Engine = Literal["local", "ray"]
+EngineName = Literal["local", "ray"]
 
 
 def annotate_corpus(
@@ -18,7 +18,7 @@ def annotate_corpus(
     output_dir: Path,
     settings: AnnotateSettings,
     *,
-    engine: str = "local",
+    engine: EngineName = "local",
     ray_address: Optional[str] = None,
     ray_workers: int = 1,
     gpus_per_worker: float = 0.0,
@@ -27,7 +27,7 @@ def annotate_corpus(
     """Annotate ``inputs`` with ``pipeline`` into ``output_dir`` (:func:`plan_run`): here, in
     ``settings.n_process`` processes (``engine="local"``), or on a Ray cluster (``engine="ray"``,
     ``ray_workers`` actors with ``gpus_per_worker`` GPUs each, at ``ray_address`` or a local Ray)."""
-    if engine not in ("local", "ray"):
+    if engine not in get_args(EngineName):
         raise ConfigError(f"--engine must be local or ray, got {engine!r}")
     plan = plan_run(pipeline, inputs, output_dir, settings)
     if engine == "ray":
