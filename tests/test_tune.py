@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.classifier import load_token_classifier, with_temperature
+from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
+from spacy_bert_ner.tuning.forward import InputSetting
 from spacy_bert_ner.tuning.run import Objective, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 
@@ -316,8 +318,12 @@ def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Pa
     assert page.exit_code == 0, page.output
     html = (tmp_path / "report.html").read_text()
     assert (
-        "<h2 id='tune'>" in html and html.count("<svg") == 1 and "aggregation = &quot;average&quot;" in html
+        "<h2 id='tune'>" in html and html.count("<svg") == 2 and "aggregation = &quot;average&quot;" in html
     )
+    # the frontier: one point per reading tried, the chosen one ringed and named
+    frontier = html[html.index("dev F1 against words per second") :]
+    assert frontier.count("<title>") == len(report["tried"]) and html.count("(chosen)</title>") == 1
+    assert "sentences, context 0, average: F1 100.00" in frontier
     assert f"{report['chosen']['thresholds']['LOC']:.3f}" in html
     (tmp_path / "bad.json").write_text("{}")
     bad = runner.invoke(app, ["report", str(tmp_path / "r2.html"), "--tune", f"hf={tmp_path / 'bad.json'}"])
@@ -408,3 +414,64 @@ def test_tune_needs_a_bert_ner_component(dev_path: Path) -> None:
         ConfigError, match=r"one bert_ner component, this one has 0 \(none; pipeline: sentencizer\)"
     ):
         tune(nlp, dev_path, progress=False)
+
+
+# -- the speed budget ----------------------------------------------------------------------------------------
+
+
+def test_tune_keeps_to_a_time_budget(rigged_dir: Path, dev_path: Path) -> None:
+    """The rigged model ignores context, so every reading scores the same and the first tried (the pipeline's
+    own, context 2) wins a tie; a budget that rules it out leaves the reference reading."""
+    nlp = bert_ner(rigged_dir, context=2)
+    own, packed = InputSetting(True, 2, False), InputSetting(True, 2, True)
+    costs = {REFERENCE: 2.0, own: 6.0, packed: 3.0, InputSetting(True, 0, True): 1.6}
+    free = tune(nlp, dev_path, aggregations=["average"], costs=costs, progress=False)
+    assert free.chosen["context"] == 2 and free.chosen["pack_sentences"] is False
+    words = sum(len(words) for words, _ in DEV)
+    by_setting = {t.setting: t for t in free.trials}
+    assert by_setting[own].cost.words_per_second == pytest.approx(words / 6.0)
+    assert by_setting[own].cost.time_ratio == pytest.approx(3.0)
+    assert by_setting[own].cost.time_x_fastest == pytest.approx(6.0 / 1.6)
+    assert all(t.within_budget for t in free.trials)
+
+    capped = tune(nlp, dev_path, aggregations=["average"], costs=costs, budget=Budget(1.5), progress=False)
+    assert {t.setting for t in capped.trials if not t.within_budget} == {own}  # 3x; packed is 1.5x
+    assert (capped.chosen["context"], capped.chosen["pack_sentences"]) == (0, False)  # next in the grid
+    assert capped.chosen_cost == by_setting[REFERENCE].cost
+
+    fast = tune(
+        nlp, dev_path, aggregations=["average"], costs=costs, progress=False,
+        budget=Budget(min_words_per_second=words / 1.7),
+    )  # fmt: skip
+    assert {t.setting for t in fast.trials if t.within_budget} == {InputSetting(True, 0, True)}
+    assert (fast.chosen["context"], fast.chosen["pack_sentences"]) == (0, True)
+
+
+def test_tune_json_records_each_readings_cost(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
+    pipeline, output = tmp_path / "pipeline", tmp_path / "tuned"
+    bert_ner(rigged_dir, context=2).to_disk(pipeline)
+    result = CliRunner().invoke(
+        app,
+        ["tune", str(pipeline), str(dev_path), str(output), "--no-progress", "--max-time-ratio", "50"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((output / "tune.json").read_text())
+    assert report["budget"]["max_time_ratio"] == 50 and report["budget"]["reference"]["context"] == 0
+    for tried in report["tried"]:
+        assert tried["words_per_second"] > 0 and tried["forward_seconds"] > 0
+        assert tried["time_x_fastest"] >= 1 and tried["within_budget"] is (tried["time_ratio"] <= 50)
+    reference = [t for t in report["tried"] if t["context"] == 0 and not t["pack_sentences"]]
+    assert reference and all(t["time_ratio"] == 1 for t in reference)
+    assert report["chosen_cost"]["words_per_second"] > 0
+
+
+def test_tune_names_a_budget_it_cannot_keep(rigged_dir: Path, dev_path: Path) -> None:
+    nlp = bert_ner(rigged_dir)
+    costs = {REFERENCE: 2.0, InputSetting(True, 0, True): 4.0}
+    with pytest.raises(ConfigError, match=r"no reading tried keeps to the budget \(>= 1,000 words/s\); the "
+                       r"fastest, 'sentences, context 0', read 6 words/s"):  # fmt: skip
+        tune(nlp, dev_path, costs=costs, budget=Budget(min_words_per_second=1000), progress=False)
+    with pytest.raises(ConfigError, match=r"--max-time-ratio must be 1 or more"):
+        Budget(0.5)
+    with pytest.raises(ConfigError, match=r"costs gives no time for sentences, packed, context 0"):
+        tune(nlp, dev_path, costs={REFERENCE: 1.0}, progress=False)

@@ -52,6 +52,17 @@ def tune_cli(
         "--windows",
         help="Window lengths (wordpieces) to try over whole docs, e.g. 128,256 (implies --whole-docs)",
     ),
+    max_time_ratio: Optional[float] = typer.Option(
+        None,
+        "--max-time-ratio",
+        help="Choose only among readings that take at most this many times as long on dev as context 0, one "
+        "sentence per input (e.g. 1.1)",
+    ),
+    min_words_per_second: Optional[float] = typer.Option(
+        None,
+        "--min-words-per-second",
+        help="Choose only among readings that read at least this many words/s on dev (on this machine)",
+    ),
     aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
     thresholds: bool = typer.Option(
         True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
@@ -74,6 +85,7 @@ def tune_cli(
     pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
     calibration (score bins -> precision) before and after the temperature."""
     from ..evaluation.scores import percent
+    from ..tuning.budget import Budget
     from ..tuning.run import objective_for, tune_pipeline, whole_numbers
 
     def run():
@@ -93,6 +105,7 @@ def tune_cli(
             use_thresholds=thresholds,
             fit_temp=temperature,
             progress=progress,
+            budget=Budget(max_time_ratio, min_words_per_second),
         )
 
     result = guarded(run)
@@ -104,18 +117,31 @@ def tune_cli(
             percent(t.tuned.p),
             percent(t.tuned.r),
             percent(t.tuned.f),
-            f"{t.seconds:.1f}",
+            f"{t.cost.words_per_second:,.0f}",
+            f"{t.cost.time_ratio:.2f}",
+            "yes" if t.within_budget else "no",
         ]
         for t in result.trials
     ]
     msg.table(
         rows,
-        header=["input", "aggregation", "F (argmax)", "P", "R", "F (thresholds)", "forward s"],
+        header=[
+            "input",
+            "aggregation",
+            "F (argmax)",
+            "P",
+            "R",
+            "F (thresholds)",
+            "words/s",
+            "x ctx 0",
+            "budget",
+        ],
         divider=True,
-        aligns=["l", "l", "r", "r", "r", "r", "r"],
+        aligns=["l", "l", "r", "r", "r", "r", "r", "r", "l"],
     )
     chosen = result.chosen
-    say("ℹ", "blue", f"objective: {result.objective.describe()}; chosen: {chosen}")
+    say("ℹ", "blue", f"objective: {result.objective.describe()}; budget: {result.budget.describe()}")
+    say("ℹ", "blue", f"chosen: {chosen}")
     say(
         "ℹ",
         "blue",

@@ -81,6 +81,72 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
     return "".join(parts)
 
 
+READING_KEYS = ("sentences", "context", "pack_sentences", "window", "aggregation")
+
+
+def _reading(values: dict[str, Any]) -> str:
+    """A tried reading in words: ``sentences, packed, context 64, first``."""
+    where = "sentences" if values.get("sentences", True) else "whole docs"
+    packed = ", packed" if values.get("pack_sentences") else ""
+    window = f", window {values['window']}" if values.get("window") else ""
+    return f"{where}{packed}, context {values.get('context')}{window}, {values.get('aggregation')}"
+
+
+def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str:
+    """F1 on dev (with its thresholds) against words/s for every reading tune tried: the frontier a user can
+    choose from. Readings outside the budget are hollow; the chosen one is ringed."""
+    points = [t for t in tried if t.get("words_per_second")]
+    if not points:
+        return ""
+    width = SIZE + 2 * MARGIN
+    speeds = [t["words_per_second"] for t in points]
+    f1s = [t["scores_with_thresholds"]["f"] or 0.0 for t in points]
+    top_speed = max(speeds) * 1.05
+    low_f, high_f = min(f1s), max(f1s)
+    pad = max((high_f - low_f) * 0.1, 0.005)
+    low_f, high_f = low_f - pad, high_f + pad
+
+    def xy(speed: float, f: float) -> tuple[float, float]:
+        return MARGIN + speed / top_speed * SIZE, MARGIN + (high_f - f) / (high_f - low_f) * SIZE
+
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{width + 24}' role='img' "
+        "aria-label='dev F1 against words per second for each reading tune tried'>",
+        f"<rect x='{MARGIN}' y='{MARGIN}' width='{SIZE}' height='{SIZE}' fill='none' stroke='#bbb'/>",
+        f"<text x='{MARGIN}' y='{MARGIN + SIZE + 14}' font-size='10'>0</text>",
+        f"<text x='{MARGIN + SIZE}' y='{MARGIN + SIZE + 14}' font-size='10' text-anchor='end'>"
+        f"{top_speed:,.0f}</text>",
+        f"<text x='{MARGIN - 4}' y='{MARGIN + 3}' font-size='10' text-anchor='end'>{100 * high_f:.1f}</text>",
+        f"<text x='{MARGIN - 4}' y='{MARGIN + SIZE}' font-size='10' text-anchor='end'>"
+        f"{100 * low_f:.1f}</text>",
+        f"<text x='{MARGIN + SIZE / 2}' y='{MARGIN + SIZE + 28}' font-size='11' text-anchor='middle'>"
+        "words/s on dev</text>",
+        f"<text x='10' y='{MARGIN + SIZE / 2}' font-size='11' text-anchor='middle' "
+        f"transform='rotate(-90 10 {MARGIN + SIZE / 2})'>dev F1 (thresholds)</text>",
+    ]
+    picked = {k: chosen.get(k) for k in READING_KEYS if k in chosen}
+    for t, speed, f in zip(points, speeds, f1s):
+        x, y = xy(speed, f)
+        inside = t.get("within_budget", True)
+        is_chosen = all(t.get(k) == v for k, v in picked.items())
+        fill = "#1f6fb4" if inside else "none"
+        title = (
+            f"{_reading(t)}: F1 {100 * f:.2f}, {speed:,.0f} words/s, {t.get('time_ratio', 0):.2f}x context 0"
+            + ("" if inside else " (outside the budget)")
+            + (" (chosen)" if is_chosen else "")
+        )
+        parts.append(
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='4' fill='{fill}' stroke='#1f6fb4'>"
+            f"<title>{html.escape(title)}</title></circle>"
+        )
+        if is_chosen:
+            parts.append(
+                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='none' stroke='#d62728' stroke-width='2'/>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def tune_section(reports: dict[str, dict[str, Any]]) -> str:
     """Per tune.json: the settings chosen, dev scores before and after per type, and the reliability plot."""
     out = [
@@ -108,11 +174,20 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
             + "<td></td></tr>"
         )
         calibration = report["calibration"]
+        budget = report.get("budget", {}).get("description")
+        cost = report.get("chosen_cost") or {}
+        speed = (
+            f" It reads {cost['words_per_second']:,.0f} words/s on dev, {cost['time_ratio']:.2f}x the time "
+            "of context 0 one sentence per input."
+            if cost
+            else ""
+        )
         settings = ", ".join(f"{e(k)} = {e(json.dumps(v))}" for k, v in chosen.items() if k != "thresholds")
         out += [
             f"<h3 id='tune-{e(name)}'>{e(name)}</h3>",
             f"<p>Objective: {e(objective)}. Chosen: {settings}. "
-            f"{len(report.get('tried', []))} settings tried in {report.get('seconds', 0):.0f} s.</p>",
+            f"{len(report.get('tried', []))} settings tried in {report.get('seconds', 0):.0f} s; "
+            f"speed budget: {e(budget or 'none recorded')}.{speed}</p>",
             "<table class='scores'><tr><th rowspan='2'>type</th><th colspan='3'>dev, default</th>"
             "<th colspan='3'>dev, tuned</th><th rowspan='2'>threshold</th></tr>"
             "<tr><th>P</th><th>R</th><th>F</th><th>P</th><th>R</th><th>F</th></tr>",
@@ -131,5 +206,8 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
                     ),
                 ]
             ),
+            "<p>Every reading tried: dev F1 with its thresholds against words/s (filled: within the budget; "
+            "ringed: chosen). Hover a point for the reading.</p>",
+            frontier_svg(report.get("tried", []), chosen),
         ]
     return "\n".join(out)

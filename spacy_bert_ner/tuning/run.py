@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, Sequence
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence
 
 from spacy.language import Language
 
@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from ..evaluation.scores import CountedScores
 from ..hf.options import AGGREGATIONS
 from ..pipeline.bert_ner import BertNER
+from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
 from .forward import (
     Dataset,
@@ -62,7 +63,8 @@ class Trial:
     tuned: CountedScores  # with ``thresholds``
     thresholds: Thresholds
     reached: dict[str, bool]
-    seconds: float  # the setting's forward pass
+    cost: Cost  # the setting's forward pass over dev
+    within_budget: bool = True
 
     def rank(self, objective: Objective) -> tuple:
         met = all(self.reached.values())
@@ -76,7 +78,8 @@ class Trial:
         return {
             **self.setting.as_config(),
             "aggregation": self.aggregation,
-            "forward_seconds": round(self.seconds, 2),
+            **self.cost.as_dict(),
+            "within_budget": self.within_budget,
             "scores": self.plain.as_dict(),
             "thresholds": self.thresholds,
             "scores_with_thresholds": self.tuned.as_dict(),
@@ -99,6 +102,8 @@ class Result:
     ece_before: float
     ece_after: float
     seconds: float
+    budget: Budget = Budget()
+    chosen_cost: Optional[Cost] = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
 
 
@@ -136,29 +141,47 @@ def tune(
     use_thresholds: bool = True,
     fit_temp: bool = True,
     progress: bool = True,
+    budget: Budget = Budget(),
+    costs: Optional[Mapping[InputSetting, float]] = None,
 ) -> Result:
-    """Try the input settings and aggregations on ``dev``, choose the best for ``objective``, fit the
-    temperature and thresholds for it; the pipeline itself is not changed."""
+    """Try the input settings and aggregations on ``dev``, choose the best for ``objective`` among those
+    within ``budget``, fit the temperature and thresholds for it; the pipeline itself is not changed.
+
+    Every setting's forward pass is timed (the reference reading, context 0 one sentence per input, is
+    always tried: time ratios are relative to it); ``costs`` gives the seconds per setting instead."""
     start = time.perf_counter()
     aggregations = check_aggregations(aggregations)
     name, component = bert_ner_component(nlp, component_name)
     data = Dataset.load(nlp, name, dev)
-    grid = input_grid(component, contexts, packing, whole_docs, windows)
+    grid = list(dict.fromkeys([*input_grid(component, contexts, packing, whole_docs, windows), REFERENCE]))
     cache = forward_all(component, data.docs, grid, progress)
+    seconds = {setting: cached.seconds for setting, cached in cache.items()}
+    if costs is not None:
+        missing = [setting.describe() for setting in cache if setting not in costs]
+        if missing:
+            raise ConfigError(f"tune: costs gives no time for {'; '.join(missing)}")
+        seconds = {setting: costs[setting] for setting in cache}
+    n_words = sum(len(model_input.words) for model_input in cache[REFERENCE].inputs)
+    cost = costs_of(seconds, n_words)
+    allowed = within(budget, cost)
     trials: list[Trial] = []
     for setting, cached in cache.items():
         for aggregation in aggregations:
             candidates = decode(component, data, cached, aggregation, 1.0).candidates
             thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
             plain, tuned = score(candidates), score(candidates, thresholds)
-            trials.append(Trial(setting, aggregation, plain, tuned, thresholds, reached, cached.seconds))
+            trials.append(
+                Trial(
+                    setting, aggregation, plain, tuned, thresholds, reached, cost[setting], setting in allowed
+                )
+            )
     current = current_setting(component)
     classifier = component.classifier
     default = score(
         decode(component, data, cache[current], classifier.aggregation, classifier.temperature).candidates,
         component.thresholds,
     )
-    best = max(trials, key=lambda trial: trial.rank(objective))
+    best = max((t for t in trials if t.within_budget), key=lambda trial: trial.rank(objective))
     chosen_cache = cache[best.setting]
     plain = decode(component, data, chosen_cache, best.aggregation, 1.0)
     temperature = 1.0
@@ -188,6 +211,8 @@ def tune(
         ece_before=expected_calibration_error(before.scores, before.correct),
         ece_after=expected_calibration_error(after.scores, after.correct),
         seconds=time.perf_counter() - start,
+        budget=budget,
+        chosen_cost=best.cost,
     )
 
 
@@ -256,7 +281,9 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
             "scope": result.objective.scope,
             "description": result.objective.describe(),
         },
+        "budget": result.budget.as_dict(),
         "chosen": result.chosen,
+        "chosen_cost": result.chosen_cost.as_dict() if result.chosen_cost else None,
         "target_reached": result.reached,
         "dev_default": result.default.as_dict(),
         "dev_tuned": result.tuned.as_dict(),
