@@ -44,6 +44,28 @@ def test_shipped_config_is_the_course_recipe(hf_corpus: Path) -> None:
     assert args.report_to == []
 
 
+def test_cpu_config_is_the_recipe_reading_packed_articles(hf_corpus: Path) -> None:
+    """configs/hf_bert_ner_cpu.cfg (the CPU profile's) differs from the course recipe only where the CPU
+    profile's measurements chose: packed 512-subword inputs with 64 of context, one per step, lr 5e-5,
+    5 epochs."""
+    overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
+    settings = load_settings(CONFIG.with_name("hf_bert_ner_cpu.cfg"), overrides)
+    course = load_settings(CONFIG, overrides)
+    assert (settings.model.context, settings.model.pack_sentences, settings.model.max_length) == (
+        64,
+        True,
+        512,
+    )
+    assert settings.model.labels == course.model.labels and settings.model.alignment == course.model.alignment
+    args, course_args = make_training_args(settings), make_training_args(course)
+    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (5e-5, 5, 1)
+    assert (args.weight_decay, args.seed, args.eval_strategy) == (
+        course_args.weight_decay,
+        course_args.seed,
+        course_args.eval_strategy,
+    )
+
+
 def test_output_override_moves_checkpoints(hf_corpus: Path, tmp_path: Path) -> None:
     overrides = {
         "paths.train": str(hf_corpus / "train.spacy"),

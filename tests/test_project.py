@@ -221,7 +221,9 @@ def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:
     named = {
         part.split("=", 1)[0][len("--vars.") :] for part in command.split() if part.startswith("--vars.")
     }
-    assert named <= set(project_vars) and (REPO / "configs" / "bert_ner_cpu.cfg").exists()
+    assert named <= set(project_vars)
+    for config in ("bert_ner_cpu.cfg", "hf_bert_ner_cpu.cfg"):
+        assert f"=configs/{config} " in command and (REPO / "configs" / config).exists()
     check = next(c for c in srsly.read_yaml(REPO / "project.yml")["commands"] if c["name"] == "check")
     assert "--conll-dir=${vars.conll_dir}" in check["script"][0]
 

