@@ -14,6 +14,8 @@ Every method reads the same test articles in this one process, at each ``--threa
 - ``bare forward``: the floor for that model: the gold words of every line tokenized in one batched call,
   sorted by length, batched under 1,024 wordpieces (sequences x longest), one ``torch.inference_mode``
   forward pass each, no context, first-wordpiece argmax; only that is timed (decoding for F1 is not).
+  With ``--int8``, also on an int8 copy of the model (``bert_ner``'s ``dtype = "int8"``), the floor for a
+  pipeline that reads in int8.
 
 Words/s is gold words (CoNLL tokens) over wall seconds, warm (a short untimed warm-up first; models loaded
 beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best.
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="torch thread counts to measure, in turn")
     parser.add_argument("--repeat", type=int, default=1, help="round-robin rounds; each method's best counts")
     parser.add_argument("--limit", type=int, help="only the first N articles")
+    parser.add_argument("--int8", action="store_true", help="also the bare forward pass of the model in int8")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import spacy
@@ -169,9 +172,13 @@ def main() -> None:
         methods.append(method)
         first_nlp = first_nlp or nlp
     ner = first_nlp.get_pipe("bert_ner")
-    model, tokenizer = ner.classifier.model, ner.classifier.tokenizer
+    model, tokenizer = ner.classifier.float_model, ner.classifier.tokenizer
     methods.append(hf_pipeline_method(model, tokenizer, lines, gold))
     methods.append(bare_method("bare forward", model, tokenizer, lines, gold))
+    if args.int8:
+        from spacy_bert_ner.hf.quantize import int8_model
+
+        methods.append(bare_method("bare forward int8", int8_model(model), tokenizer, lines, gold))
     threads = [int(n) for n in args.threads.split(",")]
     print(
         f"{len(gold_docs)} test articles, {len(lines)} lines, {n_words:,} words; torch {torch.__version__}, "

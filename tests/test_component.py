@@ -58,7 +58,7 @@ def test_add_pipe_works_without_importing_the_package(conll_rigged: Path) -> Non
     ("config", "field"),
     [
         ({"aggregation": "mean"}, "aggregation"),
-        ({"dtype": "int8"}, "dtype"),
+        ({"dtype": "int4"}, "dtype"),
         ({"annotate": "both"}, "annotate"),
         ({"window": "long"}, "window"),
         ({"batch_size": "big"}, "batch_size"),

@@ -475,3 +475,29 @@ def test_tune_names_a_budget_it_cannot_keep(rigged_dir: Path, dev_path: Path) ->
         Budget(0.5)
     with pytest.raises(ConfigError, match=r"costs gives no time for sentences, packed, context 0"):
         tune(nlp, dev_path, costs={REFERENCE: 1.0}, progress=False)
+
+
+def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
+    rigged_dir: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    from spacy_bert_ner.hf.quantize import is_int8
+
+    nlp = bert_ner(rigged_dir)
+    result = tune(
+        nlp, dev_path, dtypes=["float32", "int8"], packing=False, aggregations=["average"], progress=False
+    )
+    assert [t.setting.describe() for t in result.trials] == [
+        "sentences, context 0",
+        "sentences, context 0, int8",
+    ]
+    assert (
+        result.trials[1].as_dict()["dtype"] == "int8" and result.trials[1].plain.f == result.trials[0].plain.f
+    )
+    with pytest.raises(
+        ConfigError, match=r"--dtypes: choose from float32, bfloat16, float16, int8, got int4"
+    ):
+        tune(nlp, dev_path, dtypes=["int4"], progress=False)
+    bert_ner(rigged_dir, dtype="int8").to_disk(tmp_path / "int8")
+    loaded = spacy.load(tmp_path / "int8")
+    assert is_int8(loaded.get_pipe("bert_ner").classifier.model)
+    assert evaluate(loaded, dev_path)["ents_f"] == pytest.approx(evaluate(nlp, dev_path)["ents_f"])

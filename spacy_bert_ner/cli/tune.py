@@ -63,6 +63,11 @@ def tune_cli(
         "--min-words-per-second",
         help="Choose only among readings that read at least this many words/s on dev (on this machine)",
     ),
+    dtypes: str = typer.Option(
+        "",
+        "--dtypes",
+        help="Also try every input setting in these dtypes, e.g. float32,int8 (int8: CPU only)",
+    ),
     aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
     thresholds: bool = typer.Option(
         True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
@@ -101,6 +106,7 @@ def tune_cli(
             packing=packing,
             whole_docs=whole_docs,
             windows=whole_numbers(windows, "--windows", "128,256"),
+            dtypes=[d for d in dtypes.split(",") if d],
             aggregations=aggregations.split(","),
             use_thresholds=thresholds,
             fit_temp=temperature,

@@ -81,7 +81,7 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
     return "".join(parts)
 
 
-READING_KEYS = ("sentences", "context", "pack_sentences", "window", "aggregation")
+READING_KEYS = ("sentences", "context", "pack_sentences", "window", "dtype", "aggregation")
 
 
 def _reading(values: dict[str, Any]) -> str:
@@ -89,7 +89,8 @@ def _reading(values: dict[str, Any]) -> str:
     where = "sentences" if values.get("sentences", True) else "whole docs"
     packed = ", packed" if values.get("pack_sentences") else ""
     window = f", window {values['window']}" if values.get("window") else ""
-    return f"{where}{packed}, context {values.get('context')}{window}, {values.get('aggregation')}"
+    dtype = f", {values['dtype']}" if values.get("dtype") else ""
+    return f"{where}{packed}, context {values.get('context')}{window}{dtype}, {values.get('aggregation')}"
 
 
 def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str:

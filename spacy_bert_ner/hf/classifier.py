@@ -31,11 +31,14 @@ from .context import (
 )
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .options import Aggregation, ReadingOptions, resolve
+from .quantize import QUANTIZED_DEVICE_FIX, int8_model
 
+# The dtype the weights are loaded in; "int8" loads float32 and quantizes the Linear layers (.quantize).
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
+    "int8": torch.float32,
 }
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
 FAST_TOKENIZER_FIX = (
@@ -154,7 +157,8 @@ class TokenClassifier:
     wordpieces each segment sees on either side; ``stride`` how far consecutive windows of a long input
     advance; ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass;
     ``temperature`` divides the logits before the softmax (above 1, less confident scores; with ``average``
-    aggregation, a word's label can change).
+    aggregation, a word's label can change). With ``dtype`` "int8" the forward passes run on an int8 copy of
+    ``model`` (``quantized``, if one was made already); ``float_model`` keeps the weights that are saved.
     """
 
     def __init__(
@@ -163,11 +167,15 @@ class TokenClassifier:
         tokenizer: Any,
         options: ReadingOptions = ReadingOptions(),
         source: str = "",
+        quantized: torch.nn.Module | None = None,
     ) -> None:
         one_thread_in_forked_children()
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
         require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
+        self.float_model = model
         self.model = model
+        if options.dtype == "int8":
+            self.model = quantized if quantized is not None else int8_model(model)
         self.tokenizer = tokenizer
         self.options = options
         self.source = source
@@ -185,8 +193,10 @@ class TokenClassifier:
 
     def variant(self, **changes: Any) -> "TokenClassifier":
         """This classifier with other reading options (:meth:`ReadingOptions.replace`), sharing its model and
-        tokenizer."""
-        return TokenClassifier(self.model, self.tokenizer, self.options.replace(**changes), self.source)
+        tokenizer (and its int8 copy, if it has one; ``dtype="int8"`` makes one)."""
+        options = self.options.replace(**changes)
+        quantized = self.model if self.options.dtype == "int8" else None
+        return TokenClassifier(self.float_model, self.tokenizer, options, self.source, quantized)
 
     @property
     def device(self) -> torch.device:
@@ -326,8 +336,9 @@ class TokenClassifier:
         return results
 
     def save_pretrained(self, path: str | Path) -> None:
-        """Write the model (safetensors) and tokenizer to ``path`` for :func:`load_token_classifier`."""
-        self.model.save_pretrained(path, safe_serialization=True)
+        """Write the model (safetensors; the float weights, also when reading in int8) and tokenizer to
+        ``path`` for :func:`load_token_classifier`."""
+        self.float_model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
 
 
@@ -349,6 +360,8 @@ def load_token_classifier(
         raise ModelError(f"bert_ner needs a model: {ADD_PIPE_HINT}")
     if changes:
         options = options.replace(**changes)
+    if options.dtype == "int8" and torch.device(device).type != "cpu":
+        raise ConfigError(f"{QUANTIZED_DEVICE_FIX} (device {device})")
     fix = f"point bert_ner at a folder saved with save_pretrained, or a hub id: {ADD_PIPE_HINT}"
     source = resolve_model(name_or_path, fix=fix)
     where = f"{source!r}" + (f" (revision {revision})" if revision else "")

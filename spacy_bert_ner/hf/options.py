@@ -21,8 +21,9 @@ from ..errors import ConfigError
 from .context import Recorded, largest_context
 
 Aggregation = Literal["first", "average", "max"]
-DType = Literal["float32", "bfloat16", "float16"]
+DType = Literal["float32", "bfloat16", "float16", "int8"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+DTYPE_NAMES: tuple[str, ...] = get_args(DType)
 INVALID = "invalid_option"  # the pydantic error type of this module's own checks
 
 
@@ -42,7 +43,8 @@ class ReadingOptions:
     batch_size: wordpieces (sequences x longest sequence) per forward pass; 1024 was fastest on CPU
         (benchmarks/inference.py).
     temperature: divides the logits before the softmax (``tune`` fits it); 1 keeps the model's own scores.
-    dtype: the torch dtype the weights are loaded in.
+    dtype: the torch dtype the weights are loaded in; "int8": float32 weights whose Linear layers are
+        dynamically quantized to int8 for reading (CPU only; :mod:`~spacy_bert_ner.hf.quantize`).
     """
 
     aggregation: Aggregation = "first"

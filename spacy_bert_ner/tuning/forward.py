@@ -8,6 +8,7 @@ skipping gold spans without annotation, so the dev scores tune reports are the o
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +35,26 @@ class InputSetting:
     context: int
     pack: bool
     window: Optional[int] = None  # wordpieces per model input; None: the pipeline's
+    dtype: Optional[str] = None  # the weights' dtype (e.g. "int8"); None: the pipeline's
 
     def describe(self) -> str:
         window = "" if self.window is None else f", window {self.window}"
+        dtype = "" if self.dtype is None else f", {self.dtype}"
         if not self.sentences:
-            return f"whole docs, context {self.context}{window}"
-        return f"sentences{', packed' if self.pack else ''}, context {self.context}{window}"
+            return f"whole docs, context {self.context}{window}{dtype}"
+        return f"sentences{', packed' if self.pack else ''}, context {self.context}{window}{dtype}"
 
     def as_config(self) -> dict[str, Any]:
-        config = {"sentences": self.sentences, "context": self.context, "pack_sentences": self.pack}
-        return config if self.window is None else {**config, "window": self.window}
+        config: dict[str, Any] = {
+            "sentences": self.sentences,
+            "context": self.context,
+            "pack_sentences": self.pack,
+        }
+        if self.window is not None:
+            config["window"] = self.window
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
 
 
 @dataclass
@@ -118,10 +129,12 @@ def input_grid(
     packing: bool,
     whole_docs: bool,
     windows: Optional[Sequence[int]] = None,
+    dtypes: Sequence[str] = (),
 ) -> list[InputSetting]:
     """The input settings to try, the pipeline's own first: sentences with each context (default: 0 and the
     pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``,
-    or ``windows``: one setting per window length, each with its default stride)."""
+    or ``windows``: one setting per window length, each with its default stride); each also in every one
+    of ``dtypes`` other than the pipeline's."""
     current = current_setting(component)
     contexts = sorted({0, current.context} if contexts is None else set(contexts))
     grid = [current]
@@ -132,15 +145,19 @@ def input_grid(
             grid.append(InputSetting(False, context, False))
         for window in windows or ():
             grid.append(InputSetting(False, context, False, window))
+    own = component.classifier.options.dtype
+    grid += [dataclasses.replace(s, dtype=dtype) for dtype in dtypes if dtype != own for s in list(grid)]
     return list(dict.fromkeys(grid))
 
 
 def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
     """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
     try:
-        window = {} if setting.window is None else {"window": setting.window}
+        changes = {"window": setting.window, "dtype": setting.dtype}
         classifier = component.classifier.variant(
-            context=setting.context, pack_sentences=setting.pack, **window
+            context=setting.context,
+            pack_sentences=setting.pack,
+            **{name: value for name, value in changes.items() if value is not None},
         )
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None

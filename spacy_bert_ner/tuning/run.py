@@ -20,7 +20,7 @@ from spacy.language import Language
 
 from ..errors import ConfigError
 from ..evaluation.scores import CountedScores
-from ..hf.options import AGGREGATIONS
+from ..hf.options import AGGREGATIONS, DTYPE_NAMES
 from ..pipeline.bert_ner import BertNER
 from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
@@ -127,6 +127,14 @@ def check_aggregations(aggregations: Iterable[str]) -> list[str]:
     return aggregations
 
 
+def check_dtypes(dtypes: Iterable[str]) -> list[str]:
+    dtypes = list(dict.fromkeys(dtypes))
+    bad = [d for d in dtypes if d not in DTYPE_NAMES]
+    if bad:
+        raise ConfigError(f"--dtypes: choose from {', '.join(DTYPE_NAMES)}, got {', '.join(bad)}")
+    return dtypes
+
+
 def tune(
     nlp: Language,
     dev: Path,
@@ -137,6 +145,7 @@ def tune(
     packing: bool = True,
     whole_docs: bool = False,
     windows: Optional[Sequence[int]] = None,
+    dtypes: Sequence[str] = (),
     aggregations: Sequence[str] = AGGREGATIONS,
     use_thresholds: bool = True,
     fit_temp: bool = True,
@@ -153,7 +162,8 @@ def tune(
     aggregations = check_aggregations(aggregations)
     name, component = bert_ner_component(nlp, component_name)
     data = Dataset.load(nlp, name, dev)
-    grid = list(dict.fromkeys([*input_grid(component, contexts, packing, whole_docs, windows), REFERENCE]))
+    grid = input_grid(component, contexts, packing, whole_docs, windows, check_dtypes(dtypes))
+    grid = list(dict.fromkeys([*grid, REFERENCE]))
     cache = forward_all(component, data.docs, grid, progress)
     seconds = {setting: cached.seconds for setting, cached in cache.items()}
     if costs is not None:
@@ -226,7 +236,8 @@ def evaluate_settings(
     assert isinstance(component, BertNER)
     data = Dataset.load(nlp, name, path)
     inputs = [
-        InputSetting(s["sentences"], s["context"], s["pack_sentences"], s.get("window")) for s in settings
+        InputSetting(s["sentences"], s["context"], s["pack_sentences"], s.get("window"), s.get("dtype"))
+        for s in settings
     ]
     cache = forward_all(component, data.docs, inputs, progress)
     results = []
