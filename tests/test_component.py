@@ -187,6 +187,29 @@ def test_nlp_pipe_with_two_processes(tiny_model_dir: Path, tiny_sentences: list[
     assert sum(len(ents) for ents, _ in single) > 0
 
 
+@pytest.mark.parametrize("reading", [{"context": 0}, {"context": 8, "pack_sentences": True}], ids=str)
+def test_dev_articles_get_the_same_entities_batched_across_docs_and_one_by_one(
+    tiny_model_dir: Path, conll_dir: Path, reading: dict
+) -> None:
+    """nlp.pipe sorts the model inputs of many docs by length and batches them together; nlp(text), one doc
+    at a time, must find the same entities with the same scores (raw dev articles, the assembled pipeline's
+    sentence splitters)."""
+    from spacy_bert_ner.data.conll import read_conll
+
+    articles = read_conll(conll_dir / "valid.txt")[0][:24]
+    texts = ["\n".join(" ".join(sentence.words) for sentence in article.sentences) for article in articles]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("line_sentences")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("bert_ner", config={"model": str(tiny_model_dir), **reading})
+    batched = [(ents_of(d), d.spans["bert_ner"].attrs["scores"]) for d in nlp.pipe(texts, batch_size=24)]
+    alone = [(ents_of(d), d.spans["bert_ner"].attrs["scores"]) for d in map(nlp, texts)]
+    assert [ents for ents, _ in batched] == [ents for ents, _ in alone]
+    for (_, batched_scores), (_, alone_scores) in zip(batched, alone, strict=True):
+        assert numpy.allclose(batched_scores, alone_scores, atol=1e-5)
+    assert sum(len(ents) for ents, _ in batched) > 50
+
+
 # -- sentences -------------------------------------------------------------------------------------
 
 SENTENCES_DOC = (["John", "Smith", "visited", "Paris", ".", "\n", "Paris", "."], [1, 0, 0, 0, 0, 1, 0, 0])
