@@ -22,7 +22,7 @@ from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.classifier import load_token_classifier, with_temperature
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
-from spacy_bert_ner.tuning.forward import InputSetting
+from spacy_bert_ner.tuning.forward import InputSetting, Timing
 from spacy_bert_ner.tuning.run import Objective, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 
@@ -457,6 +457,7 @@ def test_tune_json_records_each_readings_cost(rigged_dir: Path, dev_path: Path, 
     assert result.exit_code == 0, result.output
     report = json.loads((output / "tune.json").read_text())
     assert report["budget"]["max_time_ratio"] == 50 and report["budget"]["reference"]["context"] == 0
+    assert report["timing"] == {"rounds": 3, "max_words": 10_000}
     for tried in report["tried"]:
         assert tried["words_per_second"] > 0 and tried["forward_seconds"] > 0
         assert tried["time_x_fastest"] >= 1 and tried["within_budget"] is (tried["time_ratio"] <= 50)
@@ -473,6 +474,8 @@ def test_tune_names_a_budget_it_cannot_keep(rigged_dir: Path, dev_path: Path) ->
         tune(nlp, dev_path, costs=costs, budget=Budget(min_words_per_second=1000), progress=False)
     with pytest.raises(ConfigError, match=r"--max-time-ratio must be 1 or more"):
         Budget(0.5)
+    with pytest.raises(ConfigError, match=r"--timing-rounds and --timing-words must be 1 or more"):
+        Timing(rounds=0)
     with pytest.raises(ConfigError, match=r"costs gives no time for sentences, packed, context 0"):
         tune(nlp, dev_path, costs={REFERENCE: 1.0}, progress=False)
 

@@ -63,6 +63,12 @@ def tune_cli(
         "--min-words-per-second",
         help="Choose only among readings that read at least this many words/s on dev (on this machine)",
     ),
+    timing_rounds: int = typer.Option(
+        3, "--timing-rounds", help="Time each reading as the best of this many round-robin passes"
+    ),
+    timing_words: int = typer.Option(
+        10_000, "--timing-words", help="Time each reading on the first dev docs up to this many words"
+    ),
     dtypes: str = typer.Option(
         "",
         "--dtypes",
@@ -91,6 +97,7 @@ def tune_cli(
     calibration (score bins -> precision) before and after the temperature."""
     from ..evaluation.scores import percent
     from ..tuning.budget import Budget
+    from ..tuning.forward import Timing
     from ..tuning.run import objective_for, tune_pipeline, whole_numbers
 
     def run():
@@ -112,6 +119,7 @@ def tune_cli(
             fit_temp=temperature,
             progress=progress,
             budget=Budget(max_time_ratio, min_words_per_second),
+            timing=Timing(timing_rounds, timing_words),
         )
 
     result = guarded(run)

@@ -24,7 +24,7 @@ REFERENCE = InputSetting(sentences=True, context=0, pack=False)
 class Cost:
     """One reading's measured speed on the dev docs."""
 
-    seconds: float  # the forward pass over all dev docs
+    seconds: float  # reading the timing sample of dev docs (best of the timing rounds)
     words_per_second: float
     time_ratio: float  # seconds / the reference reading's seconds
     time_x_fastest: float  # seconds / the fastest reading's seconds

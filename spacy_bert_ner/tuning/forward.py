@@ -20,7 +20,13 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 
 from ..errors import ConfigError, DataError
-from ..hf.classifier import PiecePredictions, aggregate, with_temperature, word_probabilities
+from ..hf.classifier import (
+    PiecePredictions,
+    TokenClassifier,
+    aggregate,
+    with_temperature,
+    word_probabilities,
+)
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
 
@@ -150,39 +156,85 @@ def input_grid(
     return list(dict.fromkeys(grid))
 
 
-def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
-    """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
+def classifier_for(component: BertNER, setting: InputSetting) -> TokenClassifier:
+    """The component's classifier reading as ``setting`` says (sharing its model)."""
     try:
         changes = {"window": setting.window, "dtype": setting.dtype}
-        classifier = component.classifier.variant(
+        return component.classifier.variant(
             context=setting.context,
             pack_sentences=setting.pack,
             **{name: value for name, value in changes.items() if value is not None},
         )
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
-    start = time.perf_counter()
-    inputs = [component.model_input(doc, setting.sentences) for doc in docs]
+
+
+def read(
+    component: BertNER, classifier: TokenClassifier, docs: Sequence[Doc], sentences: bool, bar: Any = None
+) -> tuple[list[ModelInput], list[PiecePredictions]]:
+    """The docs as model inputs, and the label probabilities of their wordpieces, as the component reads."""
+    inputs = [component.model_input(doc, sentences) for doc in docs]
     pieces: list[PiecePredictions] = []
     for first in range(0, len(inputs), PIECE_BATCH_DOCS):
         chunk = inputs[first : first + PIECE_BATCH_DOCS]
         pieces.extend(classifier.predict_pieces([i.words for i in chunk], [i.bounds for i in chunk]))
-        bar.update(len(chunk))
+        if bar is not None:
+            bar.update(len(chunk))
+    return inputs, pieces
+
+
+def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
+    """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
+    classifier = classifier_for(component, setting)
+    start = time.perf_counter()
+    inputs, pieces = read(component, classifier, docs, setting.sentences, bar)
     return Cached(setting, inputs, pieces, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How readings are timed: the best of ``rounds`` round-robin passes over the first dev docs, up to
+    ``max_words`` words (one pass is noisy on a shared machine: 25% between runs was seen)."""
+
+    rounds: int = 3
+    max_words: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1 or self.max_words < 1:
+            raise ConfigError(f"--timing-rounds and --timing-words must be 1 or more, got {self}")
+
+
+def time_settings(
+    component: BertNER, docs: Sequence[Doc], settings: Sequence[InputSetting], timing: Timing
+) -> tuple[dict[InputSetting, float], int]:
+    """Seconds per setting for reading a sample of ``docs`` (the best of ``timing.rounds`` round-robin
+    rounds, so every setting sees the same machine weather), and the sample's word count."""
+    sample: list[Doc] = []
+    words = 0
+    for doc in docs:
+        if sample and words >= timing.max_words:
+            break
+        sample.append(doc)
+        words += sum(not token.is_space for token in doc)
+    classifiers = {setting: classifier_for(component, setting) for setting in settings}
+    best: dict[InputSetting, float] = {}
+    for _ in range(timing.rounds):
+        for setting, classifier in classifiers.items():
+            start = time.perf_counter()
+            read(component, classifier, sample, setting.sentences)
+            taken = time.perf_counter() - start
+            best[setting] = min(best.get(setting, taken), taken)
+    return best, words
 
 
 def forward_all(
     component: BertNER, docs: Sequence[Doc], settings: Sequence[InputSetting], progress: bool
 ) -> dict[InputSetting, Cached]:
-    """One forward pass per distinct input setting, in order, under one progress bar; a first, untimed pass
-    over a few docs warms the model up, so the first setting's time is not charged for it."""
+    """One forward pass per distinct input setting, in order, under one progress bar."""
     from tqdm import tqdm
 
     distinct = list(dict.fromkeys(settings))
     cache: dict[InputSetting, Cached] = {}
-    if distinct and docs:
-        with tqdm(disable=True) as quiet:
-            forward(component, docs[:PIECE_BATCH_DOCS], distinct[0], quiet)
     with tqdm(total=len(distinct) * len(docs), unit="doc", disable=not progress, dynamic_ncols=True) as bar:
         for setting in distinct:
             bar.set_description(setting.describe())

@@ -27,12 +27,14 @@ from .calibration import Bin, expected_calibration_error, fit_temperature, relia
 from .forward import (
     Dataset,
     InputSetting,
+    Timing,
     bert_ner_component,
     current_setting,
     decode,
     forward_all,
     input_grid,
     scores_at_temperature,
+    time_settings,
 )
 from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
 
@@ -103,6 +105,7 @@ class Result:
     ece_after: float
     seconds: float
     budget: Budget = Budget()
+    timing: Timing = Timing()
     chosen_cost: Optional[Cost] = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
 
@@ -151,12 +154,13 @@ def tune(
     fit_temp: bool = True,
     progress: bool = True,
     budget: Budget = Budget(),
+    timing: Timing = Timing(),
     costs: Optional[Mapping[InputSetting, float]] = None,
 ) -> Result:
     """Try the input settings and aggregations on ``dev``, choose the best for ``objective`` among those
     within ``budget``, fit the temperature and thresholds for it; the pipeline itself is not changed.
 
-    Every setting's forward pass is timed (the reference reading, context 0 one sentence per input, is
+    Every setting is timed as ``timing`` says (the reference reading, context 0 one sentence per input, is
     always tried: time ratios are relative to it); ``costs`` gives the seconds per setting instead."""
     start = time.perf_counter()
     aggregations = check_aggregations(aggregations)
@@ -165,13 +169,14 @@ def tune(
     grid = input_grid(component, contexts, packing, whole_docs, windows, check_dtypes(dtypes))
     grid = list(dict.fromkeys([*grid, REFERENCE]))
     cache = forward_all(component, data.docs, grid, progress)
-    seconds = {setting: cached.seconds for setting, cached in cache.items()}
     if costs is not None:
         missing = [setting.describe() for setting in cache if setting not in costs]
         if missing:
             raise ConfigError(f"tune: costs gives no time for {'; '.join(missing)}")
         seconds = {setting: costs[setting] for setting in cache}
-    n_words = sum(len(model_input.words) for model_input in cache[REFERENCE].inputs)
+        n_words = sum(len(model_input.words) for model_input in cache[REFERENCE].inputs)
+    else:
+        seconds, n_words = time_settings(component, data.docs, list(cache), timing)
     cost = costs_of(seconds, n_words)
     allowed = within(budget, cost)
     trials: list[Trial] = []
@@ -222,6 +227,7 @@ def tune(
         ece_after=expected_calibration_error(after.scores, after.correct),
         seconds=time.perf_counter() - start,
         budget=budget,
+        timing=timing,
         chosen_cost=best.cost,
     )
 
@@ -293,6 +299,7 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
             "description": result.objective.describe(),
         },
         "budget": result.budget.as_dict(),
+        "timing": {"rounds": result.timing.rounds, "max_words": result.timing.max_words},
         "chosen": result.chosen,
         "chosen_cost": result.chosen_cost.as_dict() if result.chosen_cost else None,
         "target_reached": result.reached,
