@@ -1,10 +1,10 @@
 """What each reading ``tune`` tries costs, and the speed budget the chosen one must keep.
 
-A reading's cost is its forward pass over the dev docs: words per second, and its time relative to the
-reference reading (context 0, one sentence per input: the cheapest way to label sentences, and what the bare
-batched forward pass of the model does). ``--max-time-ratio`` and ``--min-words-per-second`` keep the choice
-among readings within budget; the objective picks among those. Costs are measured by :mod:`.forward` and can
-be given instead (``costs``), so a budget is testable without a clock.
+A reading's cost is the time it takes to read the first dev docs (:func:`.forward.time_settings`, the best of
+a few round-robin rounds): words per second, and its time relative to the reference reading (context 0, one
+sentence per input: the cheapest way to label sentences, and what the bare batched forward pass of the model
+does). ``--max-time-ratio`` and ``--min-words-per-second`` keep the choice among readings within budget; the
+objective picks among those. Costs can be given instead (``costs``), so a budget is testable without a clock.
 """
 
 from __future__ import annotations
@@ -75,10 +75,6 @@ class Budget:
             )
         if speed is not None and not (math.isfinite(speed) and speed > 0):
             raise ConfigError(f"--min-words-per-second must be above 0, got {speed!r}")
-
-    @property
-    def limited(self) -> bool:
-        return self.max_time_ratio is not None or self.min_words_per_second is not None
 
     def allows(self, cost: Cost) -> bool:
         if self.max_time_ratio is not None and cost.time_ratio > self.max_time_ratio:

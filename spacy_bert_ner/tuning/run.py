@@ -65,7 +65,7 @@ class Trial:
     tuned: CountedScores  # with ``thresholds``
     thresholds: Thresholds
     reached: dict[str, bool]
-    cost: Cost  # the setting's forward pass over dev
+    cost: Cost  # the setting's speed (forward.time_settings, or the costs given)
     within_budget: bool = True
 
     def rank(self, objective: Objective) -> tuple:
