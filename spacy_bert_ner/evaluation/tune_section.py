@@ -84,15 +84,6 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
 READING_KEYS = ("sentences", "context", "pack_sentences", "window", "dtype", "aggregation")
 
 
-def _reading(values: dict[str, Any]) -> str:
-    """A tried reading in words: ``sentences, packed, context 64, first``."""
-    where = "sentences" if values.get("sentences", True) else "whole docs"
-    packed = ", packed" if values.get("pack_sentences") else ""
-    window = f", window {values['window']}" if values.get("window") else ""
-    dtype = f", {values['dtype']}" if values.get("dtype") else ""
-    return f"{where}{packed}, context {values.get('context')}{window}{dtype}, {values.get('aggregation')}"
-
-
 def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str:
     """F1 on dev (with its thresholds) against words/s for every reading tune tried: the frontier a user can
     choose from. Readings outside the budget are hollow; the chosen one is ringed."""
@@ -132,7 +123,8 @@ def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str
         is_chosen = all(t.get(k) == v for k, v in picked.items())
         fill = "#1f6fb4" if inside else "none"
         title = (
-            f"{_reading(t)}: F1 {100 * f:.2f}, {speed:,.0f} words/s, {t.get('time_ratio', 0):.2f}x context 0"
+            f"{t['input']}, {t['aggregation']}: F1 {100 * f:.2f}, {speed:,.0f} words/s, "
+            f"{t.get('time_ratio', 0):.2f}x context 0"
             + ("" if inside else " (outside the budget)")
             + (" (chosen)" if is_chosen else "")
         )

@@ -78,6 +78,7 @@ class Trial:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "input": self.setting.describe(),
             **self.setting.as_config(),
             "aggregation": self.aggregation,
             **self.cost.as_dict(),
