@@ -58,7 +58,7 @@ def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> 
     from spacy.training import Example
 
     nlp = spacy.load(path)
-    method = Method(name, lambda: None, lambda _: 0.0)
+    parts_by_threads: dict[int, dict[str, float]] = {}
 
     def run() -> list:
         """The pipeline over all texts, one component at a time (each timed; the same work as nlp.pipe)."""
@@ -70,7 +70,7 @@ def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> 
             start = time.perf_counter()
             docs = list(proc.pipe(docs)) if hasattr(proc, "pipe") else [proc(doc) for doc in docs]
             parts[pipe_name] = time.perf_counter() - start
-        method.parts[torch.get_num_threads()] = parts
+        parts_by_threads[torch.get_num_threads()] = parts
         return docs
 
     def score(docs: list) -> float:
@@ -78,8 +78,7 @@ def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> 
             "ents_f"
         ]
 
-    method.run, method.score = run, score
-    return method, nlp
+    return Method(name, run, score, parts=parts_by_threads), nlp
 
 
 def hf_pipeline_method(model: Any, tokenizer: Any, lines: list[list[str]], gold: list[Spans]) -> Method:
