@@ -1,0 +1,449 @@
+"""README's main command, run once and recorded: per-step wall times and its small outputs, then the tables.
+
+    python benchmarks/main_job.py run              # run README's main command, then `collect`
+    python benchmarks/main_job.py collect --log main_job.log --project .
+    python benchmarks/main_job.py render           # write the tables into README.md and docs/workflow.md
+    python benchmarks/main_job.py render --check   # exit 1 when they differ from what results/ renders
+
+``run`` reads the command between README's ``<!-- main-command -->`` marker and the end of its code block,
+runs it with bash in the project folder and writes every output line to the log with the epoch second it
+arrived. ``collect`` takes each step's wall time from that log (a step runs from weasel's divider naming it
+to the next divider or the end), copies the step outputs that are small (``spacy evaluate``, ``evaluate-raw``
+and parity JSON, ``tune.json``, ``train-hf``'s metrics, the spaCy route's ``meta.json``; no weights) into
+``results/cpu-profile/`` and writes ``run.json``: the command, its exit status, the commit and machine it ran
+on, and the step times. ``render`` builds the tables from those files only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "results" / "cpu-profile"
+README = REPO / "README.md"
+WORKFLOW_DOC = REPO / "docs" / "workflow.md"
+MAIN_COMMAND_MARKER = "<!-- main-command -->"
+RENDER_COMMAND = "python benchmarks/main_job.py render"
+
+# Step output in the project folder -> its copy under results/cpu-profile/.
+OUTPUTS = {
+    "metrics/spacy.json": "spacy.json",
+    "metrics/hf.json": "hf.json",
+    "metrics/hf_default.json": "hf_default.json",
+    "metrics/raw_spacy.json": "raw_spacy.json",
+    "metrics/raw_hf.json": "raw_hf.json",
+    "metrics/parity_spacy.json": "parity_spacy.json",
+    "metrics/parity_hf.json": "parity_hf.json",
+    "training/hf/tuned/tune.json": "tune.json",
+    "training/hf/metrics.json": "train_hf.json",
+    "training/spacy/model-best/meta.json": "spacy_meta.json",
+    "training/device.json": "device.json",
+}
+PACKAGES = ["spacy", "spacy-transformers", "thinc", "transformers", "torch", "datasets", "seqeval"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DIVIDER = re.compile(r"^=+ (\S+) =+$")
+
+
+# -- run and collect ----------------------------------------------------------------------------
+
+
+def main_command(readme: Path = README) -> str:
+    """The one-line command in the code block after README's main-command marker."""
+    lines = readme.read_text(encoding="utf8").splitlines()
+    try:
+        start = lines.index(MAIN_COMMAND_MARKER)
+    except ValueError:
+        raise SystemExit(f"{readme}: no line '{MAIN_COMMAND_MARKER}' marks the main command") from None
+    block = lines[start + 1 : start + 4]
+    if len(block) < 3 or not block[0].startswith("```") or block[2] != "```":
+        raise SystemExit(f"{readme}:{start + 2}: expected a code block holding one command after the marker")
+    return block[1]
+
+
+def run_logged(command: str, project: Path, log: Path) -> int:
+    """Run ``command`` with bash in ``project``; each output line goes to ``log`` after its epoch second."""
+    with log.open("w", encoding="utf8") as out:
+        out.write(f"{int(time.time())} START {command}\n")
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(f"{int(time.time())} {line.rstrip()}\n")
+            out.flush()
+            sys.stdout.write(line)
+        rc = proc.wait()
+        out.write(f"{int(time.time())} END rc={rc}\n")
+    return rc
+
+
+def workflow_steps(project: Path) -> list[str]:
+    """The steps of project.yml's ``all`` workflow, in order."""
+    config = yaml.safe_load((project / "project.yml").read_text(encoding="utf8"))
+    return list(config["workflows"]["all"])
+
+
+def log_lines(log: Path) -> list[str]:
+    """The log's lines, split at newlines only: a progress bar's carriage returns stay inside its line."""
+    return log.read_bytes().decode("utf8", errors="replace").rstrip("\n").split("\n")
+
+
+def step_seconds(log: Path, steps: list[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Each workflow step's wall seconds from a timestamped log, and the log's start, first step and end."""
+    marks: list[tuple[str, int]] = []
+    first = last = None
+    for number, raw in enumerate(log_lines(log), 1):
+        stamp, _, text = raw.partition(" ")
+        if not stamp.isdigit():
+            raise SystemExit(f"{log}:{number}: expected '<epoch second> <line>', got {raw[:60]!r}")
+        second = int(stamp)
+        first = second if first is None else first
+        last = second
+        match = DIVIDER.match(ANSI.sub("", text).strip())
+        if match and match.group(1) in steps:
+            marks.append((match.group(1), second))
+    if first is None or last is None:
+        raise SystemExit(f"{log}: empty log")
+    names = [name for name, _ in marks]
+    missing = [name for name in steps if name not in names]
+    if missing:
+        names = ", ".join(missing)
+        raise SystemExit(f"{log}: no divider for step(s) {names}: the workflow did not run them all")
+    timed = [
+        {"step": name, "seconds": (marks[i + 1][1] if i + 1 < len(marks) else last) - second}
+        for i, (name, second) in enumerate(marks)
+    ]
+    return timed, {"log_start": first, "workflow_start": marks[0][1], "end": last}
+
+
+def exit_status(log: Path) -> int | None:
+    """The exit status ``run_logged`` wrote on the log's last line, or None if it has none."""
+    match = re.search(r"END rc=(\d+)", log_lines(log)[-1])
+    return int(match.group(1)) if match else None
+
+
+def proc_field(path: str, name: str) -> str:
+    """The value of the first ``name: value`` line of a /proc file, or "" where there is none."""
+    if not Path(path).exists():
+        return ""
+    lines = Path(path).read_text().splitlines()
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(name)), "")
+
+
+def machine() -> dict[str, Any]:
+    """What ran the job: CPU, cores, memory, OS, Python and the versions of the libraries that matter."""
+    cpu = proc_field("/proc/cpuinfo", "model name")
+    mem_total = proc_field("/proc/meminfo", "MemTotal")  # "24576000 kB"
+    memory_gib = round(int(mem_total.split()[0]) / 2**20, 1) if mem_total else None
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu": cpu or platform.processor(),
+        "cpu_cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def git(project: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def collect(project: Path, log: Path, out: Path, command: str) -> dict[str, Any]:
+    """Copy the run's small outputs into ``out`` and write ``out/run.json``."""
+    missing = [src for src in OUTPUTS if not (project / src).exists()]
+    if missing:
+        names = ", ".join(missing)
+        raise SystemExit(f"{project}: missing step output(s) {names}: run the main job to the end first")
+    steps, marks = step_seconds(log, workflow_steps(project))
+    out.mkdir(parents=True, exist_ok=True)
+    for src, dest in OUTPUTS.items():
+        shutil.copyfile(project / src, out / dest)
+    changed = [ln for ln in git(project, "status", "--porcelain", "--untracked-files=no").splitlines() if ln]
+    record = {
+        "command": command,
+        "exit_status": exit_status(log),
+        "commit": git(project, "rev-parse", "HEAD"),
+        "uncommitted_changes": changed,
+        "started": datetime.fromtimestamp(marks["log_start"], timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "install_seconds": marks["workflow_start"] - marks["log_start"],
+        "workflow_seconds": marks["end"] - marks["workflow_start"],
+        "steps": steps,
+        "files": {dest: src for src, dest in OUTPUTS.items()},
+    }
+    (out / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf8")
+    return record
+
+
+# -- render ------------------------------------------------------------------------------------
+
+
+def load(results: Path = RESULTS) -> dict[str, Any]:
+    """Every JSON file under ``results`` by its stem."""
+    return {path.stem: json.loads(path.read_text(encoding="utf8")) for path in sorted(results.glob("*.json"))}
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}"
+
+
+def minutes(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02d} min"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def header(*names: str) -> list[str]:
+    return [row(*names), row("---", *["---:"] * (len(names) - 1))]
+
+
+def step_time(run: dict[str, Any], name: str) -> float:
+    return next(step["seconds"] for step in run["steps"] if step["step"] == name)
+
+
+def reading(chosen: dict[str, Any]) -> str:
+    """tune.json's chosen reading in words."""
+    unit = "sentences packed into inputs" if chosen.get("pack_sentences") else "one sentence per input"
+    if not chosen.get("sentences", True):
+        unit = "whole-doc windows"
+    return f"context {chosen.get('context', 0)}, {unit}"
+
+
+def where(r: dict[str, Any]) -> str:
+    """The device the run used (training/device.json) and the machine's cores."""
+    cores = r["run"]["machine"]["cpu_cores"]
+    device = r["device"]["device"]
+    return f"{cores} CPU cores, no GPU" if device == "cpu" else f"{device}, {cores} CPU cores"
+
+
+def pipelines(r: dict[str, Any]) -> list[tuple[str, dict, dict | None, float]]:
+    """Each pipeline of the run: its name, test scores on gold tokens, on raw text (or None), and dev F1."""
+    tune = r["tune"]
+    return [
+        (
+            "spaCy route (`training/spacy/model-best`)",
+            r["spacy"],
+            r["raw_spacy"],
+            r["spacy_meta"]["performance"]["ents_f"],
+        ),
+        ("HF route, shipped (`training/hf/tuned`)", r["hf"], r["raw_hf"], tune["dev_tuned"]["f"]),
+        ("HF route, before `tune` (`training/hf/pipeline`)", r["hf_default"], None, tune["dev_default"]["f"]),
+    ]
+
+
+def readme_table(r: dict[str, Any]) -> str:
+    """README's short results table: test F1 on gold tokens and on raw text, dev F1, training time."""
+    run = r["run"]
+    training = [
+        minutes(step_time(run, "train-spacy")),
+        f"{minutes(step_time(run, 'train-hf'))} + `tune` {minutes(step_time(run, 'tune-hf'))}",
+        "",
+    ]
+    lines = header(
+        "pipeline",
+        "test F1, gold tokens (`spacy evaluate`)",
+        "test F1, raw text (`evaluate-raw`)",
+        "dev F1",
+        "training",
+    )
+    for (name, gold, raw, dev), time_taken in zip(pipelines(r), training):
+        lines.append(row(name, pct(gold["ents_f"]), pct(raw["ents_f"]) if raw else "–", pct(dev), time_taken))
+    status = "every step rc 0" if run["exit_status"] == 0 else f"exit status {run['exit_status']}"
+    lines += [
+        "",
+        f"One run of the main command above ({minutes(run['workflow_seconds'])}, {status}; {where(r)}; "
+        f"commit `{run['commit'][:7]}`, {run['started'][:10]}).",
+        f"Rendered from [results/cpu-profile/](results/cpu-profile/) by `{RENDER_COMMAND}`.",
+    ]
+    return "\n".join(lines)
+
+
+def per_type(scores: dict[str, Any]) -> list[str]:
+    types = scores["ents_per_type"]
+    return [pct(types[label]["f"]) if label in types else "–" for label in ("LOC", "MISC", "ORG", "PER")]
+
+
+def parity_line(name: str, parity: dict[str, Any]) -> str:
+    check, seqeval = parity["parity"], parity["seqeval"]
+    largest = max(abs(parity[f"ents_{key}"] - seqeval[key]) for key in ("p", "r", "f"))
+    return (
+        f"- {name}: {check['verdict']} (tolerance {check['tolerance']:g}, {check['docs']} docs, "
+        f"{check['sentences']} sentences; spaCy F1 {pct(parity['ents_f'])}, seqeval {pct(seqeval['f'])}, "
+        f"strict IOB2 {pct(parity['seqeval_strict']['f'])}; largest overall P/R/F difference {largest:.1e})"
+    )
+
+
+def conditions(r: dict[str, Any]) -> list[str]:
+    run, m = r["run"], r["run"]["machine"]
+    versions = ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
+    dirty = " with uncommitted changes" if run["uncommitted_changes"] else ""
+    return [
+        "Command: README's main command (`run.json` holds it verbatim), run once by `python",
+        f"benchmarks/main_job.py run` at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
+        f"Machine: {m['cpu']}, {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
+    ]
+
+
+def step_table(run: dict[str, Any]) -> list[str]:
+    status = "rc 0" if run["exit_status"] == 0 else f"exit status {run['exit_status']}"
+    lines = header("step", "wall time")
+    lines.append(row("(pip install, before the workflow)", minutes(run["install_seconds"])))
+    lines += [row(f"`{step['step']}`", minutes(step["seconds"])) for step in run["steps"]]
+    lines.append(row("**`spacy project run all`**", f"**{minutes(run['workflow_seconds'])}** ({status})"))
+    return lines
+
+
+def score_table(r: dict[str, Any]) -> list[str]:
+    sentences, articles = r["train_hf"]["test"]["sentences"], r["raw_hf"]["raw_text"]["docs"]
+    lines = [
+        f"Test set ({sentences:,} sentences, {articles} articles). Gold tokens:",
+        "`spacy evaluate` on whole articles; raw text: `evaluate-raw`, one line per sentence through the",
+        "pipeline's own tokenizer and sentence splitters.",
+        "",
+    ]
+    lines += header(
+        "pipeline",
+        "P",
+        "R",
+        "F",
+        "LOC F",
+        "MISC F",
+        "ORG F",
+        "PER F",
+        "words/s",
+        "raw P",
+        "raw R",
+        "raw F",
+        "dev F",
+    )
+    for name, gold, raw, dev in pipelines(r):
+        raw_cells = [pct(raw[f"ents_{key}"]) if raw else "–" for key in ("p", "r", "f")]
+        gold_cells = [pct(gold["ents_p"]), pct(gold["ents_r"]), f"**{pct(gold['ents_f'])}**"]
+        lines.append(row(name, *gold_cells, *per_type(gold), f"{gold['speed']:,.0f}", *raw_cells, pct(dev)))
+    return lines
+
+
+def notes(r: dict[str, Any]) -> list[str]:
+    tune, train = r["tune"], r["train_hf"]
+    cost, steps = tune["chosen_cost"], train["train"]
+    unit = "sentences packed into inputs" if train["pack_sentences"] else "one sentence per input"
+    return [
+        "Words/s: `spacy evaluate`'s own figure (gold tokens, whole articles). Dev F: spaCy's scorer on gold",
+        "tokens (the spaCy route's `model-best` during training; `tune`'s dev scores for the HF route;",
+        f"`train-hf`'s own word-level seqeval on dev sentences: {pct(train['dev']['word_seqeval']['f'])}).",
+        "",
+        f"- `train-hf`: `{train['config']}`, {steps['global_step']:,} steps, {steps['epoch']:g} epochs, "
+        f"train_runtime {minutes(steps['train_runtime'])}, context {train['context']}, {unit}; "
+        f"peak RSS {train['peak_rss_mb'] / 1024:.2f} GiB.",
+        f"- `tune-hf`: budget {tune['budget']['description']}; chose {reading(tune['chosen'])}, "
+        f"temperature {tune['chosen']['temperature']:g}, per-label thresholds; "
+        f"{cost['words_per_second']:,.0f} words/s on dev, {cost['time_ratio']:.3f}x the time of context 0 "
+        f"per sentence; dev F1 {pct(tune['dev_default']['f'])} -> {pct(tune['dev_tuned']['f'])}.",
+        parity_line("Parity, spaCy route", r["parity_spacy"]),
+        parity_line("Parity, HF route", r["parity_hf"]),
+    ]
+
+
+def workflow_tables(r: dict[str, Any]) -> str:
+    """docs/workflow.md's results: conditions, step times, test scores, training, tune and parity."""
+    footer = f"Rendered from `results/cpu-profile/` by `{RENDER_COMMAND}`."
+    parts = [conditions(r), step_table(r["run"]), score_table(r), notes(r), [footer]]
+    return "\n\n".join("\n".join(part) for part in parts)
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+
+
+def splice(text: str, name: str, body: str, path: Path) -> str:
+    """``text`` with the block between ``name``'s markers replaced by ``body``."""
+    begin, end = markers(name)
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise SystemExit(f"{path}: expected one '{begin}' line and one '{end}' line after it")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def rendered(results: Path = RESULTS) -> dict[Path, str]:
+    """README.md and docs/workflow.md as ``results`` renders them."""
+    r = load(results)
+    blocks = {README: ("readme", readme_table(r)), WORKFLOW_DOC: ("workflow", workflow_tables(r))}
+    return {
+        path: splice(path.read_text(encoding="utf8"), name, body, path)
+        for path, (name, body) in blocks.items()
+    }
+
+
+def render(check: bool) -> int:
+    stale = []
+    for path, text in rendered().items():
+        if path.read_text(encoding="utf8") != text:
+            stale.append(path)
+            if not check:
+                path.write_text(text, encoding="utf8")
+    if check and stale:
+        names = ", ".join(str(p.relative_to(REPO)) for p in stale)
+        print(f"{names}: results tables differ from results/cpu-profile/; run `{RENDER_COMMAND}`")
+        return 1
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    run_p = sub.add_parser("run", help="run README's main command, log it, then collect")
+    run_p.add_argument("--project", type=Path, default=REPO)
+    run_p.add_argument("--log", type=Path, default=Path("main_job.log"))
+    collect_p = sub.add_parser("collect", help="copy a finished run's small outputs and step times")
+    collect_p.add_argument("--project", type=Path, default=REPO)
+    collect_p.add_argument("--log", type=Path, required=True)
+    for p in (run_p, collect_p):
+        p.add_argument("--out", type=Path, default=RESULTS)
+    render_p = sub.add_parser("render", help="write the tables rendered from results/ into the docs")
+    render_p.add_argument("--check", action="store_true", help="only compare; exit 1 when they differ")
+    args = parser.parse_args()
+    if args.action == "render":
+        sys.exit(render(args.check))
+    command = main_command(args.project / "README.md")
+    if args.action == "run":
+        rc = run_logged(command, args.project, args.log)
+        if rc != 0:
+            sys.exit(f"the main command exited with status {rc}; its log: {args.log}")
+    collect(args.project, args.log, args.out, command)
+    print(f"wrote {args.out}; now `{RENDER_COMMAND}`")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The published results: README's and docs/workflow.md's tables are what results/cpu-profile/ renders."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "results" / "cpu-profile"
+
+
+@pytest.fixture(scope="module")
+def main_job() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("main_job", REPO / "benchmarks" / "main_job.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_published_tables_equal_what_results_render(main_job: ModuleType) -> None:
+    for path, text in main_job.rendered(RESULTS).items():
+        assert path.read_text(encoding="utf8") == text, (
+            f"{path.relative_to(REPO)} differs from what results/cpu-profile/ renders: "
+            "run `python benchmarks/main_job.py render`"
+        )
+
+
+def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: Path) -> None:
+    """Change one figure in a copy of results/ and the rendered README table changes with it."""
+    copy = tmp_path / "cpu-profile"
+    shutil.copytree(RESULTS, copy)
+    raw = json.loads((copy / "raw_hf.json").read_text())
+    raw["ents_f"] = 0.12345
+    (copy / "raw_hf.json").write_text(json.dumps(raw))
+    readme = main_job.rendered(copy)[main_job.README]
+    assert "| 12.35 |" in readme
+    assert readme != main_job.rendered(RESULTS)[main_job.README]
+
+
+def test_the_recorded_run_is_the_whole_main_command(main_job: ModuleType) -> None:
+    run = json.loads((RESULTS / "run.json").read_text())
+    assert run["command"] == main_job.main_command(REPO / "README.md")
+    assert run["exit_status"] == 0
+    assert re.fullmatch(r"[0-9a-f]{40}", run["commit"])
+    workflow = yaml.safe_load((REPO / "project.yml").read_text())["workflows"]["all"]
+    assert [step["step"] for step in run["steps"]] == workflow
+    assert sum(step["seconds"] for step in run["steps"]) == run["workflow_seconds"]
+    for name, source in run["files"].items():
+        assert (RESULTS / name).exists(), f"results/cpu-profile/{name} (from {source}) is missing"
+
+
+def test_step_times_come_from_weasels_dividers(main_job: ModuleType, tmp_path: Path) -> None:
+    log = tmp_path / "main_job.log"
+    log.write_text(
+        "100 START pip install ...\n"
+        "130 \x1b[1m\n"
+        "130 ============ check ============\x1b[0m\n"
+        "131 =========== Initializing pipeline ===========\n"
+        "132 ============ train ============\n"
+        "190 ============ evaluate ============\n"
+        "195 END rc=0\n"
+    )
+    steps, marks = main_job.step_seconds(log, ["check", "train", "evaluate"])
+    assert steps == [
+        {"step": "check", "seconds": 2},
+        {"step": "train", "seconds": 58},
+        {"step": "evaluate", "seconds": 5},
+    ]
+    assert marks == {"log_start": 100, "workflow_start": 130, "end": 195}
+    assert main_job.exit_status(log) == 0
+    with pytest.raises(SystemExit, match="no divider for step.*package"):
+        main_job.step_seconds(log, ["check", "train", "evaluate", "package"])
+    log.write_text("no stamp here\n")
+    with pytest.raises(SystemExit, match=r"main_job.log:1: expected '<epoch second> <line>'"):
+        main_job.step_seconds(log, ["check"])
+
+
+def test_a_missing_marker_names_the_file(main_job: ModuleType, tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    with pytest.raises(SystemExit, match=r"doc.md: expected one '<!-- results:readme -->'"):
+        main_job.splice("# no markers\n", "readme", "table", doc)
+    old = "a\n<!-- results:readme -->\nold\n<!-- /results:readme -->\nb\n"
+    text = main_job.splice(old, "readme", "new", doc)
+    assert text == "a\n<!-- results:readme -->\nnew\n<!-- /results:readme -->\nb\n"
