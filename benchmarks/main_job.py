@@ -78,20 +78,20 @@ def run_logged(command: str, project: Path, log: Path) -> int:
     """Run ``command`` with bash in ``project``; each output line goes to ``log`` after its epoch second."""
     with log.open("w", encoding="utf8") as out:
         out.write(f"{int(time.time())} START {command}\n")
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             ["bash", "-c", command],
             cwd=project,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(f"{int(time.time())} {line.rstrip()}\n")
-            out.flush()
-            sys.stdout.write(line)
-        rc = proc.wait()
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out.write(f"{int(time.time())} {line.rstrip()}\n")
+                out.flush()
+                sys.stdout.write(line)
+            rc = proc.wait()
         out.write(f"{int(time.time())} END rc={rc}\n")
     return rc
 

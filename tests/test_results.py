@@ -90,3 +90,20 @@ def test_a_missing_marker_names_the_file(main_job: ModuleType, tmp_path: Path) -
     old = "a\n<!-- results:readme -->\nold\n<!-- /results:readme -->\nb\n"
     text = main_job.splice(old, "readme", "new", doc)
     assert text == "a\n<!-- results:readme -->\nnew\n<!-- /results:readme -->\nb\n"
+
+
+def test_run_logs_each_line_with_its_second_and_the_exit_status(main_job: ModuleType, tmp_path: Path) -> None:
+    log = tmp_path / "main_job.log"
+    command = "echo '=== check ==='; echo done; exit 3"
+    assert main_job.run_logged(command, tmp_path, log) == 3
+    lines = main_job.log_lines(log)
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        f"START {command}",
+        "=== check ===",
+        "done",
+        "END rc=3",
+    ]
+    assert all(line.split(" ", 1)[0].isdigit() for line in lines)
+    assert main_job.exit_status(log) == 3
+    steps, _ = main_job.step_seconds(log, ["check"])
+    assert [step["step"] for step in steps] == ["check"]
