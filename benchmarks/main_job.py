@@ -232,12 +232,10 @@ def step_time(run: dict[str, Any], name: str) -> float:
     return next(step["seconds"] for step in run["steps"] if step["step"] == name)
 
 
-def reading(chosen: dict[str, Any]) -> str:
-    """tune.json's chosen reading in words."""
-    unit = "sentences packed into inputs" if chosen.get("pack_sentences") else "one sentence per input"
-    if not chosen.get("sentences", True):
-        unit = "whole-doc windows"
-    return f"context {chosen.get('context', 0)}, {unit}"
+def reading(tune: dict[str, Any]) -> str:
+    """The chosen reading in tune's own words: the "input" of the tried entry it was chosen from."""
+    chosen = {key: value for key, value in tune["chosen"].items() if key not in ("temperature", "thresholds")}
+    return next(t["input"] for t in tune["tried"] if all(t.get(k) == v for k, v in chosen.items()))
 
 
 def where(r: dict[str, Any]) -> str:
@@ -366,7 +364,7 @@ def notes(r: dict[str, Any]) -> list[str]:
         f"- `train-hf`: `{train['config']}`, {steps['global_step']:,} steps, {steps['epoch']:g} epochs, "
         f"train_runtime {minutes(steps['train_runtime'])}, context {train['context']}, {unit}; "
         f"peak RSS {train['peak_rss_mb'] / 1024:.2f} GiB.",
-        f"- `tune-hf`: budget {tune['budget']['description']}; chose {reading(tune['chosen'])}, "
+        f"- `tune-hf`: budget {tune['budget']['description']}; chose `{reading(tune)}`, "
         f"temperature {tune['chosen']['temperature']:g}, per-label thresholds; "
         f"{cost['words_per_second']:,.0f} words/s on dev, {cost['time_ratio']:.3f}x the time of context 0 "
         f"per sentence; dev F1 {pct(tune['dev_default']['f'])} -> {pct(tune['dev_tuned']['f'])}.",
