@@ -44,6 +44,26 @@ def conll_dir() -> Path:
     return path
 
 
+WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test": "emerging.test.annotated"}
+
+
+def wnut17_dir() -> Path:
+    """The shared WNUT-17 folder: $WNUT17_DIR, else ../shared/data/wnut17 from the repo root."""
+    return Path(os.environ.get("WNUT17_DIR", REPO_ROOT.parent / "shared" / "data" / "wnut17"))
+
+
+@pytest.fixture(scope="session")
+def wnut_dir() -> Path:
+    """The WNUT-17 folder (files as the shared task distributes them). Skips outside CI when absent."""
+    path = wnut17_dir()
+    if not all((path / name).is_file() for name in WNUT17_FILES.values()):
+        message = f"WNUT-17 not found at {path} ({', '.join(WNUT17_FILES.values())}); set WNUT17_DIR"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 # -- tiny Hugging Face token classifiers (tests/tiny_models.py) ---------------------------------------------
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never use the network; set before transformers loads

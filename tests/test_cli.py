@@ -24,6 +24,7 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     return {
         "convert": ["convert", str(source), str(out)],
         "fetch-conll": ["fetch-conll", str(tmp_path), str(out)],
+        "fetch-corpus": ["fetch-corpus", str(tmp_path), str(out)],
         "export-conll": ["export-conll", str(tmp_path / "dev.spacy"), str(out)],
         "assemble": ["assemble", str(tmp_path / "model"), str(out)],
         "parity": ["parity", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "--output", str(out)],
@@ -41,10 +42,10 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-FOLDER_OUTPUTS = {"convert", "fetch-conll", "assemble", "annotate", "tune"}
+FOLDER_OUTPUTS = {"convert", "fetch-conll", "fetch-corpus", "assemble", "annotate", "tune"}
 COMMANDS = [
-    "convert", "fetch-conll", "export-conll", "assemble", "parity", "evaluate-raw", "report", "check-gpu",
-    "annotate", "tune",
+    "convert", "fetch-conll", "fetch-corpus", "export-conll", "assemble", "parity", "evaluate-raw", "report",
+    "check-gpu", "annotate", "tune",
 ]  # fmt: skip
 
 

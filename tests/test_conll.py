@@ -119,7 +119,7 @@ def test_bioes_when_declared(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text,kwargs,message",
     [
-        ("EU NNP B-NP\n", {}, r"data.txt:1: 3 columns in 'EU NNP B-NP'; expected 4 columns"),
+        ("EU B-ORG\nrejects\n", {}, r"data.txt:2: no tag in 'rejects': one column only"),
         ("EU NNP B-NP B-ORG\nx NNP B-NP B-ORG extra\n", {}, r"data.txt:2: 5 columns.*has 4 .* since line 1"),
         (
             "EU NNP B-NP B-ORG\n\nx O\n",
@@ -128,7 +128,7 @@ def test_bioes_when_declared(tmp_path: Path) -> None:
         ),
         ("EU\tNNP\tB-NP\tB-ORG\n\tNN\tB-NP\tO\n", {}, r"data.txt:2: empty token"),
         (" NN B-NP O\n", {}, r"data.txt:1: empty token"),
-        ("EU  B-ORG\n", {}, r"data.txt:1: empty field 2"),
+        ("EU\t \tB-ORG\n", {}, r"data.txt:1: empty field 2"),
         (
             "EU NNP B-NP B-ORGANISATION\nx NNP B-NP PER\n",
             {},
@@ -136,7 +136,6 @@ def test_bioes_when_declared(tmp_path: Path) -> None:
         ),
         ("EU NNP B-NP S-ORG\n", {}, r"data.txt:1: .*invalid tag 'S-ORG'.*--scheme bioes"),
         ("EU NNP B-NP E-ORG\n", {"scheme": "iob2"}, r"data.txt:1: .*invalid tag 'E-ORG'"),
-        ("EU NNP X-NP O\n", {}, r"data.txt:1: chunk_tags column: invalid tag 'X-NP'"),
         ("\n\n-DOCSTART- -X- -X- O\n\n", {}, r"data.txt: no sentences found"),
     ],
 )
@@ -170,3 +169,43 @@ def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nope.txt: file not found"):
         read_conll(tmp_path / "nope.txt")
+
+
+@pytest.mark.parametrize(
+    "text,layout,unread",
+    [
+        ("EU\tB-ORG\nrejects\tO\n", "TOKEN NER", []),
+        ("EU    B-ORG\nrejects  O\n", "TOKEN NER", []),  # aligned with runs of spaces
+        ("EU NNP B-ORG\nrejects VBZ O\n", "TOKEN, 1 column(s) not read, NER", [2]),
+        (
+            "EU\teu\tNNP\tx\tB-ORG\nrejects\treject\tVBZ\tx\tO\n",
+            "TOKEN, 3 column(s) not read, NER",
+            [2, 3, 4],
+        ),
+        ("EU eu NNP B-ORG\nrejects reject VBZ O\n", "TOKEN, 2 column(s) not read, NER", [2, 3]),  # no chunks
+    ],
+)
+def test_token_first_tag_last_in_any_number_of_columns(
+    tmp_path: Path, text: str, layout: str, unread: list[int]
+) -> None:
+    articles, info = read(tmp_path, text)
+    [sentence] = articles[0].sentences
+    assert sentence.words == ["EU", "rejects"] and sentence.ents == [(0, 1, "ORG")]
+    assert sentence.pos is None and info["layout"] == layout and info["unread_columns"] == unread
+
+
+def test_a_tab_separated_token_may_hold_spaces(tmp_path: Path) -> None:
+    articles, _ = read(tmp_path, "New York\tB-LOC\nis\tO\n")
+    assert articles[0].sentences[0].words == ["New York", "is"]
+
+
+def test_white_space_lines_end_sentences_and_are_recorded(tmp_path: Path) -> None:
+    """WNUT-17's training file holds lone-tab lines between tweets: sentence ends, each recorded."""
+    articles, info = read(tmp_path, "a\tO\nb\tB-person\n\t\nc\tO\n   \nd\tO\n\ne\tO\n")
+    assert [s.words for s in articles[0].sentences] == [["a", "b"], ["c"], ["d"], ["e"]]
+    assert info["blank_like_lines"] == [3, 5]
+
+
+def test_labels_are_kept_as_written(tmp_path: Path) -> None:
+    articles, _ = read(tmp_path, "Star\tB-creative-work\nWars\tI-creative-work\nfan\tO\n")
+    assert articles[0].sentences[0].ents == [(0, 2, "creative-work")]

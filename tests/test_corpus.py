@@ -160,7 +160,8 @@ def test_cli_convert_folder_prints_the_stats_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Ignoring" in result.output and "notes.txt" in result.output
     lines = [line.split() for line in result.output.splitlines()]
-    assert ["train", "1", "1", "2", "4", "2", "1", "1", str(tmp_path / "out" / "train.spacy")] in lines
+    row = ["train", "columns", "2", "1", "1", "2", "4", "2", "2", "0", "0", "1", "1"]
+    assert [*row, str(tmp_path / "out" / "train.spacy")] in lines
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dev.spacy", "train.spacy"]
     exported = CliRunner().invoke(app, ["export-conll", str(tmp_path / "out" / "dev.spacy")])
     assert exported.exit_code == 0 and exported.output == SMALL
@@ -175,10 +176,10 @@ def test_cli_converts_a_file_that_starts_with_a_byte_order_mark(tmp_path: Path) 
 
 
 def test_cli_reports_bad_input_in_one_line_and_exits_1(tmp_path: Path) -> None:
-    (tmp_path / "bad.txt").write_text("EU NNP B-NP\n", encoding="utf-8")
+    (tmp_path / "bad.txt").write_text("EU NNP B-NP B-ORG\nx O\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["convert", str(tmp_path / "bad.txt"), str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "bad.txt:1: 3 columns" in result.output
+    assert "bad.txt:2: 2 columns" in result.output
     assert not (tmp_path / "out").exists()
 
 
@@ -234,20 +235,19 @@ def test_files_without_article_markers_are_not_one_giant_doc(
         "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
     )
     assets = fetch_conll("hf:eriktks/conll2003", tmp_path / "assets")["dev"].parent
-    with pytest.warns(UserWarning) as warned:
-        convert_source(str(assets), tmp_path / "one")
+    written = convert_source(str(assets), tmp_path / "one")
+    notes = [stats.messages() for stats, _ in written]
     files = [str(assets / name) for name in ("train.txt", "valid.txt", "test.txt")]
-    assert [str(w.message).split(": ", 1)[0] for w in warned] == files
-    assert all("no -DOCSTART- line, so no article boundaries" in str(w.message) for w in warned)
+    assert [stats.origin for stats, _ in written] == files
+    assert all(len(n) == 1 and "no -DOCSTART- line, so no article boundaries" in n[0] for n in notes)
     docs = read_docbin(tmp_path / "one" / "dev.spacy")
     assert len(docs) == 3250 and all(len(list(doc.sents)) == 1 for doc in docs)
-    with pytest.warns(UserWarning) as warned:
-        convert_source(str(assets), tmp_path / "ten", n_sents=10)
-    assert "one Doc per 10 sentence(s)" in str(warned[0].message)
+    [_, (dev, _), _] = convert_source(str(assets), tmp_path / "ten", n_sents=10)
+    assert "one Doc per 10 sentence(s)" in dev.notes[0]
     docs = read_docbin(tmp_path / "ten" / "dev.spacy")
     assert len(docs) == 325 and sum(len(doc) for doc in docs) == 51362
 
 
 def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"nope: not a folder of CoNLL files nor hf:DATASET_ID"):
+    with pytest.raises(DataError, match=r"nope: not a folder of corpus files nor hf:DATASET_ID"):
         fetch_conll(str(tmp_path / "nope"), tmp_path / "assets")

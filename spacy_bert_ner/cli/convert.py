@@ -1,58 +1,107 @@
-"""Data commands: convert, export-conll, fetch-conll."""
+"""Data commands: convert, export-conll, fetch-corpus, fetch-conll."""
 
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
 from wasabi import msg
 
+from ..errors import ConfigError
 from ..output_paths import check_output
 from .app import app
-from .output import guarded
+from .output import guarded, say
 
 if TYPE_CHECKING:
-    from ..data.docbin import SplitStats
+    from ..data.stats import SplitStats
 
 
 def print_stats(rows: list[tuple[SplitStats, Path]]) -> None:
-    """The per-split stats table: articles, sentences, tokens, entities per type."""
+    """The per-split stats table (records and spans read, written, repaired, skipped; entities per type),
+    then one line per reason anything was repaired, skipped or otherwise changed."""
     labels = sorted({label for stats, _ in rows for label in stats.entities})
-    header = ["split", "docs", "articles", "sentences", "tokens", "entities", *labels, "output"]
+    header = [
+        "split",
+        "format",
+        "records",
+        "docs",
+        "articles",
+        "sentences",
+        "tokens",
+        "spans read",
+        "written",
+        "repaired",
+        "skipped",
+        *labels,
+        "output",
+    ]
     data = [
         [
             s.name,
+            s.format,
+            s.records,
             s.docs,
             s.articles,
             s.sentences,
             s.tokens,
+            s.spans_read,
             s.n_entities,
+            s.repaired.total,
+            s.skipped.total,
             *(s.entities[label] for label in labels),
             str(out),
         ]
         for s, out in rows
     ]
-    msg.table(data, header=header, divider=True, aligns=["l"] + ["r"] * (len(header) - 2) + ["l"])
+    msg.table(data, header=header, divider=True, aligns=["l", "l"] + ["r"] * (len(header) - 3) + ["l"])
+    for stats, _ in rows:
+        for line in stats.messages():
+            say("ℹ", "blue", line)
 
 
 @app.command("convert")
 def convert_cli(
-    source: str = typer.Argument(
-        ...,
-        help="A folder of CoNLL files (train/valid/test), one CoNLL file, or hf:DATASET_ID "
-        "for Hugging Face datasets (e.g. hf:eriktks/conll2003)",
+    source: Optional[str] = typer.Argument(
+        None,
+        help="A folder of split files (train / valid or dev / test), one file, or hf:DATASET_ID for Hugging "
+        "Face datasets (e.g. hf:eriktks/conll2003). Leave it out when naming the splits with --train",
+        show_default=False,
     ),
-    output_dir: Path = typer.Argument(..., help="Folder for train.spacy, dev.spacy, test.spacy"),
+    output_dir: Optional[Path] = typer.Argument(
+        None, help="Folder for train.spacy, dev.spacy, test.spacy", show_default=False
+    ),
+    train: Optional[Path] = typer.Option(None, "--train", help="The training split: a file of any name"),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="The dev split: a file of any name"),
+    test: Optional[Path] = typer.Option(None, "--test", help="The test split: a file of any name"),
+    fmt: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto (by suffix and content), columns (token first, NER tag last), spacy (spaCy / Prodigy "
+        "JSONL: text, spans, tokens), doccano (text, label / entities), labelstudio (JSON export), docbin",
+    ),
+    misaligned: str = typer.Option(
+        "error",
+        help="A span that does not fall on token boundaries: error, expand or contract it to whole tokens, "
+        "or skip it",
+    ),
+    lang: str = typer.Option("en", help="spaCy language whose tokenizer splits texts given without tokens"),
+    dev_split: Optional[float] = typer.Option(
+        None, "--dev-split", help="No dev file: hold out this part of train's Docs as dev (e.g. 0.1; 0: none)"
+    ),
+    seed: int = typer.Option(0, help="Which Docs --dev-split holds out"),
     n_sents: Optional[int] = typer.Option(
         None,
         "--n-sents",
         "-n",
         min=1,
-        help="Sentences per Doc (never crossing articles); default: one Doc per article",
+        help="Column files: sentences per Doc (never crossing articles); default: one Doc per article",
     ),
-    scheme: str = typer.Option("auto", help="NER tag scheme: auto (IOB1/IOB2), iob1, iob2, bioes, bilou"),
+    scheme: str = typer.Option(
+        "auto", help="Column files: NER tag scheme: auto (IOB1/IOB2), iob1, iob2, bioes, bilou"
+    ),
     strict: bool = typer.Option(
         False, "--strict", help="Reject I- tags that open an entity instead of repairing them"
     ),
@@ -63,22 +112,45 @@ def convert_cli(
     ),
     revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
 ) -> None:
-    """Convert CoNLL-2003 (column files or a HF dataset) to spaCy DocBin files, with a stats table."""
-    from ..data.sources import convert_source
+    """Convert a corpus (column files, annotation-tool JSON / JSONL, DocBins, a HF dataset) to spaCy DocBin
+    files, with a stats table. Nothing is written when any input has an error."""
+    from ..data.sources import ConvertOptions, convert_splits, corpus_splits, named_splits
+
+    named = {"train": given(train), "dev": given(dev), "test": given(test)}
+    if any(named.values()) and output_dir is None and source is not None:
+        source, output_dir = None, Path(source)
+    if output_dir is None:
+        say(
+            "✘",
+            "red",
+            "give OUTPUT_DIR: `convert SOURCE OUTPUT_DIR` or `convert --train FILE ... OUTPUT_DIR`",
+        )
+        raise typer.Exit(1)
 
     def run() -> list[tuple[SplitStats, Path]]:
-        check_output(output_dir, "folder", "OUTPUT_DIR")
-        progress = sys.stderr.isatty()
-        return convert_source(
-            source,
-            output_dir,
+        if source is not None and any(named.values()):
+            raise ConfigError("give either SOURCE or --train/--dev/--test, not both")
+        options = ConvertOptions(
             scheme=scheme,
             strict=strict,
             n_sents=n_sents,
             keep_articles=not no_articles,
             revision=revision,
-            progress=progress,
+            format=fmt,
+            misaligned=misaligned,
+            lang=lang,
+            dev_split=dev_split or None,  # 0: none (a workflow variable's "off")
+            seed=seed,
+            progress=sys.stderr.isatty(),
         )
+        check_output(output_dir, "folder", "OUTPUT_DIR")
+        if any(named.values()):
+            splits = named_splits(named)
+        else:
+            splits, missing = corpus_splits(source, revision)
+            for message in missing:
+                warnings.warn(message)
+        return convert_splits(splits, output_dir, options)
 
     rows = guarded(run)
     print_stats(rows)
@@ -87,7 +159,9 @@ def convert_cli(
 
 @app.command("export-conll")
 def export_conll_cli(
-    docbin: Path = typer.Argument(..., help="A .spacy file written by `convert`"),
+    docbin: Path = typer.Argument(
+        ..., help="A .spacy file (DocBin) with sentence starts, e.g. from `convert`"
+    ),
     output: Optional[Path] = typer.Argument(
         None, help="Where to write the CoNLL text (default: standard output)"
     ),
@@ -107,6 +181,51 @@ def export_conll_cli(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         msg.good(f"Wrote {output}")
+
+
+def given(path: Optional[Path]) -> Optional[Path]:
+    """An optional path option; an empty value (a workflow variable left "") is no path."""
+    return path if path is not None and str(path) not in ("", ".") else None
+
+
+@app.command("fetch-corpus")
+def fetch_corpus_cli(
+    source: Optional[str] = typer.Argument(
+        None, help="A folder of split files, one file, or hf:DATASET_ID; ignored when --train is given"
+    ),
+    dest: Optional[Path] = typer.Argument(
+        None, help="Folder for train / dev / test files and corpus.json", show_default=False
+    ),
+    train: Optional[Path] = typer.Option(None, "--train", help="The training split: a file of any name"),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="The dev split: a file of any name"),
+    test: Optional[Path] = typer.Option(None, "--test", help="The test split: a file of any name"),
+    revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
+) -> None:
+    """Put a corpus into DEST as train / dev / test files (copied byte for byte, or written from HF datasets)
+    for `convert DEST`, with corpus.json naming where each came from. The workflow's `data` step."""
+    from ..data.sources import corpus_splits, fetch_corpus, named_splits
+
+    named = {"train": given(train), "dev": given(dev), "test": given(test)}
+    if dest is None and source:  # fetch-corpus --train FILE ... DEST
+        source, dest = None, Path(source)
+    if dest is None:
+        say("✘", "red", "give DEST: `fetch-corpus SOURCE DEST` or `fetch-corpus --train FILE ... DEST`")
+        raise typer.Exit(1)
+
+    def run() -> dict[str, Path]:
+        check_output(dest, "folder", "DEST")
+        if any(named.values()):
+            splits = named_splits(named)
+        elif source:
+            splits, missing = corpus_splits(source, revision)
+            for message in missing:
+                warnings.warn(message)
+        else:
+            raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
+        return fetch_corpus(splits, dest)
+
+    written = guarded(run)
+    msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
 
 
 @app.command("fetch-conll")

@@ -6,6 +6,7 @@ spans, the writer turns token columns back into text.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,9 @@ class Article:
 
 def _decode_column(
     sentences: Sequence[Sentence], column: str, scheme: str, strict: bool, source: str
-) -> tuple[str, int]:
-    """Validate one tag column, resolve ``auto`` to iob1/iob2, decode spans. Returns (scheme, repaired)."""
+) -> tuple[str, int, str]:
+    """Validate one tag column, resolve ``auto`` to iob1/iob2, decode spans. Returns (scheme, repaired,
+    where the first repair is)."""
     tag_scheme = "iob2" if scheme == "auto" else scheme
     distinct: set[str] = set()
     for sent in sentences:
@@ -91,7 +93,7 @@ def _decode_column(
             f"{first_opening}; fix them to B-, drop --strict to repair them by the conlleval rule, or pass "
             "--scheme iob1 if the file is IOB1"
         )
-    return resolved, repaired
+    return resolved, repaired, first_opening
 
 
 def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source: str) -> dict[str, object]:
@@ -104,9 +106,11 @@ def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source
     if scheme != "auto" and scheme not in SCHEMES:
         raise ConfigError(f"unknown scheme {scheme!r}: use auto or one of {', '.join(SCHEMES)}")
     info: dict[str, object] = {}
-    info["ner_scheme"], info["ner_repaired"] = _decode_column(sentences, "ner_tags", scheme, strict, source)
+    info["ner_scheme"], info["ner_repaired"], info["ner_first_repair"] = _decode_column(
+        sentences, "ner_tags", scheme, strict, source
+    )
     if sentences and sentences[0].chunk_tags is not None:
-        info["chunk_scheme"], info["chunk_repaired"] = _decode_column(
+        info["chunk_scheme"], info["chunk_repaired"], _ = _decode_column(
             sentences, "chunk_tags", "auto", strict, source
         )
     for column in ("ner", "chunk"):
@@ -121,7 +125,7 @@ def decode_tags(sentences: Sequence[Sentence], scheme: str, strict: bool, source
     return info
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     """The file's text, decoded as UTF-8; a byte-order mark that some editors write first is dropped (it is
     an encoding marker, not text, and would hide a first ``-DOCSTART-`` line)."""
     if not path.exists():
@@ -139,38 +143,47 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def parse_conll(text: str, origin: str) -> list[Article]:
-    """Parse CoNLL column text into articles of sentences (tags not yet validated or decoded)."""
+def split_fields(line: str) -> list[str]:
+    """A column line's fields: split at tabs when it has any (a token may then hold spaces), else at runs of
+    spaces. A line that starts with a separator has an empty first field (no token)."""
+    if "\t" in line:
+        return [field.strip(" ") for field in re.split(r"\t+", line)]
+    fields = re.split(r" +", line)
+    return fields
+
+
+def parse_conll(text: str, origin: str) -> tuple[list[Article], ColumnLayout]:
+    """Parse CoNLL column text into articles of sentences (tags not yet validated or decoded) and the file's
+    layout. Lines that hold only white space (a lone tab, spaces) end a sentence as a blank line does; the
+    layout records where they were, so the caller reports them."""
     articles: list[Article] = []
     article = Article([], docstart=False)
-    layout: tuple[int, int] | None = None  # (columns per line, line that set it)
-    block: list[str] = []  # raw lines of the sentence being read
-    first = 0
+    layout: ColumnLayout | None = None
+    blank_like: list[int] = []  # lines of white space only (not empty): read as sentence ends
+    block: list[tuple[int, str, list[str]]] = []  # (line number, line, fields) of the sentence being read
 
     def flush() -> None:
         nonlocal block, layout
         if not block:
             return
-        rows = [line.split("\t") if "\t" in line else line.split(" ") for line in block]
         if layout is None:
-            layout = (len(rows[0]), first)
-        n_columns = layout[0]
-        if n_columns not in COLUMN_LAYOUTS:
-            _raise_bad_line(origin, first, block[0], rows[0], layout)
-        for i, fields in enumerate(rows):
-            if len(fields) != n_columns or "" in fields:
-                _raise_bad_line(origin, first + i, block[i], fields, layout)
-        cols = [list(col) for col in zip(*rows)]
-        if n_columns == 4:
+            layout = ColumnLayout.of(origin, *block[0])
+        for lineno, line, fields in block:
+            layout.check(origin, lineno, line, fields)
+        cols = [list(col) for col in zip(*(fields for _, _, fields in block))]
+        first = block[0][0]
+        if layout.conll2003:
             sent = Sentence(cols[0], cols[3], cols[1], cols[2], origin, first)
         else:
-            sent = Sentence(cols[0], cols[1], None, None, origin, first)
+            sent = Sentence(cols[0], cols[-1], None, None, origin, first)
         article.sentences.append(sent)
         block = []
 
     for lineno, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip(" \t\r")
         if not line:
+            if raw.strip("\r"):
+                blank_like.append(lineno)
             flush()
         elif line.startswith(DOCSTART) and line.split(None, 1)[0] == DOCSTART:
             flush()
@@ -178,46 +191,96 @@ def parse_conll(text: str, origin: str) -> list[Article]:
                 articles.append(article)
             article = Article([], docstart=True)
         else:
-            if not block:
-                first = lineno
-            block.append(line)
+            block.append((lineno, line, split_fields(line)))
     flush()
     if article.sentences or article.docstart:
         articles.append(article)
-    if not any(a.sentences for a in articles):
-        raise DataError(f"{origin}: no sentences found; expected CoNLL column lines ({COLUMN_LAYOUTS[4]})")
-    return articles
+    if layout is None or not any(a.sentences for a in articles):
+        raise DataError(
+            f"{origin}: no sentences found; expected CoNLL column lines, the token first and the NER tag "
+            f"last ({COLUMN_LAYOUTS[4]} or {COLUMN_LAYOUTS[2]}), a blank line after each sentence"
+        )
+    layout.blank_like = blank_like
+    return articles, layout
 
 
-def _raise_bad_line(origin: str, lineno: int, line: str, fields: list[str], layout: tuple[int, int]) -> None:
-    """Raise the error that says what is wrong with one line of a column file."""
-    n_columns, layout_line = layout
-    where = f"{origin}:{lineno}"
-    if "" in fields:
-        what = "empty token" if fields[0] == "" else f"empty field {fields.index('') + 1}"
-        raise DataError(
-            f"{where}: {what} in {line!r}; fields are separated by exactly one space or a tab, "
-            "and a token cannot be empty"
-        )
-    if n_columns not in COLUMN_LAYOUTS or layout_line == lineno:
-        raise DataError(
-            f"{where}: {len(fields)} columns in {line!r}; expected 4 columns ({COLUMN_LAYOUTS[4]}) or 2 "
-            f"({COLUMN_LAYOUTS[2]}), separated by one space or a tab"
-        )
-    raise DataError(
-        f"{where}: {len(fields)} columns in {line!r}, but this file has {n_columns} "
-        f"({COLUMN_LAYOUTS[n_columns]}) since line {layout_line}; one layout per file"
-    )
+@dataclass
+class ColumnLayout:
+    """How a column file is laid out: its number of columns (one for the whole file, set by its first token
+    line), whether they are CoNLL-2003's four, and the white-space-only lines it holds."""
+
+    n_columns: int
+    since: int  # the line that set the layout
+    conll2003: bool  # TOKEN POS CHUNK NER: POS and chunks are kept; otherwise only token and NER are read
+    blank_like: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, origin: str, lineno: int, line: str, fields: list[str]) -> ColumnLayout:
+        layout = cls(len(fields), lineno, len(fields) == 4)
+        layout.check(origin, lineno, line, fields)
+        return layout
+
+    @property
+    def description(self) -> str:
+        if self.conll2003:
+            return COLUMN_LAYOUTS[4]
+        if self.n_columns == 2:
+            return COLUMN_LAYOUTS[2]
+        return f"TOKEN, {self.n_columns - 2} column(s) not read, NER"
+
+    @property
+    def unread_columns(self) -> list[int]:
+        """The 1-based columns that no Doc keeps (the ones between token and tag, unless CoNLL-2003's)."""
+        return [] if self.conll2003 else list(range(2, self.n_columns))
+
+    def check(self, origin: str, lineno: int, line: str, fields: list[str]) -> None:
+        """Raise the error that says what is wrong with one line, if anything."""
+        where = f"{origin}:{lineno}"
+        if fields[0] == "":
+            raise DataError(
+                f"{where}: empty token in {line!r}: the line starts with a separator; the token is the first "
+                "column and cannot be empty"
+            )
+        if len(fields) == 1:
+            raise DataError(
+                f"{where}: no tag in {line!r}: one column only; a column file holds the token first and its "
+                "NER tag last (O outside entities), separated by tabs or spaces"
+            )
+        if "" in fields:
+            raise DataError(f"{where}: empty field {fields.index('') + 1} in {line!r}")
+        if len(fields) != self.n_columns:
+            raise DataError(
+                f"{where}: {len(fields)} columns in {line!r}, but this file has {self.n_columns} "
+                f"({self.description}) since line {self.since}; one layout per file"
+            )
 
 
 def read_conll(path: str | Path, scheme: str = "auto", strict: bool = False) -> tuple[list[Article], dict]:
-    """Read a CoNLL column file: articles of sentences with decoded spans, and what was resolved."""
+    """Read a CoNLL column file: articles of sentences with decoded spans, and what was resolved
+    (``n_columns``, the schemes, repairs, ``unread_columns``, ``blank_like_lines``)."""
     path = Path(path)
-    articles = parse_conll(_read_text(path), str(path))
+    articles, layout = parse_conll(read_text(path), str(path))
     sentences = [s for a in articles for s in a.sentences]
+    if layout.conll2003 and not _all_chunk_tags(sentences):
+        layout.conll2003 = False  # four columns, but the third is no chunk column: read token and NER only
+        for sent in sentences:
+            sent.pos = sent.chunk_tags = None
     info = decode_tags(sentences, scheme, strict, str(path))
-    info["n_columns"] = 2 if sentences[0].pos is None else 4
+    info["n_columns"] = 4 if layout.conll2003 else 2
+    info["layout"] = layout.description
+    info["unread_columns"] = layout.unread_columns
+    info["blank_like_lines"] = layout.blank_like
     return articles, info
+
+
+def _all_chunk_tags(sentences: Sequence[Sentence]) -> bool:
+    """Whether every third-column value of a four-column file is an IOB chunk tag (O, B-X, I-X)."""
+    for tag in {tag for sent in sentences for tag in sent.chunk_tags or ()}:
+        try:
+            split_tag(tag, "iob2")
+        except DataError:
+            return False
+    return True
 
 
 def conll_lines(sentences: Iterable[Sentence], docstart: bool, n_columns: int) -> Iterator[str]:

@@ -1,14 +1,11 @@
-"""Articles -> DocBin files (spaCy's own :class:`~spacy.tokens.DocBin`), with the counts the converter
-prints; DocBin files -> Docs."""
+"""Articles -> Docs -> DocBin files (spaCy's own :class:`~spacy.tokens.DocBin`); DocBin files -> Docs."""
 
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -17,22 +14,7 @@ from tqdm import tqdm
 from ..errors import DataError
 from .conll import Article
 from .docs import docs_to_conll, group_sentences, sentences_to_doc
-
-
-@dataclass
-class SplitStats:
-    """Counts of one converted split, as the stats table prints them."""
-
-    name: str
-    articles: int = 0
-    sentences: int = 0
-    tokens: int = 0
-    docs: int = 0
-    entities: Counter = field(default_factory=Counter)
-
-    @property
-    def n_entities(self) -> int:
-        return sum(self.entities.values())
+from .stats import SplitStats
 
 
 @contextmanager
@@ -48,6 +30,27 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def articles_to_docs(
+    articles: Sequence[Article],
+    n_sents: int | None = None,
+    keep_articles: bool = True,
+    progress: bool = False,
+    vocab: Vocab | None = None,
+    name: str = "",
+) -> list[Doc]:
+    """The Docs of ``articles`` (:func:`~spacy_bert_ner.data.docs.group_sentences` says how they become
+    Docs)."""
+    vocab = vocab or Vocab()
+    docs = []
+    total = sum(len(s.words) for a in articles for s in a.sentences)
+    with tqdm(total=total, unit="tok", desc=name, disable=not progress, leave=False) as bar:
+        for sentences, docstart in group_sentences(articles, n_sents, keep_articles):
+            doc = sentences_to_doc(vocab, sentences, docstart)
+            bar.update(len(doc))
+            docs.append(doc)
+    return docs
+
+
 def articles_to_docbin(
     articles: Sequence[Article],
     stats: SplitStats,
@@ -56,45 +59,34 @@ def articles_to_docbin(
     progress: bool = False,
     vocab: Vocab | None = None,
 ) -> DocBin:
-    """Build a DocBin from articles (:func:`~spacy_bert_ner.data.docs.group_sentences` says how they
-    become Docs) and fill ``stats`` with what went in."""
-    vocab = vocab or Vocab()
-    docbin = DocBin(store_user_data=True)
+    """A DocBin of ``articles``' Docs (:func:`articles_to_docs`); ``stats`` gets what went in."""
+    docs = articles_to_docs(articles, n_sents, keep_articles, progress, vocab, stats.name)
     stats.articles = sum(1 for a in articles if a.docstart) or (1 if keep_articles else 0)
-    total = sum(len(s.words) for a in articles for s in a.sentences)
-    with tqdm(total=total, unit="tok", desc=stats.name, disable=not progress, leave=False) as bar:
-        for sentences, docstart in group_sentences(articles, n_sents, keep_articles):
-            doc = sentences_to_doc(vocab, sentences, docstart)
-            stats.docs += 1
-            stats.sentences += len(sentences)
-            stats.tokens += len(doc)
-            stats.entities.update(label for sent in sentences for _, _, label in sent.ents)
-            bar.update(len(doc))
-            docbin.add(doc)
+    stats.count_docs(docs)
+    return docs_to_docbin(docs)
+
+
+def docs_to_docbin(docs: Iterable[Doc]) -> DocBin:
+    """A DocBin holding ``docs`` with their ``user_data``."""
+    docbin = DocBin(store_user_data=True)
+    for doc in docs:
+        docbin.add(doc)
     return docbin
 
 
-def write_docbin(
-    articles: Sequence[Article],
-    output: str | Path,
-    name: str,
-    n_sents: int | None = None,
-    keep_articles: bool = True,
-    progress: bool = False,
-) -> SplitStats:
-    """Convert articles to a ``.spacy`` file at ``output``; return the split's counts."""
-    stats = SplitStats(name)
-    docbin = articles_to_docbin(articles, stats, n_sents, keep_articles, progress)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    docbin.to_disk(output)
-    return stats
+def write_docbin(docs: Iterable[Doc], output: str | Path) -> Path:
+    """Write ``docs`` to a ``.spacy`` file at ``output`` (its folder made if needed)."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    docs_to_docbin(docs).to_disk(output)
+    return output
 
 
 def read_docbin(path: str | Path, vocab: Vocab | None = None) -> list[Doc]:
     """All Docs of a ``.spacy`` file, with a clear error when it is missing or not a DocBin."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found; pass a .spacy file written by `convert`")
+        raise DataError(f"{path}: file not found; pass a .spacy file (a spaCy DocBin, e.g. from `convert`)")
     try:
         docbin = DocBin(store_user_data=True).from_disk(path)
     except ValueError as err:

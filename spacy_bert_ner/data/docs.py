@@ -19,6 +19,8 @@ from .conll import Article, Sentence, conll_lines
 
 DOCSTART_KEY = "conll_docstart"  # doc.user_data key: True when a -DOCSTART- line opened this doc
 CHUNKS_KEY = "chunks"  # doc.spans key of the chunk column
+TEXT_KEY = "spacy_bert_ner.text"  # doc.user_data: "real" when doc.text is the source's own text
+SOURCE_KEY = "spacy_bert_ner.source"  # doc.user_data: where convert read the Doc (file:line, file doc N)
 
 
 def group_sentences(

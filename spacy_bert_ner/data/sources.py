@@ -1,21 +1,32 @@
-"""Where a CoNLL-2003 corpus comes from: a folder of column files, one file, or ``hf:DATASET_ID``.
+"""Where a corpus comes from: a folder of split files, one file, files named as splits (``--train FILE``),
+or ``hf:DATASET_ID``; and how each split file is read (column files, JSON / JSONL spans, DocBins).
 
-:func:`corpus_splits` is the one place that tells the three apart; ``convert`` (:func:`convert_source`)
-and ``fetch-conll`` (:func:`fetch_conll`) both read through it. Hugging Face ``datasets`` rows (ClassLabel
-``ner_tags``, ``pos_tags``, ``chunk_tags``) become the same :class:`~spacy_bert_ner.data.conll.Sentence`
-records as column files, with no article boundaries (the hub's loaders drop ``-DOCSTART-``).
-"""
+:func:`corpus_splits` and :func:`named_splits` tell the sources apart; ``convert`` (:func:`convert_splits`)
+and ``fetch-conll`` (:func:`fetch_conll`) both read through them. Every split is read before any is
+written. Hugging Face ``datasets`` rows (ClassLabel ``ner_tags``, ``pos_tags``, ``chunk_tags``) become the
+same :class:`~spacy_bert_ner.data.conll.Sentence` records as column files, with no article boundaries (the
+hub's loaders drop ``-DOCSTART-``)."""
 
 from __future__ import annotations
 
+import json
+import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
 
-from ..errors import DataError
-from .conll import Article, Sentence, conll_lines, decode_tags, read_conll
-from .docbin import SplitStats, gc_paused, write_docbin
+from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from ..errors import ConfigError, DataError
+from .annotations import SPAN_FORMATS, read_json_records
+from .conll import BOM, Article, Sentence, conll_lines, decode_tags, read_conll, read_text
+from .docbin import articles_to_docs, gc_paused, write_docbin
+from .docbin_source import read_docbin_source
+from .records import MISALIGNED, records_to_docs, rule_tokenizer
+from .stats import SplitStats
 
 HF_PREFIX = "hf:"
 DEFAULT_HF_DATASET = "eriktks/conll2003"  # `conll2003` itself no longer loads in datasets >= 4
@@ -33,7 +44,10 @@ SPLIT_OF_STEM = {
     "testb": "test",
     "eng.testb": "test",
 }
-CONLL_SUFFIXES = (".txt", ".conll", ".iob", ".iob2")
+CORPUS_SUFFIXES = (".txt", ".conll", ".iob", ".iob2", ".tsv", ".jsonl", ".json", ".spacy")
+SPLIT_ORDER = {"train": 0, "dev": 1, "test": 2}
+MANIFEST = "corpus.json"  # fetch-corpus: where each split file came from
+NAMED_SPLITS_HINT = "`convert --train FILE [--dev FILE] [--test FILE] OUTPUT_DIR`"
 FILE_OF_SPLIT = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}  # the names HF's zip uses
 OFFLINE_HINT = (
     "Offline, pass a folder of CoNLL files instead: "
@@ -42,9 +56,39 @@ OFFLINE_HINT = (
 )
 
 
+FORMATS: tuple[str, ...] = ("auto", "columns", *SPAN_FORMATS, "docbin")
+FORMAT_OF_SUFFIX = {".spacy": "docbin"}
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """How ``convert`` reads its sources; every field is a ``convert`` option of the same name."""
+
+    scheme: str = "auto"  # column files and HF rows: auto (IOB1/IOB2), iob1, iob2, bioes, bilou
+    strict: bool = False  # reject I- tags that open an entity instead of repairing them
+    n_sents: Optional[int] = None  # sentences per Doc (column files, HF rows)
+    keep_articles: bool = True  # one Doc per -DOCSTART- article
+    revision: Optional[str] = None  # hf: sources
+    format: str = "auto"  # one of FORMATS
+    misaligned: str = "error"  # span formats: error, expand, contract, skip
+    lang: str = "en"  # the tokenizer for texts without tokens, and the Docs' vocab
+    dev_split: Optional[float] = None  # hold out this part of train as dev when no dev is given
+    seed: int = 0  # which part --dev-split holds out
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ConfigError(f"--format {self.format!r}: use one of {', '.join(FORMATS)}")
+        if self.misaligned not in MISALIGNED:
+            raise ConfigError(f"--misaligned {self.misaligned!r}: use one of {', '.join(MISALIGNED)}")
+        if self.dev_split is not None and not 0 < self.dev_split < 1:
+            raise ConfigError(f"--dev-split {self.dev_split}: give the part of train to hold out, e.g. 0.1")
+
+
 @dataclass(frozen=True)
 class SplitSource:
-    """One split of a corpus: a column file, or the rows of a HF dataset split."""
+    """One split of a corpus: a file (columns, JSON / JSONL spans, DocBin), or the rows of a HF dataset
+    split."""
 
     split: str  # train, dev or test (a single file of another name keeps its own name)
     origin: str  # where it comes from, for messages: the file, or DATASET[split]
@@ -58,15 +102,88 @@ class SplitSource:
 
     def articles(self, scheme: str = "auto", strict: bool = False) -> list[Article]:
         """The split's sentences, tags checked and decoded as ``scheme`` (HF rows: one article)."""
+        return self._articles(scheme, strict)[0]
+
+    def _articles(self, scheme: str, strict: bool) -> tuple[list[Article], dict]:
         if self.path is not None:
-            return read_conll(self.path, scheme=scheme, strict=strict)[0]
+            return read_conll(self.path, scheme=scheme, strict=strict)
         sentences = dataset_sentences(self.rows, self.origin)
-        decode_tags(sentences, scheme, strict, self.origin)
-        return [Article(sentences, docstart=False)]
+        info = decode_tags(sentences, scheme, strict, self.origin)
+        return [Article(sentences, docstart=False)], info
+
+    def format(self, requested: str = "auto") -> str:
+        """The format to read the source as: ``requested``, or detected from the suffix and first byte."""
+        if self.path is None:
+            return "hf"
+        if requested != "auto":
+            return requested
+        if self.path.suffix in FORMAT_OF_SUFFIX:
+            return FORMAT_OF_SUFFIX[self.path.suffix]
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: file not found; pass a corpus file or a folder of them")
+        with self.path.open("rb") as file:
+            head = file.read(4096).removeprefix(BOM.encode("utf-8")).lstrip()
+        return "json" if head[:1] in (b"{", b"[") else "columns"
+
+    def read(self, options: ConvertOptions, tokenizer: Tokenizer) -> tuple[list[Doc], SplitStats]:
+        """The split's Docs (in ``tokenizer``'s vocab, which also splits texts given without tokens) and
+        what reading them counted."""
+        fmt = self.format(options.format)
+        stats = SplitStats(self.split, self.origin, fmt)
+        if fmt == "docbin":
+            return read_docbin_source(self.path, tokenizer.vocab, stats), stats
+        if fmt in ("json", *SPAN_FORMATS):
+            records = list(read_json_records(read_text(self.path), self.origin, options.format))
+            docs = records_to_docs(records, tokenizer, stats, options.misaligned)
+            stats.format = ",".join(sorted({r.format for r in records})) or fmt
+            return docs, stats
+        return self._read_columns(options, tokenizer.vocab, stats), stats
+
+    def _read_columns(self, options: ConvertOptions, vocab: Vocab, stats: SplitStats) -> list[Doc]:
+        articles, info = self._articles(options.scheme, options.strict)
+        keep = options.keep_articles and self.has_articles
+        if keep and not any(article.docstart for article in articles):
+            stats.notes.append(
+                f"no -DOCSTART- line, so no article boundaries: one Doc per {options.n_sents or 1} "
+                "sentence(s) (--n-sents), never the whole file as one Doc; document context (train-hf, "
+                "bert_ner) and the spaCy route's windows read only inside a Doc"
+            )
+            keep = False
+        sentences = [s for a in articles for s in a.sentences]
+        stats.records = len(sentences)
+        stats.spans_read = sum(len(s.ents) for s in sentences)
+        stats.repaired.add(
+            "an I- tag opened an entity: read as its start (conlleval rule; --strict rejects)",
+            str(info.get("ner_first_repair", "")),
+            int(info.get("ner_repaired", 0)),
+        )
+        stats.notes.extend(column_notes(self.origin, info))
+        docs = articles_to_docs(articles, options.n_sents, keep, options.progress, vocab, self.split)
+        stats.articles = sum(1 for a in articles if a.docstart) or (1 if keep else 0)
+        return docs
+
+
+def column_notes(origin: str, info: Mapping[str, Any]) -> list[str]:
+    """What reading a column file did besides tokens and tags: white-space lines, columns not kept."""
+    notes = []
+    blank_like = info.get("blank_like_lines") or []
+    if blank_like:
+        first = ", ".join(f"{origin}:{line}" for line in blank_like[:3])
+        notes.append(
+            f"{len(blank_like):,} line(s) hold only white space (a lone tab or spaces), no token: read as "
+            f"sentence ends, as blank lines are (first at {first})"
+        )
+    unread = info.get("unread_columns") or []
+    if unread:
+        notes.append(
+            f"column(s) {', '.join(map(str, unread))} not kept: only the token (first column) and the NER "
+            f"tag (last column) are read ({info.get('layout')})"
+        )
+    return notes
 
 
 def corpus_splits(source: str, revision: Optional[str] = None) -> tuple[list[SplitSource], list[str]]:
-    """The splits of ``source`` (a folder of CoNLL files, one file, or ``hf:DATASET_ID``) in train / dev /
+    """The splits of ``source`` (a folder of corpus files, one file, or ``hf:DATASET_ID``) in train / dev /
     test order, and the HF splits the dataset lacks. Files of a folder that are not splits are ignored
     with a warning."""
     if source.startswith(HF_PREFIX):
@@ -90,30 +207,102 @@ def corpus_splits(source: str, revision: Optional[str] = None) -> tuple[list[Spl
         stem = path.name.rsplit(".", 1)[0]
         return [SplitSource(SPLIT_OF_STEM.get(stem, stem), str(path), path=path)], []
     raise DataError(
-        f"{source}: not a folder of CoNLL files nor {HF_PREFIX}DATASET_ID "
+        f"{source}: not a folder of corpus files nor {HF_PREFIX}DATASET_ID "
         f"(e.g. {HF_PREFIX}{DEFAULT_HF_DATASET}), and no such file"
     )
 
 
+def named_splits(files: Mapping[str, Optional[str | Path]]) -> list[SplitSource]:
+    """``--train FILE --dev FILE --test FILE``: each given file as that split, whatever its name."""
+    splits = []
+    for split, file in files.items():
+        if file is None:
+            continue
+        path = Path(file)
+        if not path.is_file():
+            raise DataError(f"--{split} {file}: file not found")
+        splits.append(SplitSource(split, str(path), path=path))
+    if not splits or splits[0].split != "train":
+        raise ConfigError("--dev / --test need --train FILE too (the training split)")
+    return splits
+
+
 def split_files(folder: Path) -> dict[str, Path]:
-    """The CoNLL files of a folder by split (train/dev/test); other files are ignored with a warning."""
+    """The corpus files of a folder by split (train/dev/test); other files are ignored with a warning."""
     found: dict[str, Path] = {}
     for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
-        stem = path.name[: -len(path.suffix)] if path.suffix in CONLL_SUFFIXES else path.name
+        stem = path.name[: -len(path.suffix)] if path.suffix in CORPUS_SUFFIXES else path.name
         split = SPLIT_OF_STEM.get(stem)
         if split is None:
-            if path.suffix not in (".md", ".json", ".zip") and not path.name.startswith("."):
-                warnings.warn(f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}")
+            if path.suffix not in (".md", ".zip") and not path.name.startswith(".") and path.name != MANIFEST:
+                warnings.warn(
+                    f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}; to convert "
+                    f"files of any name, give them as {NAMED_SPLITS_HINT}"
+                )
             continue
         if split in found:
             raise DataError(f"{folder}: both {found[split].name} and {path.name} look like the {split} split")
         found[split] = path
     if not found:
         raise DataError(
-            f"{folder}: no CoNLL split files found; "
-            "expected names like train.txt, valid.txt (or dev.txt), test.txt"
+            f"{folder}: no split files found (names like train.txt, valid.txt or dev.txt, test.txt; "
+            f"suffixes {' '.join(CORPUS_SUFFIXES)}); for files of other names pass {NAMED_SPLITS_HINT}"
         )
     return {split: found[split] for split in ("train", "dev", "test") if split in found}
+
+
+def hold_out_dev(
+    train: tuple[list[Doc], SplitStats], fraction: float, seed: int
+) -> tuple[tuple[list[Doc], SplitStats], tuple[list[Doc], SplitStats]]:
+    """Split the train Docs into train and dev: ``fraction`` of the Docs (at least one), drawn by ``seed``,
+    each part in its original order."""
+    docs, stats = train
+    n_dev = max(1, round(len(docs) * fraction))
+    if n_dev >= len(docs):
+        raise DataError(
+            f"{stats.origin}: {len(docs)} Doc(s), too few to hold {fraction:g} out as dev and keep some to "
+            "train on; pass --dev FILE"
+        )
+    held = set(random.Random(seed).sample(range(len(docs)), n_dev))
+    dev_docs = [doc for i, doc in enumerate(docs) if i in held]
+    train_docs = [doc for i, doc in enumerate(docs) if i not in held]
+    origin = f"{stats.origin}, {len(dev_docs):,} Doc(s) held out (--dev-split {fraction:g} --seed {seed})"
+    dev_stats = SplitStats("dev", origin, stats.format)
+    stats.notes.append(
+        f"{len(dev_docs):,} of its {len(docs):,} Doc(s) held out as dev "
+        f"(--dev-split {fraction:g} --seed {seed})"
+    )
+    return (train_docs, stats), (dev_docs, dev_stats)
+
+
+def convert_splits(
+    splits: Sequence[SplitSource], output_dir: str | Path, options: ConvertOptions = ConvertOptions()
+) -> list[tuple[SplitStats, Path]]:
+    """Read every split, then write each to ``output_dir/{split}.spacy``: nothing is written when any
+    split has an error. Returns each split's counts and file."""
+    tokenizer = rule_tokenizer(options.lang)
+    read: dict[str, tuple[list[Doc], SplitStats]] = {}
+    with gc_paused():
+        for split in splits:
+            if split.split in read:
+                raise DataError(
+                    f"{split.origin}: a second {split.split} split ({read[split.split][1].origin})"
+                )
+            read[split.split] = split.read(options, tokenizer)
+    if options.dev_split is not None:
+        if "dev" in read:
+            raise ConfigError(
+                f"--dev-split: a dev split is given ({read['dev'][1].origin}); drop one of them"
+            )
+        if "train" not in read:
+            raise ConfigError("--dev-split holds out part of train, and no train split is given")
+        read["train"], read["dev"] = hold_out_dev(read["train"], options.dev_split, options.seed)
+    written = []
+    for name in sorted(read, key=lambda name: SPLIT_ORDER.get(name, len(SPLIT_ORDER))):
+        docs, stats = read[name]
+        stats.count_docs(docs)
+        written.append((stats, write_docbin(docs, Path(output_dir) / f"{name}.spacy")))
+    return written
 
 
 def convert_source(
@@ -126,34 +315,73 @@ def convert_source(
     keep_articles: bool = True,
     revision: Optional[str] = None,
     progress: bool = False,
+    **options: Any,
 ) -> list[tuple[SplitStats, Path]]:
     """Convert every split of ``source`` to ``output_dir/{split}.spacy``; the counts and file of each.
 
-    One Doc per article (``-DOCSTART-`` to ``-DOCSTART-``), or ``n_sents`` sentences per Doc without
-    crossing articles; ``keep_articles=False``, HF rows and column files without ``-DOCSTART-`` lines, which
-    have no articles, give one Doc per ``n_sents`` (default 1) sentences, with a warning for such files.
+    Column files: one Doc per article (``-DOCSTART-`` to ``-DOCSTART-``), or ``n_sents`` sentences per Doc
+    without crossing articles; ``keep_articles=False``, HF rows and column files without ``-DOCSTART-``
+    lines, which have no articles, give one Doc per ``n_sents`` (default 1) sentences, with a warning for
+    such files. Span files: one Doc per record. DocBins: their Docs. ``options``: the other
+    :class:`ConvertOptions`.
     """
+    settings = ConvertOptions(
+        scheme=scheme,
+        strict=strict,
+        n_sents=n_sents,
+        keep_articles=keep_articles,
+        revision=revision,
+        progress=progress,
+        **options,
+    )
     splits, missing = corpus_splits(source, revision)
     for message in missing:
         warnings.warn(message)
-    written = []
+    return convert_splits(splits, output_dir, settings)
+
+
+def fetch_corpus(splits: Sequence[SplitSource], dest: Path) -> dict[str, Path]:
+    """Put each split into ``dest`` as ``{split}{suffix}`` (``.conll`` column files, ``.jsonl`` / ``.json``
+    span files, ``.spacy`` DocBins): files copied byte for byte, HF rows written as IOB2 column text; and
+    :data:`MANIFEST`, naming where each came from. Earlier split files in ``dest`` are removed first, so the
+    folder holds this corpus only."""
     for split in splits:
-        output = Path(output_dir) / f"{split.split}.spacy"
-        articles = split.articles(scheme, strict)
-        keep = keep_articles and split.has_articles
-        if keep and not any(article.docstart for article in articles):
-            warnings.warn(
-                f"{split.origin}: no -DOCSTART- line, so no article boundaries "
-                f"(as in the files fetch-conll writes from {HF_PREFIX} sources): "
-                f"one Doc per {n_sents or 1} sentence(s) (--n-sents), never the whole file as one Doc. "
-                "Document context (train-hf, bert_ner) and the spaCy route's windows read only inside a Doc; "
-                "for context, convert CoNLL files that keep their -DOCSTART- lines"
+        if split.split not in SPLIT_ORDER:
+            raise DataError(
+                f"{split.origin}: not named as a split (train, dev or test); give it as --train FILE, "
+                "--dev FILE or --test FILE"
             )
-            keep = False
-        with gc_paused():
-            stats = write_docbin(articles, output, split.split, n_sents, keep, progress)
-        written.append((stats, output))
+    sources = {split.path.resolve() for split in splits if split.path is not None}
+    dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.iterdir():
+        stem = old.name[: -len(old.suffix)] if old.suffix in CORPUS_SUFFIXES else old.name
+        if stem in SPLIT_ORDER and old.is_file() and old.resolve() not in sources:
+            old.unlink()
+    written, manifest = {}, {}
+    for split in splits:
+        fmt = split.format()
+        suffix = {
+            "docbin": ".spacy",
+            "json": ".json" if split.path and split.path.suffix == ".json" else ".jsonl",
+        }
+        target = dest / f"{split.split}{suffix.get(fmt, '.conll')}"
+        _copy_split(split, target)
+        written[split.split] = target
+        manifest[split.split] = {"file": target.name, "from": split.origin, "format": fmt}
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return written
+
+
+def _copy_split(split: SplitSource, target: Path) -> None:
+    """A split's file copied byte for byte to ``target``; HF rows written as IOB2 column text."""
+    if split.path is not None:
+        if split.path.resolve() != target.resolve():
+            target.write_bytes(split.path.read_bytes())
+        return
+    sentences = split.articles()[0].sentences
+    n_columns = 4 if sentences and sentences[0].chunk_tags is not None else 2
+    text = "".join(line + "\n" for line in conll_lines(sentences, False, n_columns))
+    target.write_text(text, encoding="utf-8")
 
 
 def fetch_conll(source: str, dest: Path, revision: Optional[str] = None) -> dict[str, Path]:
@@ -166,14 +394,7 @@ def fetch_conll(source: str, dest: Path, revision: Optional[str] = None) -> dict
     written = {}
     for split in splits:
         target = dest / FILE_OF_SPLIT.get(split.split, f"{split.split}.txt")
-        if split.path is not None:
-            if split.path.resolve() != target.resolve():
-                target.write_bytes(split.path.read_bytes())
-        else:
-            sentences = split.articles()[0].sentences
-            n_columns = 4 if sentences and sentences[0].chunk_tags is not None else 2
-            text = "".join(line + "\n" for line in conll_lines(sentences, False, n_columns))
-            target.write_text(text, encoding="utf-8")
+        _copy_split(split, target)
         written[split.split] = target
     return written
 
