@@ -16,6 +16,7 @@ Scheme = Literal["iob1", "iob2", "bioes", "bilou"]
 SCHEMES: tuple[str, ...] = ("iob1", "iob2", "bioes", "bilou")
 Span = tuple[int, int, str]  # (start, end exclusive, label)
 TaggedSentence = tuple[Sequence[str], Sequence[str]]  # (words, one tag per word)
+MISSING = "-"  # the tag of a word with no NER annotation (spaCy's own marker): not trained on, scored as O
 
 # Prefixes each scheme may use; BILOU's L/U are read as BIOES's E/S.
 _PREFIXES: dict[str, frozenset[str]] = {

@@ -3,11 +3,10 @@ before training with one clear line."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from spacy.tokens import Doc
-from spacy.vocab import Vocab
 from tiny_models import CONLL_LABELS
 from train_hf_inputs import CONFIG, DEV_ARTICLES, cli_args
 from typer.testing import CliRunner
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.tagged import docs_sentences, read_sentences
+from spacy_bert_ner.data.tagged import read_sentences
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.scores import seqeval_scores
 from spacy_bert_ner.hf.settings import load_settings, make_training_args
@@ -33,7 +32,7 @@ def test_shipped_config_is_the_course_recipe(hf_corpus: Path) -> None:
     overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
     settings = load_settings(CONFIG, overrides)
     assert settings.model.backbone == "bert-base-cased"
-    assert settings.model.labels == CONLL_LABELS
+    assert settings.model.labels is None  # from the training data
     assert settings.model.alignment == "all_subwords"
     assert settings.output == Path("training/hf_bert_ner") and settings.paths.test is None
     args = make_training_args(settings)
@@ -56,7 +55,8 @@ def test_cpu_config_is_the_recipe_reading_packed_articles(hf_corpus: Path) -> No
         True,
         512,
     )
-    assert settings.model.labels == course.model.labels and settings.model.alignment == course.model.alignment
+    assert settings.model.labels is course.model.labels is None
+    assert settings.model.alignment == course.model.alignment
     args, course_args = make_training_args(settings), make_training_args(course)
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (5e-5, 5, 1)
     assert (args.weight_decay, args.seed, args.eval_strategy) == (
@@ -102,7 +102,23 @@ BAD_INPUTS = [
     (
         "data labels the config does not list",
         ["--model.labels", '["O","B-PER","I-PER","B-LOC","I-LOC"]'],
-        ["[paths] train", "B-ORG (", "B-MISC (", "I-ORG (", "add them to [model] labels"],
+        [
+            "[paths] train",
+            "B-ORG (",
+            "B-MISC (",
+            "I-ORG (",
+            "add them to [model] labels",
+            "leave [model] labels out",
+        ],
+    ),
+    (
+        "listed labels of a type the data lacks",
+        ["--model.labels", json.dumps([*CONLL_LABELS, "B-EVENT", "I-EVENT"])],
+        [
+            "hf_bert_ner.cfg [model] labels: B-EVENT, I-EVENT name entity types that occur in none of "
+            "[paths] train, dev;",
+            "remove them from [model] labels, or leave [model] labels out (null)",
+        ],
     ),
     (
         "empty training set",
@@ -180,12 +196,6 @@ def test_unknown_section_in_the_file(hf_corpus: Path, tmp_path: Path) -> None:
         load_settings(
             config, {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
         )
-
-
-def test_docs_without_sentence_starts_are_refused() -> None:
-    doc = Doc(Vocab(), words=["Peter", "Blackburn"])
-    with pytest.raises(ValueError, match="no sentence starts.*spacy_bert_ner convert"):
-        docs_sentences([doc], "x.spacy")
 
 
 def test_sentences_from_a_docbin(hf_corpus: Path, conll_dir: Path) -> None:

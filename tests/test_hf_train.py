@@ -13,8 +13,7 @@ import pytest
 import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.tokens import Doc, DocBin
-from tiny_models import CONLL_LABELS
-from train_hf_inputs import CONFIG, MAX_STEPS, cli_args
+from train_hf_inputs import CONFIG, DEV_ARTICLES, MAX_STEPS, TRAIN_ARTICLES, cli_args
 from typer.testing import CliRunner
 
 from spacy_bert_ner.bio import spans_to_iob2
@@ -24,6 +23,8 @@ from spacy_bert_ner.data.tagged import read_sentences
 from spacy_bert_ner.evaluation.scores import seqeval_scores
 
 REPO = Path(__file__).resolve().parent.parent
+# [model] labels = null: the corpus's labels, O first, then B-/I- per entity type in sorted order
+DATA_LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
 
 pytestmark = [
     # Trainer._sorted_checkpoints (save_total_limit) when checkpoints of a seconds-long run share an mtime.
@@ -48,8 +49,8 @@ def trained(hf_corpus: Path, backbone: Path, tmp_path_factory: pytest.TempPathFa
 def test_train_hf_writes_a_hf_model_folder(trained: Path) -> None:
     config = json.loads((trained / "model" / "config.json").read_text())
     assert config["architectures"] == ["BertForTokenClassification"]
-    assert config["id2label"] == {str(i): label for i, label in enumerate(CONLL_LABELS)}
-    assert config["label2id"] == {label: i for i, label in enumerate(CONLL_LABELS)}
+    assert config["id2label"] == {str(i): label for i, label in enumerate(DATA_LABELS)}
+    assert config["label2id"] == {label: i for i, label in enumerate(DATA_LABELS)}
     assert (trained / "model" / "tokenizer.json").is_file()
     assert (trained / "model" / "model.safetensors").is_file()
 
@@ -57,6 +58,18 @@ def test_train_hf_writes_a_hf_model_folder(trained: Path) -> None:
 def test_train_hf_metrics(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["train"]["global_step"] == MAX_STEPS
+    assert metrics["labels"] == DATA_LABELS and metrics["backbone_labels"] is None  # a plain encoder
+    as_read = {
+        "docs_split_by_sentencizer": 0,
+        "boundaries_removed": 0,
+        "missing_tokens": 0,
+        "docs_unannotated": 0,
+    }
+    assert metrics["data"] == {
+        "train": {"docs": TRAIN_ARTICLES, **as_read},
+        "dev": {"docs": DEV_ARTICLES, **as_read},
+        "test": {"docs": DEV_ARTICLES, **as_read},
+    }
     assert metrics["train"]["words_per_second"] > 0 and metrics["peak_rss_mb"] > 0
     assert metrics["epochs"] and all("eval_subword_f" in entry for entry in metrics["epochs"])
     for split in ("dev", "test"):

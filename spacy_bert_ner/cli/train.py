@@ -34,6 +34,9 @@ def train_hf_cli(
 
     overrides = parse_config_overrides(ctx.args)
     prepared = guarded(lambda: prepare_training(config_path, overrides))  # before the first training step
+    if is_main_process():
+        for line in prepared.notes:
+            say("ℹ", "blue", line)
     metrics = fit(prepared)
     if is_main_process():
         typer.echo(json.dumps(metrics, indent=2))

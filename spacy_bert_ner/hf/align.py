@@ -7,14 +7,16 @@ Pure Python: no torch, no spaCy. Two alignment rules for training:
 - ``first_subword``: only a word's first subword is labelled, the later ones get -100 (ignored by the loss
   and by the course's ``compute_metrics``).
 
-Special tokens (``word_id is None``) always get -100. Predictions go back to words by the first subword of
-each word, the rule the ``bert_ner`` component's default ``aggregation="first"`` uses.
+Special tokens (``word_id is None``) and every subword of a word tagged :data:`MISSING` (no NER annotation)
+always get -100. Predictions go back to words by the first subword of each word, the rule the ``bert_ner``
+component's default ``aggregation="first"`` uses.
 """
 
 from __future__ import annotations
 
 from typing import Literal, Mapping, Optional, Sequence
 
+from ..bio import MISSING
 from ..errors import ConfigError
 
 IGNORE = -100  # the label id that torch's cross-entropy, the HF collator and the course's metric skip
@@ -55,13 +57,14 @@ def align_labels(
     label2id: Mapping[str, int],
     alignment: Alignment = "all_subwords",
 ) -> list[int]:
-    """One label id per subword from one IOB2 tag per word (``word_ids`` as a fast tokenizer returns them)."""
+    """One label id per subword from one IOB2 tag per word (``word_ids`` as a fast tokenizer returns them);
+    a word tagged :data:`MISSING` gets -100 on every subword."""
     if alignment not in ALIGNMENTS:
         raise ConfigError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
     ids: list[int] = []
     previous: Optional[int] = None
     for word in word_ids:
-        if word is None:
+        if word is None or tags[word] == MISSING:
             ids.append(IGNORE)
         elif word != previous:
             ids.append(label2id[tags[word]])

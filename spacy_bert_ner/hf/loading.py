@@ -73,6 +73,15 @@ def label_names(id2label: Mapping[int, str] | Mapping[str, str], source: str = "
     return [by_id[i] for i in ids]
 
 
+def classifier_labels(model_config: Any) -> Optional[list[str]]:
+    """The labels of a token classifier's head (``architectures`` ending in ``ForTokenClassification``), by
+    id; None for any other checkpoint (a plain encoder, a masked LM), which has no such head."""
+    architectures = getattr(model_config, "architectures", None) or []
+    if not any(name.endswith("ForTokenClassification") for name in architectures):
+        return None
+    return label_names(model_config.id2label, getattr(model_config, "name_or_path", "") or "the model")
+
+
 def max_input_length(tokenizer: Any, model_config: Any, wanted: Optional[int] = None) -> int:
     """The longest input in wordpieces, special tokens included: ``wanted`` capped by the tokenizer's limit
     and the model's position embeddings (512 when none of them says)."""

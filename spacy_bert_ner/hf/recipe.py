@@ -4,14 +4,17 @@ transformers / datasets / torch only, no spaCy: sentences come in as ``(words, I
 by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), settings from
 :mod:`.settings`. The steps:
 
-1. :func:`check_sentences`: no empty split, no label in the data that the config does not list;
-2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`), one input per
+1. :func:`check_sentences`: no empty split; a listed ``[model] labels`` covers every tag of the data and
+   names only types the data has. Left out (null), the labels come from the data (:func:`data_labels`);
+2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`; a backbone that is
+   already a token classifier keeps its head only for the same labels, :func:`load_backbone`), one input per
    sentence (with ``[model] pack_sentences``, per run of consecutive sentences that fit) with up to
    ``[model] context`` subwords of its document either side (:mod:`.context`; the
    context is labelled -100, so loss and metrics see the sentence only), subword labels (:mod:`.align`),
    ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
    ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation; the model's config
-   records how inputs were built (:func:`.context.record_reading`), so ``bert_ner`` reads the same way;
+   records how inputs were built (:func:`.context.record_reading`), so ``bert_ner`` reads the same way.
+   Words tagged :data:`.align.MISSING` (no annotation) get -100 and count as ``O`` in word-level scores;
 3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
    then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
    word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
@@ -30,7 +33,7 @@ import resource
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy
@@ -46,10 +49,10 @@ from transformers import (
     set_seed,
 )
 
-from ..bio import TaggedSentence
+from ..bio import TaggedSentence, tags_to_spans
 from ..errors import ConfigError, DataError, ModelError
 from ..evaluation.scores import seqeval_scores
-from .align import align_labels, word_tags
+from .align import MISSING, align_labels, word_tags
 from .context import (
     largest_context,
     pack_segments,
@@ -60,7 +63,7 @@ from .context import (
     with_context,
 )
 from .course_metric import course_compute_metrics, course_scores
-from .loading import load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .loading import classifier_labels, load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 
 # -- data ---------------------------------------------------------------------------------------------------
@@ -69,9 +72,25 @@ from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_lin
 Documents = Sequence[Sequence[TaggedSentence]]  # one split: the sentences of each document
 
 
+def known_tags(tags: Sequence[str]) -> list[str]:
+    """``tags`` with :data:`.align.MISSING` (a word with no annotation) read as ``O``, as scores read it."""
+    return ["O" if tag == MISSING else tag for tag in tags]
+
+
+def entity_types(documents: Documents) -> Counter:
+    """How many entities of each type one split holds."""
+    return Counter(
+        type_
+        for document in documents
+        for _, tags in document
+        for _, _, type_ in tags_to_spans(known_tags(tags))
+    )
+
+
 def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> None:
-    """No empty train/dev split, and every tag in the data is one of ``[model] labels``."""
-    known = set(settings.model.labels)
+    """No empty train/dev split; a listed ``[model] labels`` covers every tag in the data and names only
+    entity types that train, dev or test have."""
+    listed = settings.model.labels
     for split, documents in splits.items():
         sentences = [sentence for document in documents for sentence in document]
         path = settings.split_paths()[split]
@@ -82,13 +101,68 @@ def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Documents]) 
                 f"{'train on' if split == 'train' else 'evaluate'}; point it at a converted corpus "
                 f"(`{CONVERT_HINT}`)"
             )
+        if listed is None:
+            continue
+        known = {*listed, MISSING}
         unknown = Counter(tag for _, tags in sentences for tag in tags if tag not in known)
         if unknown:
-            listed = ", ".join(f"{tag} ({n} words)" for tag, n in sorted(unknown.items()))
+            tags = ", ".join(f"{tag} ({n} words)" for tag, n in sorted(unknown.items()))
             raise DataError(
-                f"{where}: the data has labels that [model] labels does not list: {listed}; add them to "
-                f"[model] labels in {settings.source} (or --model.labels '[...]')"
+                f"{where}: the data has labels that [model] labels does not list: {tags}; add them to "
+                f"[model] labels in {settings.source} (or --model.labels '[...]'), or leave [model] labels "
+                "out to take them from the data"
             )
+    if listed is not None:
+        check_listed_types(settings, listed, splits)
+
+
+def check_listed_types(
+    settings: HFTrainSettings, listed: Sequence[str], splits: Mapping[str, Documents]
+) -> None:
+    """Every type that ``[model] labels`` names occurs in train, dev or test: an absent one is an output
+    class that nothing trains or scores."""
+    found = set().union(*(entity_types(documents) for documents in splits.values()))
+    absent = [label for label in listed if label != "O" and label[2:] not in found]
+    if absent:
+        raise DataError(
+            f"{settings.source} [model] labels: {', '.join(absent)} name entity types that occur in none of "
+            f"[paths] {', '.join(splits)}; remove them from [model] labels, or leave [model] labels out "
+            "(null) to take the labels from the data"
+        )
+
+
+def data_labels(types: Mapping[str, Counter]) -> list[str]:
+    """The tag set of the data (``types``: :func:`entity_types` per split): ``O``, then ``B-X``, ``I-X`` for
+    each type of train in sorted order, then for each type that only dev or test has, sorted."""
+    trained = sorted(types["train"])
+    others = sorted(set().union(*types.values()) - set(trained))
+    return ["O", *(f"{prefix}-{type_}" for type_ in [*trained, *others] for prefix in "BI")]
+
+
+def resolve_labels(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> list[str]:
+    """``[model] labels``, or when it is null the labels of the data (:func:`data_labels`); warns about
+    entity types that dev or test have and train lacks (the model cannot learn them: each is a miss)."""
+    types = {split: entity_types(documents) for split, documents in splits.items()}
+    untrained = sorted({type_ for counts in types.values() for type_ in counts} - set(types["train"]))
+    if untrained:
+        counts = "; ".join(
+            f"{type_} ({', '.join(f'{split} {n[type_]}' for split, n in types.items() if n[type_])})"
+            for type_ in untrained
+        )
+        warnings.warn(
+            f"{settings.field('paths', 'train', settings.paths.train)}: no entities of types that other "
+            f"splits have: {counts}; the model cannot learn them, so each counts as a miss in those splits' "
+            "scores; add examples of them to the training data"
+        )
+    if settings.model.labels is not None:
+        return list(settings.model.labels)
+    labels = data_labels(types)
+    if len(labels) == 1:
+        raise DataError(
+            f"{settings.source} [model] labels = null: no entities in [paths] {', '.join(splits)} to take "
+            f"the labels from; check that the DocBins carry doc.ents (`{CONVERT_HINT}` writes them)"
+        )
+    return labels
 
 
 @dataclass
@@ -183,8 +257,16 @@ def encode(
 # -- model --------------------------------------------------------------------------------------------------
 
 
-def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, PreTrainedModel]:
-    """The backbone as an ``AutoModelForTokenClassification`` with our labels, and its fast tokenizer."""
+def load_backbone(
+    settings: HFTrainSettings, labels: Sequence[str]
+) -> tuple[PreTrainedTokenizerFast, PreTrainedModel, Optional[list[str]]]:
+    """The backbone as an ``AutoModelForTokenClassification`` for ``labels``, its fast tokenizer, and the
+    labels it was fine-tuned for (None for a plain encoder).
+
+    A backbone that is already a token classifier keeps its encoder; its classifier head is kept only for
+    the same labels in the same order, and made anew (as for a plain encoder) otherwise, even for as many
+    labels.
+    """
     model = settings.model
     where = settings.field("model", "backbone", model.backbone)
     fix = (
@@ -197,9 +279,10 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
         fix="set [model] backbone (or --model.backbone) to a folder saved with save_pretrained "
         "or to a hub id such as bert-base-cased",
     )
-    id2label = dict(enumerate(model.labels))
+    id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
     try:
+        backbone_labels = classifier_labels(AutoConfig.from_pretrained(source, revision=model.revision))
         config = AutoConfig.from_pretrained(
             source, revision=model.revision, num_labels=len(id2label), id2label=id2label, label2id=label2id
         )
@@ -210,15 +293,46 @@ def load_backbone(settings: HFTrainSettings) -> tuple[PreTrainedTokenizerFast, P
     except (OSError, ValueError, TypeError) as err:
         raise ModelError(f"{where}: cannot load its tokenizer ({one_line(err, 200)}); {fix}") from None
     require_fast(tokenizer, where, "choose a backbone that ships tokenizer.json")
+    # A head of another size is left out by from_pretrained (and initialised); one of the same size is
+    # loaded, so it is initialised here unless the labels are the same.
+    mismatched = {"ignore_mismatched_sizes": True} if backbone_labels is not None else {}
     try:
         classifier = AutoModelForTokenClassification.from_pretrained(
-            source, config=config, revision=model.revision
+            source, config=config, revision=model.revision, **mismatched
         )
     except (OSError, ValueError, RuntimeError) as err:
         raise ModelError(
             f"{where}: cannot load it as a token classifier ({one_line(err, 200)}); {fix}"
         ) from None
-    return tokenizer, classifier
+    if backbone_labels is not None and backbone_labels != list(labels):
+        new_head(classifier)
+    return tokenizer, classifier, backbone_labels
+
+
+def new_head(model: PreTrainedModel) -> None:
+    """Initialise every module outside the encoder (``base_model``: the classifier head) afresh, as
+    ``from_pretrained`` initialises a head that the checkpoint lacks."""
+    with torch.no_grad():
+        for child in model.children():
+            if child is not model.base_model:
+                child.apply(model._init_weights)
+
+
+def head_note(
+    backbone: str, backbone_labels: Optional[Sequence[str]], labels: Sequence[str]
+) -> Optional[str]:
+    """What became of a fine-tuned backbone's classifier head; None for a plain encoder."""
+    if backbone_labels is None:
+        return None
+    if list(backbone_labels) == list(labels):
+        return (
+            f"backbone {backbone} was fine-tuned for {json.dumps(list(labels))}; its classifier head is kept "
+            "(the same labels in the same order)"
+        )
+    return (
+        f"backbone {backbone} was fine-tuned for {json.dumps(list(backbone_labels))}; its classifier head is "
+        f"replaced by a new one for {json.dumps(list(labels))}"
+    )
 
 
 # -- metrics ------------------------------------------------------------------------------------------------
@@ -278,6 +392,9 @@ class Prepared:
     trainer: Trainer
     splits: dict[str, Encoded]
     labels: list[str]
+    backbone_labels: Optional[list[str]] = None  # what a fine-tuned backbone's head was for
+    data: dict[str, dict[str, int]] = field(default_factory=dict)  # per split: how it was read
+    notes: list[str] = field(default_factory=list)  # lines for the terminal (the CLI prints them)
 
 
 def check_context(settings: HFTrainSettings, tokenizer: PreTrainedTokenizerFast, max_length: int) -> None:
@@ -292,13 +409,20 @@ def check_context(settings: HFTrainSettings, tokenizer: PreTrainedTokenizerFast,
         )
 
 
-def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepared:
-    """Check the sentences, load the backbone, encode every split and build the Trainer."""
+def prepare(
+    settings: HFTrainSettings,
+    splits: Mapping[str, Documents],
+    data: Optional[Mapping[str, Mapping[str, int]]] = None,
+) -> Prepared:
+    """Check the sentences, take the labels, load the backbone, encode every split and build the Trainer.
+    ``data`` (per split, how it was read: :class:`spacy_bert_ner.data.tagged.ReadReport`) goes into the
+    metrics."""
     check_sentences(settings, splits)
+    labels = resolve_labels(settings, splits)
     args = make_training_args(settings)
     set_seed(args.seed)  # the classifier head is initialised in load_backbone
-    tokenizer, model = load_backbone(settings)
-    labels = list(settings.model.labels)
+    tokenizer, model, backbone_labels = load_backbone(settings, labels)
+    note = head_note(settings.model.backbone, backbone_labels, labels)
     label2id = {label: i for i, label in enumerate(labels)}
     max_length = max_input_length(tokenizer, model.config, settings.model.max_length)
     check_context(settings, tokenizer, max_length)
@@ -342,7 +466,14 @@ def prepare(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> Prepa
         preprocess_logits_for_metrics=_argmax,
         callbacks=callbacks,
     )
-    return Prepared(settings, trainer, encoded, labels)
+    data = {split: dict(counts) for split, counts in (data or {}).items()}
+    return Prepared(settings, trainer, encoded, labels, backbone_labels, data, [note] if note else [])
+
+
+def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Word-level seqeval with tag accuracy; a gold word with no annotation (:data:`.align.MISSING`) is read
+    as ``O``, so an entity predicted there is a false positive and ``O`` is right."""
+    return seqeval_scores([known_tags(tags) for tags in gold], predicted, accuracy=True)
 
 
 def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
@@ -355,7 +486,7 @@ def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
         "sentences": len(encoded.tags),
         "words": encoded.n_words,
         "subword_seqeval": course_scores(output.predictions, output.label_ids, prepared.labels),
-        "word_seqeval": seqeval_scores(encoded.tags, predicted_tags, accuracy=True),
+        "word_seqeval": word_scores(encoded.tags, predicted_tags),
     }
 
 
@@ -370,8 +501,9 @@ def fit(prepared: Prepared) -> dict[str, Any]:
 
     The metrics JSON (``[paths] output``/metrics.json) holds, per evaluated split, ``subword_seqeval`` (the
     course's ``compute_metrics`` over labelled subwords) and ``word_seqeval`` (first-subword prediction per
-    word, decoded by seqeval's default mode = :func:`spacy_bert_ner.bio.tags_to_spans`), plus the per-epoch
-    evaluations, throughput and peak memory.
+    word, decoded by seqeval's default mode = :func:`spacy_bert_ner.bio.tags_to_spans`), plus the labels
+    (``labels``; ``backbone_labels``: those of a fine-tuned backbone, else null), how each split was read
+    (``data``), the per-epoch evaluations, throughput and peak memory.
     """
     settings, trainer = prepared.settings, prepared.trainer
     result = trainer.train()
@@ -390,6 +522,8 @@ def fit(prepared: Prepared) -> dict[str, Any]:
         "context": settings.model.context,
         "pack_sentences": settings.model.pack_sentences,
         "labels": prepared.labels,
+        "backbone_labels": prepared.backbone_labels,
+        "data": prepared.data,
         "model_dir": str(settings.model_dir),
         "train": {
             "sentences": len(train.tags),

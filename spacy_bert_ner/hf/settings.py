@@ -99,8 +99,10 @@ class ModelSection(_Section):
         description="a HF hub id or model folder is required, e.g. --model.backbone bert-base-cased",
     )
     revision: Optional[str] = Field(None, description="null or a hub revision (branch, tag or commit)")
-    labels: Annotated[list[str], AfterValidator(_label_set)] = Field(
-        description='must be a list of IOB2 labels, e.g. ["O", "B-PER", "I-PER"]'
+    labels: Optional[Annotated[list[str], AfterValidator(_label_set)]] = Field(
+        None,
+        description="must be null (the labels of the training data) or a list of IOB2 labels, e.g. "
+        '["O", "B-PER", "I-PER"]',
     )
     alignment: Literal["all_subwords", "first_subword"] = Field(
         "all_subwords", description=f"must be one of {', '.join(ALIGNMENTS)}"

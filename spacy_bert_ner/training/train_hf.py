@@ -3,31 +3,40 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..bio import TaggedSentence
-from ..data.tagged import read_documents
+from ..data.tagged import ReadReport, read_documents
 from ..errors import DataError
 from ..hf.recipe import Prepared, prepare
 from ..hf.settings import HFTrainSettings, load_settings
 
 
-def read_splits(settings: HFTrainSettings) -> dict[str, list[list[TaggedSentence]]]:
-    """train / dev (/ test) sentences of a ``train-hf`` config, one list per Doc; errors name the ``[paths]``
+def read_splits(
+    settings: HFTrainSettings,
+) -> tuple[dict[str, list[list[TaggedSentence]]], dict[str, ReadReport]]:
+    """train / dev (/ test) sentences of a ``train-hf`` config, one list per Doc, and how each file was
+    read; one warning per file whose reading split, merged or marked anything. Errors name the ``[paths]``
     field."""
-    splits = {}
+    splits, reports = {}, {}
     for split, path in settings.split_paths().items():
+        where = settings.field("paths", split, str(path))
         try:
-            splits[split] = read_documents(path)
+            splits[split], reports[split] = read_documents(path)
         except DataError as err:
             detail = str(err).removeprefix(f"{path}: ")
-            raise DataError(f"{settings.field('paths', split, str(path))}: {detail}") from None
-    return splits
+            raise DataError(f"{where}: {detail}") from None
+        done = reports[split].describe()
+        if done:
+            warnings.warn(f"{where}: {done}")
+    return splits, reports
 
 
 def prepare_training(config_path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Prepared:
     """Read and check the config and the corpus, load the backbone, build the Trainer: every input error
     stops here, before the first training step."""
     settings = load_settings(config_path, overrides)
-    return prepare(settings, read_splits(settings))
+    splits, reports = read_splits(settings)
+    return prepare(settings, splits, {split: report.as_dict() for split, report in reports.items()})
