@@ -287,9 +287,14 @@ def readme_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def per_type(scores: dict[str, Any]) -> list[str]:
-    types = scores["ents_per_type"]
-    return [pct(types[label]["f"]) if label in types else "–" for label in ("LOC", "MISC", "ORG", "PER")]
+def entity_types(r: dict[str, Any]) -> list[str]:
+    """The entity types the run's pipelines were scored on (their test scores' own types), sorted."""
+    return sorted({label for _, gold, _, _ in pipelines(r) for label in gold["ents_per_type"]})
+
+
+def per_type(scores: dict[str, Any], types: list[str]) -> list[str]:
+    found = scores["ents_per_type"]
+    return [pct(found[label]["f"]) if label in found else "–" for label in types]
 
 
 def parity_line(name: str, parity: dict[str, Any]) -> str:
@@ -330,25 +335,14 @@ def score_table(r: dict[str, Any]) -> list[str]:
         "pipeline's own tokenizer and sentence splitters.",
         "",
     ]
-    lines += header(
-        "pipeline",
-        "P",
-        "R",
-        "F",
-        "LOC F",
-        "MISC F",
-        "ORG F",
-        "PER F",
-        "words/s",
-        "raw P",
-        "raw R",
-        "raw F",
-        "dev F",
-    )
+    types = entity_types(r)
+    type_columns = [f"{label} F".replace("|", "\\|") for label in types]
+    lines += header("pipeline", "P", "R", "F", *type_columns, "words/s", "raw P", "raw R", "raw F", "dev F")
     for name, gold, raw, dev in pipelines(r):
         raw_cells = [pct(raw[f"ents_{key}"]) if raw else "–" for key in ("p", "r", "f")]
         gold_cells = [pct(gold["ents_p"]), pct(gold["ents_r"]), f"**{pct(gold['ents_f'])}**"]
-        lines.append(row(name, *gold_cells, *per_type(gold), f"{gold['speed']:,.0f}", *raw_cells, pct(dev)))
+        cells = [*gold_cells, *per_type(gold, types), f"{gold['speed']:,.0f}", *raw_cells, pct(dev)]
+        lines.append(row(name, *cells))
     return lines
 
 

@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.cli.train import train
-from spacy.util import load_config, load_model_from_config
+from spacy.util import load_config, load_model_from_config, registry
 from tiny_models import conll_sentences, save_backbone
 
 from spacy_bert_ner.data.conll import read_conll
@@ -47,6 +47,30 @@ def test_config_loads_and_validates(path: Path) -> None:
     # Both train on spaCy's own tokens and score dev on CoNLL's (README "The spaCy route on raw text").
     assert config["corpora"]["train"]["augmenter"] == {"@augmenters": "spacy-bert-ner.own_tokens.v1"}
     assert config["corpora"]["dev"]["augmenter"] is None
+
+
+@pytest.mark.parametrize("path", SPACY_CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("lang", ["de", "xx"])
+def test_language_is_a_setting(path: Path, lang: str) -> None:
+    """English by default; `--nlp.lang` gives the pipeline (and own_tokens) another language's tokenizer."""
+    assert load_config(path)["nlp"]["lang"] == "en"
+    config = load_config(path, overrides={"nlp.lang": lang})
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.lang == lang and type(nlp) is spacy.util.get_lang_class(lang)
+    assert nlp.pipe_names == ["transformer", "ner"]
+
+
+@pytest.mark.parametrize("path", SPACY_CONFIGS, ids=lambda p: p.name)
+def test_batcher_keeps_docs_longer_than_a_batch(path: Path) -> None:
+    """No training doc is dropped: one over `size` tokens is a batch of its own, and a batch whose padded
+    size is exactly `size` (which discard_oversize also drops) is kept."""
+    batcher_config = load_config(path, interpolate=True)["training"]["batcher"]
+    batcher = registry.resolve({"batcher": batcher_config})["batcher"]
+    size = batcher_config["size"]
+    lengths = [size + 500, size // 2, size // 2, 10]
+    batches = [[len(item) for item in batch] for batch in batcher(["x" * n for n in lengths])]
+    assert sorted(n for batch in batches for n in batch) == sorted(lengths)
+    assert [size + 500] in batches
 
 
 def test_gpu_config_defaults_to_bert_base_cased() -> None:

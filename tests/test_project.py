@@ -21,7 +21,8 @@ import srsly
 from tiny_models import conll_sentences, save_backbone
 from weasel.util import load_project_config
 
-from spacy_bert_ner.data.conll import conll_lines, read_conll
+from spacy_bert_ner.bio import tags_to_spans
+from spacy_bert_ner.data.conll import conll_lines, parse_conll, read_conll, read_text
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE_HOOK = Path(__file__).resolve().parent / "import_trace"  # its sitecustomize.py records imports
@@ -233,3 +234,77 @@ def test_readme_main_command_is_the_cpu_profile() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     assert block.strip().endswith(project_cpu_profile()) and 'pip install -e ".[cpu]"' in block
+
+
+@pytest.fixture(scope="module")
+def own_project(tmp_path_factory: pytest.TempPathFactory, project: dict[str, Path], wnut_dir: Path) -> Path:
+    """A copy of the project and a slice of WNUT-17 as a user would give it: train as spaCy / Prodigy JSONL
+    with tokens, dev and test as the task's own column files (a lone-tab line included), none renamed."""
+    root = tmp_path_factory.mktemp("own-project")
+    for name in ("project.yml", "configs", "spacy_bert_ner"):
+        source = project["root"] / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, root / name)
+    data = root.parent / f"{root.name}-data"
+    data.mkdir()
+    train = parse_conll(read_text(wnut_dir / "wnut17train.conll"), "train")[0][0].sentences[:150]
+    records = []
+    for sentence in train:
+        text = " ".join(sentence.words)
+        starts = [sum(len(w) + 1 for w in sentence.words[:i]) for i in range(len(sentence.words))]
+        tokens = [{"text": w, "start": s, "end": s + len(w)} for w, s in zip(sentence.words, starts)]
+        spans = [
+            {"start": starts[s], "end": starts[e - 1] + len(sentence.words[e - 1]), "label": label}
+            for s, e, label in tags_to_spans(sentence.ner_tags, "iob2")
+        ]
+        records.append({"text": text, "tokens": tokens, "spans": spans})
+    (data / "tweets-train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    for source, name, n_lines in (
+        ("emerging.dev.conll", "tweets.dev", 400),
+        ("emerging.test.annotated", "tweets.test.annotated", 400),
+    ):
+        lines = (wnut_dir / source).read_text(encoding="utf-8").split("\n")[:n_lines]
+        lines.insert(5, "\t")  # a line with no token, as wnut17train.conll has
+        (data / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.slow
+def test_workflow_runs_on_a_users_corpus_with_its_own_labels(
+    own_project: Path, project: dict[str, Path]
+) -> None:
+    """convert -> train-hf (no config edited) -> assemble -> tune -> evaluate -> parity -> evaluate-raw ->
+    report -> package on WNUT-17 files as given: every step rc 0, the model's labels are the corpus's."""
+    data = own_project.parent / f"{own_project.name}-data"
+    variables = {
+        **workflow_vars(project),
+        "data_source": "",
+        "train_file": data / "tweets-train.jsonl",
+        "dev_file": data / "tweets.dev",
+        "test_file": data / "tweets.test.annotated",
+    }
+    args = [f"--vars.{key}={value}" for key, value in variables.items()]
+    result = subprocess.run(
+        [sys.executable, "-m", "weasel", "run", "all", str(own_project), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    manifest = json.loads((own_project / "assets" / "corpus" / "corpus.json").read_text(encoding="utf-8"))
+    assert {split: entry["file"] for split, entry in manifest.items()} == {
+        "train": "train.jsonl", "dev": "dev.conll", "test": "test.conll"
+    }  # fmt: skip
+    types = sorted({label for r in srsly.read_jsonl(data / "tweets-train.jsonl") for label in
+                    (s["label"] for s in r["spans"])})  # fmt: skip
+    assert len(types) >= 4 and all(t == t.lower() for t in types)
+    labels = srsly.read_json(own_project / "training" / "hf" / "metrics.json")["labels"]
+    assert labels[0] == "O" and {label[2:] for label in labels[1:]} >= set(types)
+    config = srsly.read_json(own_project / "training" / "hf" / "tuned" / "bert_ner" / "model" / "config.json")
+    assert [config["id2label"][str(i)] for i in range(len(labels))] == labels
+    report = (own_project / "reports" / "report.html").read_text(encoding="utf-8")
+    assert all(t in report for t in types) and "creative-work" in report
+    assert "1 line(s) hold only white space" in result.stdout + result.stderr  # said, per file
+    assert list((own_project / "packages").glob("en_bert_ner_hf-*/dist/*.tar.gz"))

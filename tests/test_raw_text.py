@@ -77,6 +77,7 @@ def test_scores_across_tokenizations() -> None:
     tokens = result["raw_text"]["tokens"]
     assert tokens["gold_tokens"] == len(WORDS)
     assert tokens["gold_tokens_split"] == 2
+    assert tokens["gold_tokens_merged"] == 0  # rebuilt text: a space between every two gold tokens
     assert {(d["gold"], d["predicted"]) for d in tokens["commonest_differences"]} == {
         ("German-born", "German | - | born"),
         ("1996-08-30", "1996 | - | 08 | - | 30"),
@@ -97,6 +98,7 @@ def test_evaluate_raw_cli_writes_what_the_report_reads(tmp_path: Path) -> None:
     entry = load_metrics("raw", output)
     assert entry.kind.startswith("raw text") and entry.overall["f"] == pytest.approx(0.8)
     assert data["raw_text"]["layout"].startswith("one line per gold sentence")
+    assert data["raw_text"]["text_sources"] == {"doc_text": 0, "rebuilt": 1}  # no real text: rebuilt
 
     result = CliRunner().invoke(app, [*args, "--layout", "paragraphs"])
     assert result.exit_code == 0, result.output

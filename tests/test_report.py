@@ -17,7 +17,13 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError, DataError
 from spacy_bert_ner.evaluation.parity import Unit, parity, predict
 from spacy_bert_ner.evaluation.report import build_report, load_metrics, parse_named, write_report
-from spacy_bert_ner.evaluation.report_examples import example_section, sample_units
+from spacy_bert_ner.evaluation.report_examples import (
+    COLORS,
+    PALETTE,
+    example_section,
+    label_colors,
+    sample_units,
+)
 
 # (words, sentence starts, gold entities); the rigged model gets doc 0 and the first sentence of doc 1 right.
 GOLD = [
@@ -189,3 +195,66 @@ def test_report_cli(files: dict[str, Path], tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["report", str(out), "-m", f"x={tmp_path / 'none.json'}"])
     assert result.exit_code == 1 and "file not found" in result.stderr
+
+
+# -- own labels: lower-case, hyphenated, not CoNLL's -------------------------------------------------------
+
+OWN_LABELS = [
+    "O",
+    "B-person",
+    "I-person",
+    "B-creative-work",
+    "I-creative-work",
+    "B-corporation",
+    "I-corporation",
+]
+OWN_WORDS = "Ada Lovelace of Acme read Hamlet at Globex .".split()
+OWN_GOLD = [(0, 2, "person"), (3, 4, "corporation"), (5, 6, "creative-work"), (7, 8, "corporation")]
+# Globex is not in the vocabulary ([UNK] -> O): the model misses it, so the sentence differs from gold.
+OWN_RIGGED = {"Ada": "B-person", "Lovelace": "I-person", "Acme": "B-corporation", "Hamlet": "B-creative-work"}
+
+
+def test_label_colors_are_distinct_and_deterministic() -> None:
+    own = label_colors(["person", "creative-work", "corporation"])
+    assert own == {"corporation": PALETTE[0], "creative-work": PALETTE[1], "person": PALETTE[2]}
+    assert label_colors(["corporation", "person", "creative-work", "person"]) == own  # sorted, not as met
+    assert label_colors(["PER", "LOC", "work"]) == {"LOC": "#ff9561", "PER": "#aa9cfc", "work": PALETTE[0]}
+    many = label_colors([f"type-{i:02d}" for i in range(40)])  # beyond the palette: spaced hues
+    assert len(set(many.values())) == 40 and not set(many.values()) & set(COLORS.values())
+
+
+def test_report_with_own_labels(tmp_path: Path) -> None:
+    """Own types appear in the score tables, and each is rendered in a colour of its own, not displaCy's
+    grey."""
+    nlp = spacy.blank("en")
+    model = save_rigged_classifier(tmp_path / "model", OWN_RIGGED, OWN_LABELS)
+    nlp.add_pipe("bert_ner", config={"model": str(model)})
+    nlp.to_disk(tmp_path / "pipeline")
+    gold = Doc(nlp.vocab, words=OWN_WORDS, sent_starts=[i == 0 for i in range(len(OWN_WORDS))])
+    gold.set_ents([Span(gold, s, e, label) for s, e, label in OWN_GOLD], default="outside")
+    DocBin(docs=[gold]).to_disk(tmp_path / "test.spacy")
+    (tmp_path / "parity.json").write_text(json.dumps(parity([gold], predict(nlp, [gold])).to_json()))
+    raw = tmp_path / "raw.json"
+    result = runner.invoke(
+        app, ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "test.spacy"), "-o", str(raw)]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = {"parity": tmp_path / "parity.json", "raw": raw}
+    pipelines = {"bert": tmp_path / "pipeline"}
+    page = write_report(tmp_path / "r.html", metrics, pipelines, data=tmp_path / "test.spacy").read_text()
+
+    scores = page[page.index("id='scores'") : page.index("id='parity'")]
+    for type_, f in (("person", "100.00"), ("creative-work", "100.00"), ("corporation", "66.67")):
+        row = re.search(rf"<tr data-type='{type_}'>(.*?)</tr>", scores).group(1)
+        assert re.findall(r"<td class='num[^']*'>([^<]*)</td>", row)[3] == f  # parity's F, from the data
+    assert "CoNLL" not in page and "article" not in page
+    assert "documents read as their own text: 0 of 1; rebuilt from tokens: 1 (one line per" in page
+
+    examples = page[page.index("id='examples'") :]
+    marks = re.findall(
+        r'<mark class="entity" style="background: ([^;]+);.*?">\s*(.*?)\s*<span[^>]*>([^<]+)', examples, re.S
+    )
+    pairs = {(label, colour) for colour, _, label in marks}  # every mark of a label in the same colour
+    assert pairs == set(label_colors(["person", "creative-work", "corporation"]).items())
+    assert len({colour for _, colour in pairs}) == 3 and "#ddd" not in {colour for _, colour in pairs}
+    assert "missed: Globex (corporation)" in examples

@@ -45,6 +45,20 @@ def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: 
     assert readme != main_job.rendered(RESULTS)[main_job.README]
 
 
+def test_the_per_type_columns_are_the_results_own_types(main_job: ModuleType, tmp_path: Path) -> None:
+    """With other entity types in the results, the score table's columns are those types, sorted."""
+    copy = tmp_path / "cpu-profile"
+    shutil.copytree(RESULTS, copy)
+    own = {"person": 0.5, "creative-work": 0.25}
+    for name in ("spacy", "hf", "hf_default"):
+        scores = json.loads((copy / f"{name}.json").read_text())
+        scores["ents_per_type"] = {label: {"p": f, "r": f, "f": f} for label, f in own.items()}
+        (copy / f"{name}.json").write_text(json.dumps(scores))
+    table = main_job.rendered(copy)[main_job.WORKFLOW_DOC]
+    assert "| F | creative-work F | person F | words/s |" in table and "LOC F" not in table
+    assert table.count("| 25.00 | 50.00 |") == 3
+
+
 def test_the_recorded_run_is_the_whole_main_command(main_job: ModuleType) -> None:
     run = json.loads((RESULTS / "run.json").read_text())
     assert run["command"] == main_job.main_command(REPO / "README.md")

@@ -16,7 +16,7 @@ from .output import guarded, say, write_json
 @app.command("parity")
 def parity_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
-    data: Path = typer.Argument(..., help="Gold .spacy file written by `convert` (e.g. corpus/test.spacy)"),
+    data: Path = typer.Argument(..., help="Gold .spacy file (e.g. corpus/test.spacy)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: all figures, the verdict"),
     batch_size: int = typer.Option(64, min=1, help="Docs per nlp.pipe batch"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
@@ -70,28 +70,36 @@ def parity_cli(
 @app.command("evaluate-raw")
 def evaluate_raw_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
-    data: Path = typer.Argument(..., help="Gold .spacy file written by `convert` (e.g. corpus/test.spacy)"),
+    data: Path = typer.Argument(..., help="Gold .spacy file (e.g. corpus/test.spacy)"),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="JSON file: the figures and token differences"
+        None, "--output", "-o", help="JSON file: the figures, the texts read and the token differences"
     ),
     batch_size: int = typer.Option(32, min=1, help="Texts per nlp.pipe batch"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
+    text: str = typer.Option(
+        "auto",
+        help="Which text each gold doc is read as: 'auto' (its own text where the DocBin marks it real, "
+        "as `convert` does for annotation-tool exports; else its tokens rebuilt), 'doc' (always its own "
+        "text) or 'tokens' (always rebuilt from its tokens)",
+    ),
     layout: str = typer.Option(
         "lines",
-        help="How each article is laid out: 'lines' (one line per gold sentence) or 'paragraphs' (prose "
-        "sentences run together, headlines, datelines and table rows on their own lines)",
+        help="How text rebuilt from tokens is laid out: 'lines' (one line per gold sentence) or "
+        "'paragraphs' (prose sentences ending . ? or ! run together, headlines, datelines and table rows on "
+        "their own lines)",
     ),
 ) -> None:
-    """Score a pipeline as users run it: each gold article as plain text (one line per sentence), read by
-    the pipeline's own tokenizer and sentence splitter; gold entities are matched across the two
-    tokenizations by spaCy's NER scorer. The figure beside `spacy evaluate`'s gold-token one."""
+    """Score a pipeline as users run it: each gold doc as plain text (its own text where it has one, else
+    its tokens rebuilt, one line per sentence), read by the pipeline's own tokenizer and sentence splitter;
+    gold entities are matched across the two tokenizations by spaCy's NER scorer. The figure beside `spacy
+    evaluate`'s gold-token one."""
     from ..evaluation.raw_text import evaluate_raw
     from ..evaluation.scores import percent
 
     def run() -> dict:
         if output is not None:
             check_output(output, "file", "--output")
-        return evaluate_raw(pipeline, data, batch_size=batch_size, gpu_id=gpu_id, layout=layout)
+        return evaluate_raw(pipeline, data, batch_size=batch_size, gpu_id=gpu_id, layout=layout, text=text)
 
     result = guarded(run)
     rows = [
@@ -100,15 +108,22 @@ def evaluate_raw_cli(
     ]
     rows.append(["ALL", *(percent(result[f"ents_{k}"]) for k in "prf")])
     msg.table(rows, header=["type", "P", "R", "F"], divider=True, aligns=["l", "r", "r", "r"])
-    tokens = result["raw_text"]["tokens"]
-    say(
-        "ℹ",
-        "blue",
-        f"{result['raw_text']['docs']} texts; {tokens['gold_tokens_split']} of {tokens['gold_tokens']} gold "
-        "tokens are split by the pipeline's tokenizer",
-    )
+    say("ℹ", "blue", raw_text_summary(result["raw_text"], layout))
     if output is not None:
         write_json(output, result)
+
+
+def raw_text_summary(raw_text: dict, layout: str) -> str:
+    """One line: the texts read (own or rebuilt), the gold tokens the pipeline's tokenizer does not keep."""
+    sources, tokens = raw_text["text_sources"], raw_text["tokens"]
+    line = (
+        f"{raw_text['docs']} texts: {sources['doc_text']} the doc's own text, {sources['rebuilt']} rebuilt "
+        f"from tokens (--layout {layout}); {tokens['gold_tokens_split']} of {tokens['gold_tokens']} gold "
+        "tokens are split by the pipeline's tokenizer"
+    )
+    if sources["doc_text"]:
+        line += f", {tokens['gold_tokens_merged']} share a predicted token with another gold token"
+    return line
 
 
 @app.command("report")

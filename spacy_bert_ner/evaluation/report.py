@@ -1,6 +1,6 @@
 """One self-contained HTML page per evaluation run: scores per type side by side, the parity verdicts,
-subword- vs word-level F1, and displaCy renderings of test sentences where a pipeline differs from gold
-(:mod:`.report_examples`).
+subword- vs word-level F1, and displaCy renderings of gold sentences where a pipeline differs from gold
+(:mod:`.report_examples`), each label in a colour of its own.
 
 Inputs are metrics JSON files (``parity --output``, ``spacy evaluate --output``, or train-hf's
 metrics.json), ``tune.json`` files (what tune chose, and a reliability plot) and, for the renderings,
@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..errors import ConfigError, DataError
 from .markup import escaped, html_percent
 from .parity import load_and_predict
-from .report_examples import ExampleSection, example_section, examples_section
+from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
 from .scores import FIGURES, Scores, from_spacy
 from .tune_section import load_tune_report, tune_section
 
@@ -35,9 +35,9 @@ false positive and one false negative, while the word-level entity is right; (2)
 <code>B-X</code> or another type splits an entity or adds one that the word level never sees; (3) words
 cut off beyond the model's maximum length drop out of the subword sequences but count as missed at the
 word level. Gold entities are the same at both levels, predicted ones are not, so the two F1 figures are
-not interchangeable: only word-level F1 compares with published CoNLL-2003 results and with
-<code>spacy evaluate</code>. With <code>first_subword</code> alignment the course metric sees one position
-per word and equals word-level F1 up to truncation."""
+not interchangeable: only word-level F1 compares with published results that score words (conlleval,
+seqeval) and with <code>spacy evaluate</code>. With <code>first_subword</code> alignment the course
+metric sees one position per word and equals word-level F1 up to truncation."""
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -262,27 +262,49 @@ def subword_section(entries: Sequence[MetricsEntry]) -> str:
 
 
 def raw_text_section(entries: Sequence[MetricsEntry]) -> str:
-    """What users get: each raw-text entry's F1, and the gold tokens its pipeline's tokenizer splits."""
+    """What users get: each raw-text entry's F1, the texts it read, and the gold tokens its pipeline's
+    tokenizer does not keep."""
     out = [
-        "<p>The figures from <code>spacy evaluate</code> and <code>parity</code> are on CoNLL's own tokens "
-        "(and sentences, for a pipeline without a sentence splitter). The raw-text figures come from "
-        "<code>evaluate-raw</code>: every test article as plain text, one line per sentence, read by the "
-        "pipeline's own tokenizer and sentence splitter. That is what users get.</p>"
+        "<p>The figures from <code>spacy evaluate</code> and <code>parity</code> are on the gold data's own "
+        "tokens (and sentences, for a pipeline without a sentence splitter). The raw-text figures come from "
+        "<code>evaluate-raw</code>: every gold document as plain text (its own text where the data has it, "
+        "else its tokens rebuilt as text), read by the pipeline's own tokenizer and sentence splitter. That "
+        "is what users get.</p>"
     ]
-    for entry in entries:
-        if entry.raw_text is None:
-            continue
-        tokens = entry.raw_text.get("tokens", {})
-        commonest = ", ".join(
-            f"{escaped(d['gold'])} &rarr; {escaped(d['predicted'])} ({d['count']})"
-            for d in tokens.get("commonest_differences", [])[:10]
-        )
-        out.append(
-            f"<p><b>{escaped(entry.name)}</b>: F1 {html_percent(entry.overall.get('f'))} on raw text; "
-            f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens "
-            f"split by its tokenizer. Commonest: {commonest or 'none'}.</p>"
-        )
+    out += [
+        raw_text_line(entry.name, entry.overall.get("f"), entry.raw_text)
+        for entry in entries
+        if entry.raw_text
+    ]
     return "\n".join(out)
+
+
+def texts_read(raw_text: Mapping[str, Any]) -> str:
+    """How many documents were read as their own text and how many rebuilt (files from before the
+    ``--text`` setting rebuilt all)."""
+    sources = raw_text.get("text_sources") or {"doc_text": 0, "rebuilt": raw_text.get("docs", "?")}
+    layout = raw_text.get("layout")
+    return (
+        f"documents read as their own text: {sources['doc_text']} of {raw_text.get('docs', '?')}; "
+        f"rebuilt from tokens: {sources['rebuilt']}" + (f" ({escaped(layout)})" if layout else "")
+    )
+
+
+def raw_text_line(name: str, f: Optional[float], raw_text: Mapping[str, Any]) -> str:
+    """One raw-text entry: F1, the texts read, the gold tokens split (and merged), the commonest
+    differences."""
+    tokens = raw_text.get("tokens", {})
+    commonest = ", ".join(
+        f"{escaped(d['gold'])} &rarr; {escaped(d['predicted'])} ({d['count']})"
+        for d in tokens.get("commonest_differences", [])[:10]
+    )
+    merged = tokens.get("gold_tokens_merged")
+    merged_text = f", {merged} share a predicted token with another gold token" if merged else ""
+    return (
+        f"<p><b>{escaped(name)}</b>: F1 {html_percent(f)} on raw text; {texts_read(raw_text)}. "
+        f"{tokens.get('gold_tokens_split', '?')} of {tokens.get('gold_tokens', '?')} gold tokens "
+        f"split by its tokenizer{merged_text}. Commonest: {commonest or 'none'}.</p>"
+    )
 
 
 def build_report(
@@ -345,11 +367,15 @@ def write_report(
     if data is not None and not pipelines:
         warnings.warn("--data is only used with --pipeline: no sentences will be shown")
     entries = [load_metrics(name, path) for name, path in metrics.items()]
-    sections = []
-    for name, path in pipelines.items():
-        assert data is not None
-        gold, predicted = load_and_predict(path, data, batch_size, gpu_id)
-        sections.append(example_section(name, path, gold, predicted, n_examples, seed))
+    runs = {
+        name: load_and_predict(path, data, batch_size, gpu_id)
+        for name, path in (pipelines.items() if data is not None else ())
+    }
+    colors = label_colors(entity_labels(doc for docs in runs.values() for side in docs for doc in side))
+    sections = [
+        example_section(name, pipelines[name], gold, predicted, n_examples, seed, colors)
+        for name, (gold, predicted) in runs.items()
+    ]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(build_report(entries, sections, data, title, tune_reports), encoding="utf-8")

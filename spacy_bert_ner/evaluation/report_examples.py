@@ -1,5 +1,5 @@
-"""The report's examples: test sentences where a pipeline differs from gold, a deterministic sample, each
-rendered by displaCy on both sides with what was missed or added."""
+"""The report's examples: gold sentences where a pipeline differs from gold, a deterministic sample, each
+rendered by displaCy on both sides with what was missed or added, every label in a colour of its own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from spacy import displacy
 from spacy.tokens import Doc
@@ -15,12 +15,45 @@ from spacy.tokens import Doc
 from .markup import escaped
 from .parity import Unit, is_annotated, unit_differs, units_of
 
-COLORS = {  # CoNLL types; displaCy's defaults only cover OntoNotes names (PERSON, GPE, ...)
+COLORS = {  # CoNLL's types keep the colours they have always had
     "PER": "#aa9cfc",
     "ORG": "#7aecec",
     "LOC": "#ff9561",
     "MISC": "#ffeb80",
 }
+PALETTE = (  # every other label, in sorted order; light enough for black text
+    "#bfeeb7",
+    "#feca74",
+    "#ff8197",
+    "#c887fb",
+    "#9cc9cc",
+    "#f0d0ff",
+    "#e4e7d2",
+    "#a6e1ff",
+    "#d7f5a0",
+    "#ffb3d9",
+    "#c7c7ff",
+    "#ffd1a6",
+)
+
+
+def label_colors(labels: Iterable[str]) -> dict[str, str]:
+    """A colour per label, the same for the same labels: the four CoNLL types keep :data:`COLORS`, every
+    other label takes the next :data:`PALETTE` colour in sorted order, and labels beyond the palette get
+    evenly spaced hues. displaCy looks colours up by upper-cased label, so ``person`` and ``PERSON`` share
+    one."""
+    labels = sorted(set(labels))
+    keys = sorted({label.upper() for label in labels})
+    others = [key for key in keys if key not in COLORS]
+    n_extra = max(0, len(others) - len(PALETTE))
+    extra = [f"hsl({360 * i / max(n_extra, 1):.1f}, 70%, 80%)" for i in range(n_extra)]
+    colors = {**COLORS, **dict(zip(others, [*PALETTE, *extra]))}
+    return {label: colors[label.upper()] for label in labels}
+
+
+def entity_labels(docs: Iterable[Doc]) -> set[str]:
+    """Every entity label in ``docs``."""
+    return {ent.label_ for doc in docs for ent in doc.ents}
 
 
 @dataclass
@@ -45,12 +78,13 @@ class ExampleSection:
     examples: list[DiffExample]
 
 
-def render(doc: Doc, unit: Unit) -> str:
-    """displaCy's entity markup for the unit's tokens (no page, no scripts)."""
+def render(doc: Doc, unit: Unit, colors: Mapping[str, str]) -> str:
+    """displaCy's entity markup for the unit's tokens in ``colors`` (no page, no scripts)."""
     span_doc = doc[unit.start : unit.end].as_doc()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*\[W006\]")  # a sentence without entities is fine
-        return displacy.render(span_doc, style="ent", page=False, jupyter=False, options={"colors": COLORS})
+        options = {"colors": dict(colors)}
+        return displacy.render(span_doc, style="ent", page=False, jupyter=False, options=options)
 
 
 def _entities(doc: Doc, unit: Unit) -> dict[tuple[int, int, str], str]:
@@ -88,8 +122,12 @@ def example_section(
     predicted_docs: Sequence[Doc],
     n_examples: int = 20,
     seed: int = 0,
+    colors: Optional[Mapping[str, str]] = None,
 ) -> ExampleSection:
-    """Sample the sentences where ``predicted_docs`` differ from gold and render both sides."""
+    """Sample the sentences where ``predicted_docs`` differ from gold and render both sides in ``colors``
+    (by default :func:`label_colors` of the labels in both)."""
+    if colors is None:
+        colors = label_colors(entity_labels([*gold_docs, *predicted_docs]))
     total, differing = differing_units(gold_docs, predicted_docs)
     examples = []
     for unit in sample_units(differing, n_examples, seed):
@@ -98,8 +136,8 @@ def example_section(
         examples.append(
             DiffExample(
                 unit,
-                render(gold, unit),
-                render(doc, unit),
+                render(gold, unit, colors),
+                render(doc, unit, colors),
                 missed=[text for key, text in gold_ents.items() if key not in pred_ents],
                 spurious=[text for key, text in pred_ents.items() if key not in gold_ents],
             )
