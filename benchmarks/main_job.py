@@ -1,17 +1,21 @@
-"""README's main command, run once and recorded: per-step wall times and its small outputs, then the tables.
+"""A published workflow command, run once and recorded: per-step wall times and its small outputs, then the
+tables. Two are published (:data:`PROFILES`): ``cpu-profile``, README's main command (CoNLL-2003, rendered
+into README.md and docs/workflow.md), and ``wnut17``, the own-data page's command (WNUT-17, rendered into
+docs/own-data.md).
 
-    python benchmarks/main_job.py run              # run README's main command, then `collect`
-    python benchmarks/main_job.py collect --log main_job.log --project .
-    python benchmarks/main_job.py render           # write the tables into README.md and docs/workflow.md
+    python benchmarks/main_job.py run [--profile wnut17]   # run the profile's command, then `collect`
+    python benchmarks/main_job.py collect --log main_job.log --project . [--profile wnut17]
+    python benchmarks/main_job.py render           # write every profile's tables into its pages
     python benchmarks/main_job.py render --check   # exit 1 when they differ from what results/ renders
 
-``run`` reads the command between README's ``<!-- main-command -->`` marker and the end of its code block,
-runs it with bash in the project folder and writes every output line to the log with the epoch second it
-arrived. ``collect`` takes each step's wall time from that log (a step runs from weasel's divider naming it
-to the next divider or the end), copies the step outputs that are small (``spacy evaluate``, ``evaluate-raw``
-and parity JSON, ``tune.json``, ``train-hf``'s metrics, the spaCy route's ``meta.json``; no weights) into
-``results/cpu-profile/`` and writes ``run.json``: the command, its exit status, the commit and machine it ran
-on, and the step times. ``render`` builds the tables from those files only.
+``run`` reads the command between the profile's marker (README's ``<!-- main-command -->``) and the end of
+its code block, runs it with bash in the project folder and writes every output line to the log with the
+epoch second it arrived. ``collect`` takes each step's wall time from that log (a step runs from weasel's
+divider naming it to the next divider or the end), copies the step outputs that are small (``spacy
+evaluate``, ``evaluate-raw`` and parity JSON, ``tune.json``, ``train-hf``'s metrics, the spaCy route's
+``meta.json``; no weights) into the profile's ``results/`` folder and writes ``run.json``: the command, its
+exit status, the commit and machine it ran on, and the step times. ``render`` builds the tables from
+those files only.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import yaml
 
@@ -36,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "results" / "cpu-profile"
 README = REPO / "README.md"
 WORKFLOW_DOC = REPO / "docs" / "workflow.md"
+OWN_DATA_DOC = REPO / "docs" / "own-data.md"
 MAIN_COMMAND_MARKER = "<!-- main-command -->"
 RENDER_COMMAND = "python benchmarks/main_job.py render"
 
@@ -61,13 +66,13 @@ DIVIDER = re.compile(r"^=+ (\S+) =+$")
 # -- run and collect ----------------------------------------------------------------------------
 
 
-def main_command(readme: Path = README) -> str:
-    """The one-line command in the code block after README's main-command marker."""
+def main_command(readme: Path = README, marker: str = MAIN_COMMAND_MARKER) -> str:
+    """The one-line command in the code block after ``marker`` (README's main-command marker)."""
     lines = readme.read_text(encoding="utf8").splitlines()
     try:
-        start = lines.index(MAIN_COMMAND_MARKER)
+        start = lines.index(marker)
     except ValueError:
-        raise SystemExit(f"{readme}: no line '{MAIN_COMMAND_MARKER}' marks the main command") from None
+        raise SystemExit(f"{readme}: no line '{marker}' marks the command") from None
     block = lines[start + 1 : start + 4]
     if len(block) < 3 or not block[0].startswith("```") or block[2] != "```":
         raise SystemExit(f"{readme}:{start + 2}: expected a code block holding one command after the marker")
@@ -175,7 +180,9 @@ def git(project: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def collect(project: Path, log: Path, out: Path, command: str) -> dict[str, Any]:
+def collect(
+    project: Path, log: Path, out: Path, command: str, profile: str = "cpu-profile"
+) -> dict[str, Any]:
     """Copy the run's small outputs into ``out`` and write ``out/run.json``."""
     missing = [src for src in OUTPUTS if not (project / src).exists()]
     if missing:
@@ -187,6 +194,7 @@ def collect(project: Path, log: Path, out: Path, command: str) -> dict[str, Any]
         shutil.copyfile(project / src, out / dest)
     changed = [ln for ln in git(project, "status", "--porcelain", "--untracked-files=no").splitlines() if ln]
     record = {
+        "profile": profile,
         "command": command,
         "exit_status": exit_status(log),
         "commit": git(project, "rev-parse", "HEAD"),
@@ -328,10 +336,11 @@ def step_table(run: dict[str, Any]) -> list[str]:
 
 
 def score_table(r: dict[str, Any]) -> list[str]:
-    sentences, articles = r["train_hf"]["test"]["sentences"], r["raw_hf"]["raw_text"]["docs"]
+    sentences, docs = r["train_hf"]["test"]["sentences"], r["raw_hf"]["raw_text"]["docs"]
+    unit = "articles" if r["run"].get("profile", "cpu-profile") == "cpu-profile" else "docs"
     lines = [
-        f"Test set ({sentences:,} sentences, {articles} articles). Gold tokens:",
-        "`spacy evaluate` on whole articles; raw text: `evaluate-raw`, one line per sentence through the",
+        f"Test set ({sentences:,} sentences, {docs} {unit}). Gold tokens:",
+        f"`spacy evaluate` on whole {unit}; raw text: `evaluate-raw`, one line per sentence through the",
         "pipeline's own tokenizer and sentence splitters.",
         "",
     ]
@@ -374,6 +383,68 @@ def workflow_tables(r: dict[str, Any]) -> str:
     return "\n\n".join("\n".join(part) for part in parts)
 
 
+# Published figures to read WNUT-17's beside (test entity F1, exact spans, the shared task's metric).
+WNUT17_ANCHORS = [
+    ("the 2017 shared task's best system", 41.9),
+    ("BERTweet (base, pre-trained on 850M tweets)", 56.5),
+]
+
+
+def seqeval_table(r: dict[str, Any]) -> list[str]:
+    """Test entity F1 by seqeval (exact spans, the shared task's metric) per type for both routes, beside
+    the published anchors."""
+    routes = [("spaCy route", r["parity_spacy"]), ("HF route, shipped", r["parity_hf"])]
+    types = sorted({label for _, parity in routes for label in parity["seqeval"]["per_type"]})
+    backbone = r["train_hf"]["backbone"].rstrip("/").split("/")[-2:]
+    lines = header("test entity F1 (seqeval)", "P", "R", "F", *[f"{label} F" for label in types])
+    for name, parity in routes:
+        s = parity["seqeval"]
+        cells = [pct(s["per_type"][label]["f"]) if label in s["per_type"] else "–" for label in types]
+        lines.append(
+            row(f"{name} (MiniLM-L6, uncased)", pct(s["p"]), pct(s["r"]), f"**{pct(s['f'])}**", *cells)
+        )
+    lines += [row(name, "", "", f"{f1:.1f}", *[""] * len(types)) for name, f1 in WNUT17_ANCHORS]
+    lines += ["", f"Backbone of both routes: `{'/'.join(backbone)}` (6 layers, 384 hidden, uncased)."]
+    return lines
+
+
+def own_data_tables(r: dict[str, Any]) -> str:
+    """docs/own-data.md's results: conditions, step times, seqeval beside the anchors, test scores, training,
+    tune and parity."""
+    footer = f"Rendered from `results/wnut17/` by `{RENDER_COMMAND}`."
+    cond = [line.replace("README's main command", "the command above") for line in conditions(r)]
+    parts = [cond, step_table(r["run"]), seqeval_table(r), score_table(r), notes(r), [footer]]
+    return "\n\n".join("\n".join(part) for part in parts)
+
+
+class Profile(NamedTuple):
+    """A published command: where it is written, where its results live, which pages render them."""
+
+    results: Path
+    command_page: Path
+    marker: str
+    pages: dict[Path, tuple[str, Callable[[dict[str, Any]], str]]]
+
+
+PROFILES = {
+    "cpu-profile": Profile(
+        RESULTS,
+        README,
+        MAIN_COMMAND_MARKER,
+        {
+            README: ("readme", lambda r: readme_table(r)),
+            WORKFLOW_DOC: ("workflow", lambda r: workflow_tables(r)),
+        },
+    ),
+    "wnut17": Profile(
+        REPO / "results" / "wnut17",
+        OWN_DATA_DOC,
+        "<!-- wnut17-command -->",
+        {OWN_DATA_DOC: ("wnut17", lambda r: own_data_tables(r))},
+    ),
+}
+
+
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
 
@@ -388,26 +459,27 @@ def splice(text: str, name: str, body: str, path: Path) -> str:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
-def rendered(results: Path = RESULTS) -> dict[Path, str]:
-    """README.md and docs/workflow.md as ``results`` renders them."""
+def rendered(results: Path = RESULTS, profile: str = "cpu-profile") -> dict[Path, str]:
+    """The profile's pages (README.md and docs/workflow.md for the CPU profile) as ``results`` renders
+    them."""
     r = load(results)
-    blocks = {README: ("readme", readme_table(r)), WORKFLOW_DOC: ("workflow", workflow_tables(r))}
     return {
-        path: splice(path.read_text(encoding="utf8"), name, body, path)
-        for path, (name, body) in blocks.items()
+        path: splice(path.read_text(encoding="utf8"), name, table(r), path)
+        for path, (name, table) in PROFILES[profile].pages.items()
     }
 
 
 def render(check: bool) -> int:
     stale = []
-    for path, text in rendered().items():
+    pages = {path: text for name, p in PROFILES.items() for path, text in rendered(p.results, name).items()}
+    for path, text in pages.items():
         if path.read_text(encoding="utf8") != text:
             stale.append(path)
             if not check:
                 path.write_text(text, encoding="utf8")
     if check and stale:
         names = ", ".join(str(p.relative_to(REPO)) for p in stale)
-        print(f"{names}: results tables differ from results/cpu-profile/; run `{RENDER_COMMAND}`")
+        print(f"{names}: results tables differ from results/; run `{RENDER_COMMAND}`")
         return 1
     return 0
 
@@ -422,19 +494,22 @@ def main() -> None:
     collect_p.add_argument("--project", type=Path, default=REPO)
     collect_p.add_argument("--log", type=Path, required=True)
     for p in (run_p, collect_p):
-        p.add_argument("--out", type=Path, default=RESULTS)
+        p.add_argument("--profile", choices=sorted(PROFILES), default="cpu-profile")
+        p.add_argument("--out", type=Path, help="default: the profile's results/ folder")
     render_p = sub.add_parser("render", help="write the tables rendered from results/ into the docs")
     render_p.add_argument("--check", action="store_true", help="only compare; exit 1 when they differ")
     args = parser.parse_args()
     if args.action == "render":
         sys.exit(render(args.check))
-    command = main_command(args.project / "README.md")
+    profile = PROFILES[args.profile]
+    command = main_command(args.project / profile.command_page.relative_to(REPO), profile.marker)
+    out = args.out or profile.results
     if args.action == "run":
         rc = run_logged(command, args.project, args.log)
         if rc != 0:
-            sys.exit(f"the main command exited with status {rc}; its log: {args.log}")
-    collect(args.project, args.log, args.out, command)
-    print(f"wrote {args.out}; now `{RENDER_COMMAND}`")
+            sys.exit(f"the command exited with status {rc}; its log: {args.log}")
+    collect(args.project, args.log, out, command, args.profile)
+    print(f"wrote {out}; now `{RENDER_COMMAND}`")
 
 
 if __name__ == "__main__":

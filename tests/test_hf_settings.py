@@ -231,3 +231,26 @@ def test_seqeval_scores_match_our_decoding_rule() -> None:
 def test_error_messages_name_the_config(hf_corpus: Path) -> None:
     with pytest.raises(ConfigError, match=r"hf_bert_ner.cfg \[paths\] train"):
         load_settings(CONFIG, {"paths.train": str(hf_corpus / "nope.spacy")})
+
+
+def test_texts_config_reads_each_short_text_alone(hf_corpus: Path) -> None:
+    """configs/hf_bert_ner_texts_cpu.cfg (docs/own-data.md's, for one-sentence Docs such as tweets) differs
+    from the course recipe in reading (context 0, no packing) and a CPU budget (batch 16 grouped by length,
+    lr 1e-4, 3 epochs, no checkpoints)."""
+    overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
+    settings = load_settings(CONFIG.with_name("hf_bert_ner_texts_cpu.cfg"), overrides)
+    course = load_settings(CONFIG, overrides)
+    assert (settings.model.context, settings.model.pack_sentences, settings.model.max_length) == (
+        0,
+        False,
+        None,
+    )
+    assert settings.model.labels is None and settings.model.alignment == course.model.alignment
+    args, course_args = make_training_args(settings), make_training_args(course)
+    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (1e-4, 3, 16)
+    assert args.group_by_length and args.save_strategy == "no"
+    assert (args.weight_decay, args.seed, args.eval_strategy) == (
+        course_args.weight_decay,
+        course_args.seed,
+        course_args.eval_strategy,
+    )
