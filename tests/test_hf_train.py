@@ -140,12 +140,16 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
     }
 
 
+@pytest.mark.parametrize("grouped", [False, True])
 def test_without_context_the_pipeline_reads_single_sentences(
-    hf_corpus: Path, backbone: Path, tmp_path: Path
+    hf_corpus: Path, backbone: Path, tmp_path: Path, grouped: bool
 ) -> None:
     """[model] context 0 (the course's single sentences): one Doc per sentence gets metrics.json's
-    entities."""
+    entities; also when the Trainer groups inputs by length (group_by_length, which it applies to
+    evaluation too: the word-level scores must still pair each prediction with its own sentence)."""
     args = cli_args(hf_corpus, backbone, tmp_path / "run", "--model.context", "0")
+    if grouped:
+        args += ["--training_args.group_by_length", "true", "--training_args.per_device_eval_batch_size", "3"]
     result = CliRunner().invoke(
         app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
     )

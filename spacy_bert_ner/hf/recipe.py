@@ -476,10 +476,21 @@ def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
     return seqeval_scores([known_tags(tags) for tags in gold], predicted, accuracy=True)
 
 
+def predict_in_order(trainer: Trainer, dataset: Any, prefix: str) -> Any:
+    """``trainer.predict`` with the predictions in the dataset's order: with ``group_by_length`` the Trainer
+    also groups evaluation inputs by length, which would pair each prediction with another input's words."""
+    grouped = trainer.args.group_by_length
+    trainer.args.group_by_length = False
+    try:
+        return trainer.predict(dataset, metric_key_prefix=prefix)
+    finally:
+        trainer.args.group_by_length = grouped
+
+
 def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
     """Both scores of one split: ``subword_seqeval`` (the course's metric) and ``word_seqeval``."""
     encoded = prepared.splits[split]
-    output = prepared.trainer.predict(encoded.dataset, metric_key_prefix=split)
+    output = predict_in_order(prepared.trainer, encoded.dataset, split)
     id2label = dict(enumerate(prepared.labels))
     predicted_tags = word_level_tags(output.predictions, encoded, id2label)
     return {
