@@ -25,10 +25,12 @@ def main_job() -> ModuleType:
     return module
 
 
-def test_published_tables_equal_what_results_render(main_job: ModuleType) -> None:
-    for path, text in main_job.rendered(RESULTS).items():
+@pytest.mark.parametrize("profile", ["cpu-profile", "wnut17"])
+def test_published_tables_equal_what_results_render(main_job: ModuleType, profile: str) -> None:
+    results = main_job.PROFILES[profile].results
+    for path, text in main_job.rendered(results, profile).items():
         assert path.read_text(encoding="utf8") == text, (
-            f"{path.relative_to(REPO)} differs from what results/cpu-profile/ renders: "
+            f"{path.relative_to(REPO)} differs from what {results.relative_to(REPO)}/ renders: "
             "run `python benchmarks/main_job.py render`"
         )
 
@@ -59,16 +61,19 @@ def test_the_per_type_columns_are_the_results_own_types(main_job: ModuleType, tm
     assert table.count("| 25.00 | 50.00 |") == 3
 
 
-def test_the_recorded_run_is_the_whole_main_command(main_job: ModuleType) -> None:
-    run = json.loads((RESULTS / "run.json").read_text())
-    assert run["command"] == main_job.main_command(REPO / "README.md")
+@pytest.mark.parametrize("profile", ["cpu-profile", "wnut17"])
+def test_the_recorded_run_is_the_whole_main_command(main_job: ModuleType, profile: str) -> None:
+    settings = main_job.PROFILES[profile]
+    results = settings.results
+    run = json.loads((results / "run.json").read_text())
+    assert run["command"] == main_job.main_command(settings.command_page, settings.marker)
     assert run["exit_status"] == 0
     assert re.fullmatch(r"[0-9a-f]{40}", run["commit"])
     workflow = yaml.safe_load((REPO / "project.yml").read_text())["workflows"]["all"]
     assert [step["step"] for step in run["steps"]] == workflow
     assert sum(step["seconds"] for step in run["steps"]) == run["workflow_seconds"]
     for name, source in run["files"].items():
-        assert (RESULTS / name).exists(), f"results/cpu-profile/{name} (from {source}) is missing"
+        assert (results / name).exists(), f"{results}/{name} (from {source}) is missing"
 
 
 def test_step_times_come_from_weasels_dividers(main_job: ModuleType, tmp_path: Path) -> None:
