@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 import pytest
 
@@ -29,19 +30,23 @@ def conll2003_dir() -> Path:
     return Path(os.environ.get("CONLL2003_DIR", REPO_ROOT.parent / "shared" / "data" / "conll2003"))
 
 
-@pytest.fixture(scope="session")
-def conll_dir() -> Path:
-    """The CoNLL-2003 folder. Skips outside CI when absent; in CI (CI=true) its absence fails."""
-    path = conll2003_dir()
-    if not all((path / name).is_file() for name in SPLIT_FILES.values()):
+def shared_corpus(path: Path, files: Iterable[str], name: str, variable: str) -> Path:
+    """``path`` when it holds ``files``; else skip, or in CI (CI=true) fail, naming the variable to set."""
+    files = list(files)
+    if not all((path / file).is_file() for file in files):
         message = (
-            f"CoNLL-2003 not found at {path} (train.txt, valid.txt, test.txt); "
-            "set CONLL2003_DIR to the folder that holds them"
+            f"{name} not found at {path} ({', '.join(files)}); set {variable} to the folder that holds them"
         )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def conll_dir() -> Path:
+    """The CoNLL-2003 folder. Skips outside CI when absent; in CI (CI=true) its absence fails."""
+    return shared_corpus(conll2003_dir(), SPLIT_FILES.values(), "CoNLL-2003", "CONLL2003_DIR")
 
 
 WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test": "emerging.test.annotated"}
@@ -55,13 +60,7 @@ def wnut17_dir() -> Path:
 @pytest.fixture(scope="session")
 def wnut_dir() -> Path:
     """The WNUT-17 folder (files as the shared task distributes them). Skips outside CI when absent."""
-    path = wnut17_dir()
-    if not all((path / name).is_file() for name in WNUT17_FILES.values()):
-        message = f"WNUT-17 not found at {path} ({', '.join(WNUT17_FILES.values())}); set WNUT17_DIR"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return shared_corpus(wnut17_dir(), WNUT17_FILES.values(), "WNUT-17", "WNUT17_DIR")
 
 
 # -- tiny Hugging Face token classifiers (tests/tiny_models.py) ---------------------------------------------
