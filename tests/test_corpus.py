@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 import pytest
 from conll2003_features import CHUNK_NAMES, NER_NAMES, POS_NAMES
+from corpus_slices import first_articles
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
@@ -86,6 +87,16 @@ def test_n_sents_groups_within_articles(conll_dir: Path, tmp_path: Path) -> None
     assert docs_to_conll(docs) == (conll_dir / "valid.txt").read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def conll_head(conll_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of train.txt, valid.txt and test.txt holding the first articles of each CoNLL-2003 split:
+    the HF-path tests convert every split twice, which takes minutes on the whole corpus."""
+    folder = tmp_path_factory.mktemp("conll-head")
+    for name, n in (("train.txt", 40), ("valid.txt", 20), ("test.txt", 20)):
+        first_articles(conll_dir / name, n, folder / name)
+    return folder
+
+
 def hf_dataset_from_files(conll_dir: Path) -> datasets.DatasetDict:
     """What `load_dataset("eriktks/conll2003")` gives, built from the local files (its loader drops
     -DOCSTART-)."""
@@ -115,14 +126,14 @@ def hf_dataset_from_files(conll_dir: Path) -> datasets.DatasetDict:
 
 @pytest.mark.parametrize("n_sents", [None, 10])
 def test_hf_dataset_path_gives_identical_docbins(
-    conll_dir: Path, tmp_path: Path, n_sents: int | None, monkeypatch: pytest.MonkeyPatch
+    conll_head: Path, tmp_path: Path, n_sents: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dataset = hf_dataset_from_files(conll_dir)
+    dataset = hf_dataset_from_files(conll_head)
     monkeypatch.setattr(
         "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
     )
     from_hf = convert_source("hf:eriktks/conll2003", tmp_path / "hf", n_sents=n_sents)
-    from_files = convert_source(str(conll_dir), tmp_path / "files", n_sents=n_sents, keep_articles=False)
+    from_files = convert_source(str(conll_head), tmp_path / "files", n_sents=n_sents, keep_articles=False)
     assert [stats.name for stats, _ in from_hf] == ["train", "dev", "test"]
     for (hf, hf_path), (file, file_path) in zip(from_hf, from_files, strict=True):
         assert (hf.name, hf.sentences, hf.tokens, hf.docs) == (
@@ -226,11 +237,12 @@ def test_fetch_conll_from_hf_writes_the_files_without_article_markers(
 
 
 def test_files_without_article_markers_are_not_one_giant_doc(
-    conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    conll_head: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What fetch-conll writes from hf: (no -DOCSTART-) converts to one Doc per --n-sents sentences, with a
     warning, as the HF rows themselves do, never to one Doc holding the whole split."""
-    dataset = hf_dataset_from_files(conll_dir)
+    dataset = hf_dataset_from_files(conll_head)
+    dev_sentences = [s for a in read_conll(conll_head / "valid.txt")[0] for s in a.sentences]
     monkeypatch.setattr(
         "spacy_bert_ner.data.sources.load_hf_dataset", lambda dataset_id, revision=None: dataset
     )
@@ -241,11 +253,12 @@ def test_files_without_article_markers_are_not_one_giant_doc(
     assert [stats.origin for stats, _ in written] == files
     assert all(len(n) == 1 and "no -DOCSTART- line, so no article boundaries" in n[0] for n in notes)
     docs = read_docbin(tmp_path / "one" / "dev.spacy")
-    assert len(docs) == 3250 and all(len(list(doc.sents)) == 1 for doc in docs)
+    assert len(docs) == len(dev_sentences) and all(len(list(doc.sents)) == 1 for doc in docs)
     [_, (dev, _), _] = convert_source(str(assets), tmp_path / "ten", n_sents=10)
     assert "one Doc per 10 sentence(s)" in dev.notes[0]
     docs = read_docbin(tmp_path / "ten" / "dev.spacy")
-    assert len(docs) == 325 and sum(len(doc) for doc in docs) == 51362
+    assert len(docs) == -(-len(dev_sentences) // 10)
+    assert sum(len(doc) for doc in docs) == sum(len(s.words) for s in dev_sentences)
 
 
 def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from spacy_bert_ner.hf.align import (
     word_tags,
 )
 
+pytestmark = pytest.mark.core
+
 X = IGNORE
 # O 0, B-PER 1, I-PER 2, B-ORG 3, I-ORG 4, B-LOC 5, I-LOC 6, B-MISC 7, I-MISC 8
 L2I = {label: i for i, label in enumerate(CONLL_LABELS)}
@@ -70,7 +72,7 @@ def test_real_tokenizer_word_ids(tmp_path: Path) -> None:
     (tmp_path / "vocab.txt").write_text(
         "\n".join(SPECIAL_TOKENS + ["Jim", "##i", "Hendrix", "in", "Lon", "##do", "##n"])
     )
-    tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=False)
+    tokenizer = BertTokenizerFast.from_pretrained(tmp_path, do_lower_case=False)
     words = ["Jimi", "Hendrix", "in", "London"]
     encoding = tokenizer(words, is_split_into_words=True)
     assert encoding.tokens() == ["[CLS]", "Jim", "##i", "Hendrix", "in", "Lon", "##do", "##n", "[SEP]"]

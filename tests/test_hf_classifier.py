@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy
 import pytest
 import torch
+import transformers
 from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classifier, tiny_settings
-from transformers import BertConfig, BertModel, BertTokenizer
+from transformers import BertConfig, BertModel
 
 from spacy_bert_ner.errors import ConfigError, ModelError
 from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
 from spacy_bert_ner.hf.quantize import is_int8
+
+pytestmark = pytest.mark.core
 
 # Wordpiece -> label of the rigged model (approximate probabilities after its LayerNorm and softmax).
 PIECES = {
@@ -274,9 +277,14 @@ def test_base_model_is_not_a_token_classifier(tmp_path: Path, tiny_tokenizer) ->
         load_token_classifier(str(tmp_path))
 
 
-def test_slow_tokenizer_is_refused(tiny_model_dir: Path) -> None:
-    model = load_token_classifier(str(tiny_model_dir)).model
-    slow = BertTokenizer(str(tiny_model_dir / "vocab.txt"))
+def test_slow_tokenizer_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    classifier = load_token_classifier(str(tiny_model_dir))
+    vocab = sorted(classifier.tokenizer.get_vocab().items(), key=lambda item: item[1])
+    (tmp_path / "vocab.txt").write_text("".join(f"{piece}\n" for piece, _ in vocab), encoding="utf-8")
+    # transformers 5 keeps BERT's pure-Python tokenizer as BertTokenizerLegacy (BertTokenizer is fast).
+    slow_class = getattr(transformers, "BertTokenizerLegacy", transformers.BertTokenizer)
+    slow = slow_class(str(tmp_path / "vocab.txt"))
+    model = classifier.model
     with pytest.raises(ModelError, match=r"not a 'fast' \(Rust\) tokenizer.*use_fast=True"):
         TokenClassifier(model, slow)
 

@@ -31,6 +31,7 @@ from spacy_bert_ner.hf.settings import HFTrainSettings, load_settings
 from spacy_bert_ner.training.train_hf import read_splits
 
 pytestmark = [
+    pytest.mark.core,
     # Trainer._sorted_checkpoints (save_total_limit) when checkpoints of a seconds-long run share an mtime.
     pytest.mark.filterwarnings("ignore:mtime may not be reliable on this filesystem:UserWarning"),
 ]

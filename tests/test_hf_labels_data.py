@@ -14,6 +14,8 @@ from spacy_bert_ner.data.tagged import MISSING, ReadReport, docs_documents, read
 from spacy_bert_ner.hf.align import IGNORE, align_labels
 from spacy_bert_ner.hf.recipe import entity_types, known_tags, word_scores
 
+pytestmark = pytest.mark.core
+
 VOCAB = Vocab()
 
 

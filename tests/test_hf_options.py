@@ -14,6 +14,8 @@ from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.classifier import load_token_classifier
 from spacy_bert_ner.hf.options import NAMES, ReadingOptions, reading_options
 
+pytestmark = pytest.mark.core
+
 
 def test_the_factory_config_holds_every_reading_option_with_its_declared_default() -> None:
     defaults = spacy.blank("en").get_factory_meta("bert_ner").default_config

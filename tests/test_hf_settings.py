@@ -17,9 +17,11 @@ from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.tagged import read_sentences
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.evaluation.scores import seqeval_scores
+from spacy_bert_ner.hf.compat import evaluation_in_order, groups_by_length
 from spacy_bert_ner.hf.settings import load_settings, make_training_args
 
 pytestmark = [
+    pytest.mark.core,
     # Trainer._sorted_checkpoints (save_total_limit) when checkpoints of a seconds-long run share an mtime.
     pytest.mark.filterwarnings("ignore:mtime may not be reliable on this filesystem:UserWarning"),
 ]
@@ -248,9 +250,47 @@ def test_texts_config_reads_each_short_text_alone(hf_corpus: Path) -> None:
     assert settings.model.labels is None and settings.model.alignment == course.model.alignment
     args, course_args = make_training_args(settings), make_training_args(course)
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (1e-4, 3, 16)
-    assert args.group_by_length and args.save_strategy == "no"
+    assert groups_by_length(args) and args.save_strategy == "no"
     assert (args.weight_decay, args.seed, args.eval_strategy) == (
         course_args.weight_decay,
         course_args.seed,
         course_args.eval_strategy,
     )
+
+
+@pytest.mark.parametrize(
+    "given, grouped",
+    [
+        ({"group_by_length": True}, True),
+        ({"group_by_length": False}, False),
+        ({"train_sampling_strategy": "group_by_length"}, True),
+        ({"train_sampling_strategy": "random"}, False),
+        ({"group_by_length": True, "train_sampling_strategy": "group_by_length"}, True),
+        ({}, False),
+    ],
+)
+def test_length_grouping_in_either_lines_spelling(hf_corpus: Path, given: dict, grouped: bool) -> None:
+    """[training_args] may spell length grouping as transformers 4 (group_by_length) or 5
+    (train_sampling_strategy) does, on either line; evaluation can be put back in the dataset's order."""
+    overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
+    overrides.update({f"training_args.{key}": value for key, value in given.items()})
+    args = make_training_args(load_settings(CONFIG, overrides))
+    assert groups_by_length(args) is grouped
+    with evaluation_in_order(args):
+        assert not groups_by_length(args)
+    assert groups_by_length(args) is grouped
+
+
+def test_length_grouping_spellings_that_disagree_are_refused(hf_corpus: Path) -> None:
+    overrides = {
+        "paths.train": str(hf_corpus / "train.spacy"),
+        "paths.dev": str(hf_corpus / "dev.spacy"),
+        "training_args.group_by_length": True,
+        "training_args.train_sampling_strategy": "random",
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"\[training_args\]: group_by_length = True and "
+        r"train_sampling_strategy = 'random' disagree; set one of them",
+    ):
+        make_training_args(load_settings(CONFIG, overrides))

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATA_LABELS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
 
 pytestmark = [
+    pytest.mark.core,
     # Trainer._sorted_checkpoints (save_total_limit) when checkpoints of a seconds-long run share an mtime.
     pytest.mark.filterwarnings("ignore:mtime may not be reliable on this filesystem:UserWarning"),
 ]

@@ -216,6 +216,39 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
     assert "--vars.data_source=data/conll " in gpu.output
 
 
+def test_check_stops_when_the_spacy_route_lacks_its_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without spacy-transformers, `check` stops at once for a spaCy-route config, naming the extra and the
+    CVE its pin carries; an HF config, or the extra installed, passes."""
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from spacy_bert_ner.cli import app
+    from spacy_bert_ner.cli.workflow import spacy_route_problem
+
+    spacy_config, hf_config = REPO / "configs/bert_ner_cpu.cfg", REPO / "configs/hf_bert_ner_cpu.cfg"
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "spacy_transformers" else find_spec(name, *a),
+    )
+    assert spacy_route_problem(hf_config) is None
+    check = ["check-gpu", "--gpu-id=-1", "--spacy-config", str(spacy_config)]
+    stopped = CliRunner().invoke(app, [*check, "--output", str(tmp_path / "device.json")])
+    assert stopped.exit_code == 1 and not (tmp_path / "device.json").exists()
+    said = " ".join(stopped.output.split())
+    assert f"{spacy_config} (the spaCy route) needs spacy-transformers" in said
+    assert 'pip install -e ".[spacy-route]"' in said and "CVE-2026-4372" in said
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    if find_spec("spacy_transformers") is not None:
+        ran = CliRunner().invoke(app, [*check, "--output", str(tmp_path / "device.json")])
+        assert ran.exit_code == 0, ran.output
+        assert srsly.read_json(tmp_path / "device.json")["spacy-transformers"] is not None
+
+
 def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:
     project_vars = srsly.read_yaml(REPO / "project.yml")["vars"]
     command = project_cpu_profile()
@@ -233,7 +266,7 @@ def test_readme_main_command_is_the_cpu_profile() -> None:
     """The README's main job is exactly the line `check-gpu` prints, so the two cannot drift apart."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    assert block.strip().endswith(project_cpu_profile()) and 'pip install -e ".[cpu]"' in block
+    assert block.strip().endswith(project_cpu_profile()) and 'pip install -e ".[cpu,spacy-route]"' in block
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,10 @@ line_sentences in ``spacy_bert_ner/pipeline/line_sentences.py``): blank English,
 (aggregation average, context 8, temperature 1.5, a label mapping and a threshold).
 ``saved_pipeline_0_1.json`` holds what that pipeline found in three texts, in that same process, before
 and after a disk round trip.
+``data/saved_pipeline_0_1_transformers5`` is the same pipeline saved under transformers 5.x by
+``data/save_pipeline.py``; ``saved_pipeline_0_1`` was saved under transformers 4.53. Each line of
+transformers loads both (CI runs this module on both lines), so a pipeline saved under one line finds the
+same entities under the other.
 A saved pipeline names only factory names, never module paths, so it must load as it was.
 """
 
@@ -18,7 +22,15 @@ from pathlib import Path
 import pytest
 import spacy
 
+pytestmark = pytest.mark.core
+
 DATA = Path(__file__).resolve().parent / "data"
+TEXTS = [
+    "EU rejects German call to boycott British lamb .\nPeter Blackburn\nBRUSSELS 1996-08-22",
+    "Jimi Hendrix wrote the lyrics in a London hotel in New York . China says Taiwan spoils atmosphere for "
+    "talks with Beijing .",
+    "Japan began the defence of their Asian Cup title with a lucky 2-1 win against Syria .",
+]
 
 
 def found(nlp: spacy.Language, texts: list[str]) -> list[dict]:
@@ -37,9 +49,11 @@ def found(nlp: spacy.Language, texts: list[str]) -> list[dict]:
     return result
 
 
-def test_pipeline_saved_by_0_1_loads_and_finds_the_same_entities() -> None:
-    saved = json.loads((DATA / "saved_pipeline_0_1.json").read_text(encoding="utf-8"))
-    nlp = spacy.load(DATA / "saved_pipeline_0_1")
+@pytest.mark.parametrize("name", ["saved_pipeline_0_1", "saved_pipeline_0_1_transformers5"])
+def test_pipeline_saved_by_0_1_loads_and_finds_the_same_entities(name: str) -> None:
+    saved = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    assert saved["texts"] == TEXTS
+    nlp = spacy.load(DATA / name)
     assert nlp.pipe_names == ["line_sentences", "sentencizer", "bert_ner"]
     ner = nlp.get_pipe("bert_ner")
     assert ner.labels == ("LOC", "MISCELLANEOUS", "ORG", "PER")

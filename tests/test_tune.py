@@ -26,6 +26,8 @@ from spacy_bert_ner.tuning.forward import InputSetting, Timing
 from spacy_bert_ner.tuning.run import Objective, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 
+pytestmark = pytest.mark.core
+
 # Wordpiece -> label; weights make a piece less sure (see tests/test_hf_model.py for the probabilities).
 PIECES = {
     "John": "B-PER",

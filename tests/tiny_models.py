@@ -74,7 +74,9 @@ def train_tokenizer(
     vocab += frequent[: max(0, vocab_size - len(vocab))]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("".join(token + "\n" for token in vocab), encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+    # from_pretrained on a folder holding vocab.txt works on transformers 4.53 and 5.x alike; the
+    # constructor's vocab_file= argument was renamed in 5.0.
+    return BertTokenizerFast.from_pretrained(folder, do_lower_case=False)
 
 
 def tiny_settings(labels: Sequence[str]) -> dict:
@@ -132,7 +134,7 @@ def save_rigged_classifier(
     vocab = SPECIAL_TOKENS + [p for p in pieces if p not in SPECIAL_TOKENS]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("".join(p + "\n" for p in vocab), encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+    tokenizer = BertTokenizerFast.from_pretrained(folder, do_lower_case=False)
     model = BertForTokenClassification(_config(len(vocab), labels, **config)).eval()
     bert = model.bert
     with torch.no_grad():

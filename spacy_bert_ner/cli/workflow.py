@@ -1,7 +1,10 @@
-"""The project workflow's own step: check-gpu, which prints the CPU profile's command when there is no GPU."""
+"""The project workflow's own step: check-gpu, which prints the CPU profile's command when there is no GPU and
+says what the spaCy route needs installed."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 from pathlib import Path
 from typing import Optional
@@ -14,6 +17,12 @@ from .app import app
 from .output import guarded, say
 
 CONLL_DIR_PLACEHOLDER = "PATH/TO/conll2003"
+# The extra (setup.cfg) that installs the spaCy route's spacy-transformers, and what its pin costs.
+SPACY_ROUTE_EXTRA = "spacy-route"
+SPACY_ROUTE_COST = (
+    "spacy-transformers 1.4.0 (the newest) pins transformers < 4.53.3, and transformers before 5.3.0 "
+    "carries CVE-2026-4372 (HIGH, remote code execution; explosion/spaCy#13989 asks for the pin to be lifted)"
+)
 
 
 def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
@@ -27,6 +36,32 @@ def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
     )
 
 
+def spacy_route_problem(spacy_config: Path) -> Optional[str]:
+    """Why `spacy train` cannot run ``spacy_config`` here (it names spacy-transformers, which is not
+    installed), or None."""
+    if "spacy-transformers." not in spacy_config.read_text(encoding="utf-8"):
+        return None
+    if importlib.util.find_spec("spacy_transformers") is not None:
+        return None
+    return (
+        f"{spacy_config} (the spaCy route) needs spacy-transformers, which is not installed. Install the "
+        f'route\'s extra: pip install -e ".[{SPACY_ROUTE_EXTRA}]" (or pip install "spacy-bert-ner'
+        f"[{SPACY_ROUTE_EXTRA}]\"). Know what it costs: {SPACY_ROUTE_COST}. The HF route's commands "
+        "(train-hf, assemble, tune, evaluate-raw, parity, package) need no extra."
+    )
+
+
+def route_versions() -> dict[str, Optional[str]]:
+    """The installed versions that decide each route: transformers, and spacy-transformers (None: absent)."""
+    found: dict[str, Optional[str]] = {}
+    for name in ("transformers", "spacy-transformers"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
 @app.command("check-gpu")
 def check_gpu_cli(
     gpu_id: int = typer.Option(..., "--gpu-id", "-g", help="The GPU the workflow will use; -1 for CPU"),
@@ -34,8 +69,16 @@ def check_gpu_cli(
     conll_dir: str = typer.Option(
         CONLL_DIR_PLACEHOLDER, help="The local CoNLL-2003 folder the printed CPU-profile command should name"
     ),
+    spacy_config: Optional[Path] = typer.Option(
+        None,
+        "--spacy-config",
+        exists=True,
+        dir_okay=False,
+        help="The spaCy route's config: stop at once when it needs spacy-transformers and that is missing",
+    ),
 ) -> None:
-    """Stop at once, with the CPU profile's command, when --gpu-id names a GPU this machine lacks."""
+    """Stop at once, with the CPU profile's command, when --gpu-id names a GPU this machine lacks; and with
+    the extra to install when --spacy-config needs spacy-transformers (the spaCy route) and it is missing."""
     import torch
     from thinc.util import gpu_is_available
 
@@ -53,6 +96,17 @@ def check_gpu_cli(
             f"Run the CPU profile instead: {cpu_profile_command(conll_dir)}",
         )
         raise typer.Exit(1)
+    problem = spacy_route_problem(spacy_config) if spacy_config is not None else None
+    if problem is not None:
+        say("✘", "red", problem)
+        raise typer.Exit(1)
+    versions = route_versions()
+    found.update(versions)
+    if versions["spacy-transformers"] is not None:
+        msg.info(
+            f"spaCy route: spacy-transformers {versions['spacy-transformers']} with transformers "
+            f"{versions['transformers']} ({SPACY_ROUTE_COST})"
+        )
     if output is not None:
         guarded(lambda: check_output(output, "file", "--output"))
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ from ..bio import TaggedSentence, tags_to_spans
 from ..errors import ConfigError, DataError, ModelError
 from ..evaluation.scores import seqeval_scores
 from .align import MISSING, align_labels, word_tags
+from .compat import evaluation_in_order
 from .context import (
     largest_context,
     pack_segments,
@@ -311,11 +312,19 @@ def load_backbone(
 
 def new_head(model: PreTrainedModel) -> None:
     """Initialise every module outside the encoder (``base_model``: the classifier head) afresh, as
-    ``from_pretrained`` initialises a head that the checkpoint lacks."""
+    ``from_pretrained`` initialises a head that the checkpoint lacks: linear weights from N(0, the config's
+    ``initializer_range``), biases zero. Done here with torch's own init, not ``model._init_weights``:
+    transformers 5 skips tensors it has loaded from the checkpoint, so a same-size head would be kept."""
+    std = getattr(model.config, "initializer_range", 0.02)
     with torch.no_grad():
         for child in model.children():
-            if child is not model.base_model:
-                child.apply(model._init_weights)
+            if child is model.base_model:
+                continue
+            for module in child.modules():
+                if isinstance(module, torch.nn.Linear):
+                    torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+                    if module.bias is not None:
+                        torch.nn.init.zeros_(module.bias)
 
 
 def head_note(
@@ -479,12 +488,8 @@ def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
 def predict_in_order(trainer: Trainer, dataset: Any, prefix: str) -> Any:
     """``trainer.predict`` with the predictions in the dataset's order: with ``group_by_length`` the Trainer
     also groups evaluation inputs by length, which would pair each prediction with another input's words."""
-    grouped = trainer.args.group_by_length
-    trainer.args.group_by_length = False
-    try:
+    with evaluation_in_order(trainer.args):
         return trainer.predict(dataset, metric_key_prefix=prefix)
-    finally:
-        trainer.args.group_by_length = grouped
 
 
 def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:

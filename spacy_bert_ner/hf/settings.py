@@ -10,7 +10,6 @@ is wrong and the fix. No spaCy here.
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import difflib
 import json
 from pathlib import Path
@@ -34,6 +33,7 @@ from transformers import TrainingArguments
 from ..errors import ConfigError
 from ..output_paths import output_problem
 from .align import ALIGNMENTS, check_label_set
+from .compat import TRAINING_ARGUMENT_NAMES, training_arguments
 
 CONFIG_TEMPLATE = "configs/hf_bert_ner.cfg"
 CONVERT_HINT = "python -m spacy_bert_ner convert PATH/TO/conll2003 corpus"
@@ -120,12 +120,13 @@ class LimitsSection(_Section):
     max_seconds: Optional[float] = Field(None, gt=0, description="must be null or a positive number")
 
 
-# [training_args]: the keys are the TrainingArguments fields; their values are checked by TrainingArguments
-# itself (make_training_args), which knows its own rules.
+# [training_args]: the keys are the TrainingArguments fields (length grouping in either transformers line's
+# spelling: .compat); their values are checked by TrainingArguments itself (make_training_args), which
+# knows its own rules.
 TrainingArgsSection: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "TrainingArgsSection",
     __config__=ConfigDict(extra="forbid", frozen=True),
-    **{f.name: (Any, None) for f in dataclasses.fields(TrainingArguments) if f.init},
+    **{name: (Any, None) for name in sorted(TRAINING_ARGUMENT_NAMES)},
 )
 
 
@@ -213,7 +214,8 @@ def load_settings(path: str | Path, overrides: Optional[Mapping[str, Any]] = Non
 
 def make_training_args(settings: HFTrainSettings) -> TrainingArguments:
     """``TrainingArguments(**[training_args])``; ``output_dir`` defaults to ``[paths] output``/checkpoints."""
-    args = {"output_dir": str(settings.output / CHECKPOINTS_DIR), **settings.training_arguments}
+    given = training_arguments(settings.training_arguments, f"{settings.source} [training_args]")
+    args = {"output_dir": str(settings.output / CHECKPOINTS_DIR), **given}
     args.setdefault("dataloader_pin_memory", torch.cuda.is_available())  # without a GPU, pinning only warns
     try:
         return TrainingArguments(**args)
