@@ -359,8 +359,9 @@ def notes(r: dict[str, Any]) -> list[str]:
     tune, train = r["tune"], r["train_hf"]
     cost, steps = tune["chosen_cost"], train["train"]
     unit = "sentences packed into inputs" if train["pack_sentences"] else "one sentence per input"
+    docs = "articles" if r["run"].get("profile", "cpu-profile") == "cpu-profile" else "docs"
     return [
-        "Words/s: `spacy evaluate`'s own figure (gold tokens, whole articles). Dev F: spaCy's scorer on gold",
+        f"Words/s: `spacy evaluate`'s own figure (gold tokens, whole {docs}). Dev F: spaCy's scorer on gold",
         "tokens (the spaCy route's `model-best` during training; `tune`'s dev scores for the HF route;",
         f"`train-hf`'s own word-level seqeval on dev sentences: {pct(train['dev']['word_seqeval']['f'])}).",
         "",
