@@ -16,7 +16,7 @@ from .output import guarded, say, write_json
 @app.command("parity")
 def parity_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
-    data: Path = typer.Argument(..., help="Gold .spacy file (e.g. corpus/test.spacy)"),
+    data: Path = typer.Argument(..., help="A gold .spacy DocBin (e.g. convert's corpus/test.spacy)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file: all figures, the verdict"),
     batch_size: int = typer.Option(64, min=1, help="Docs per nlp.pipe batch"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run the pipeline on; -1: CPU"),
@@ -70,7 +70,7 @@ def parity_cli(
 @app.command("evaluate-raw")
 def evaluate_raw_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
-    data: Path = typer.Argument(..., help="Gold .spacy file (e.g. corpus/test.spacy)"),
+    data: Path = typer.Argument(..., help="A gold .spacy DocBin (e.g. convert's corpus/test.spacy)"),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="JSON file: the figures, the texts read and the token differences"
     ),

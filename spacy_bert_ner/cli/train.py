@@ -24,7 +24,7 @@ def train_hf_cli(
     """Fine-tune a Hugging Face token classifier by the HF course recipe (Trainer) on converted DocBins.
 
     Override any setting as --section.key value, e.g. --paths.train corpus/train.spacy
-    --model.backbone bert-base-cased --training_args.max_steps 100. Writes [paths] output: model/ (a HF
+    --model.backbone bert-base-cased --training_args.max_steps 100. Writes \\[paths] output: model/ (a HF
     folder), metrics.json. Several GPUs or machines: accelerate launch -m spacy_bert_ner train-hf CONFIG ...
     """
     from spacy.cli._util import parse_config_overrides

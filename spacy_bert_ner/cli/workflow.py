@@ -93,7 +93,8 @@ def check_gpu_cli(
             "red",
             f"No usable GPU {gpu_id} here (torch sees {found['torch_cuda_devices']} CUDA device(s); spaCy's "
             f"cupy GPU: {found['cupy_gpu']}; install the cuda12x extra on a GPU machine). "
-            f"Run the CPU profile instead: {cpu_profile_command(conll_dir)}",
+            f"Run the CPU profile instead (its backbone and the spaCy route need pip install -e "
+            f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir)}',
         )
         raise typer.Exit(1)
     problem = spacy_route_problem(spacy_config) if spacy_config is not None else None
