@@ -56,3 +56,30 @@ def test_every_docs_page_is_in_the_nav() -> None:
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
     pages = sorted(str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md"))
     assert sorted(nav_pages(config["nav"])) == pages
+
+
+# Words a reader outside the project cannot decode: tracker numbers, its private name for the workflow run,
+# goals the reader cannot see.
+INTERNAL = re.compile(r"\bissues? \d+\b|\bmain job\b|\bthe targets?\b", re.IGNORECASE)
+
+
+def command_help() -> str:
+    """Every spacy_bert_ner command's --help, one after the other."""
+    from typer.testing import CliRunner
+
+    from spacy_bert_ner.cli import app
+
+    runner = CliRunner()
+    calls = [["--help"], *([c.name, "--help"] for c in app.registered_commands if c.name)]
+    return "\n".join(runner.invoke(app, call).output for call in calls)
+
+
+def test_no_internal_words_in_readme_docs_or_help() -> None:
+    texts = {
+        str(p.relative_to(REPO)): p.read_text(encoding="utf-8")
+        for p in [REPO / "README.md", *DOCS.glob("*.md")]
+    }
+    texts["--help"] = command_help()
+    assert texts["--help"].count("Usage:") >= 10, texts["--help"][:500]
+    found = {name: INTERNAL.findall(text) for name, text in texts.items()}
+    assert {name: words for name, words in found.items() if words} == {}
