@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,3 +84,24 @@ def test_no_internal_words_in_readme_docs_or_help() -> None:
     assert texts["--help"].count("Usage:") >= 10, texts["--help"][:500]
     found = {name: INTERNAL.findall(text) for name, text in texts.items()}
     assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_readme_quickstart_runs_as_written(
+    conll_rigged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """README's Quickstart, run as written with a rigged CoNLL model in place of the hub id (offline), prints
+    the entities its comment shows, and its save and load work."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- quickstart -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = block.replace('"dslim/bert-base-NER"', repr(str(conll_rigged)))
+    assert code != block, "the Quickstart no longer loads dslim/bert-base-NER"
+    shown = next(line for line in block.splitlines() if line.startswith("# [")).removeprefix("# ")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md Quickstart", "exec"), {})
+    assert capsys.readouterr().out.strip() == shown
+    assert (tmp_path / "my_pipeline" / "bert_ner" / "model").is_dir()
+
+
+def test_quickstart_is_near_the_top() -> None:
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    assert lines.index("## Quickstart") < 40
