@@ -35,6 +35,10 @@ def workflow_commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
+    return make_project(tmp_path_factory, conll_dir)
+
+
+def make_project(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
     """A copy of the project (project.yml, configs, package modules for deps), a data slice, a tiny
     backbone."""
     root = tmp_path_factory.mktemp("project")
@@ -65,14 +69,16 @@ def workflow_vars(project: dict[str, Path]) -> dict[str, object]:
     }
 
 
-def run_all(project: dict[str, Path], trace: Path | None = None) -> subprocess.CompletedProcess:
+def run_all(
+    project: dict[str, Path], trace: Path | None = None, workflow: str = "all"
+) -> subprocess.CompletedProcess:
     args = [f"--vars.{key}={value}" for key, value in workflow_vars(project).items()]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if trace is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TRACE_HOOK), env.get("PYTHONPATH")]))
         env["SPACY_BERT_NER_IMPORT_TRACE"] = str(trace)
     return subprocess.run(
-        [sys.executable, "-m", "weasel", "run", "all", str(project["root"]), *args],
+        [sys.executable, "-m", "weasel", "run", workflow, str(project["root"]), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -190,6 +196,60 @@ def test_changing_one_module_reruns_exactly_the_steps_that_list_it(
         path.write_text(original, encoding="utf-8")
     assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
     assert ran(third.stdout) == dependents, third.stdout[-3000:]
+
+
+# What only the spaCy route reads or writes: the HF workflow's commands are the others' HF halves.
+SPACY_ROUTE_PATHS = ("training/spacy", "metrics/spacy.json", "_spacy", "${vars.spacy_config}", "spacy=")
+
+
+def test_hf_workflow_is_the_hf_half_of_all() -> None:
+    """Each command of the `hf` workflow that `all` lacks is an `all` command without its spaCy-route
+    parts: the same deps (module deps included, which the `all` run checks by tracing) and outputs, less the
+    spaCy route's; the same script lines, less the spaCy route's."""
+    config = srsly.read_yaml(REPO / "project.yml")
+    by_name = {command["name"]: command for command in config["commands"]}
+    workflows = config["workflows"]
+    assert [step for step in workflows["hf"] if step in workflows["all"]] == [
+        "data", "convert", "train-hf", "assemble-hf", "tune-hf"
+    ]  # fmt: skip
+    own = [step for step in workflows["hf"] if step not in workflows["all"]]
+    assert [step.removesuffix("-hf") for step in own] == [
+        "check", "evaluate", "evaluate-raw", "parity", "report", "package"
+    ]  # fmt: skip
+
+    def hf_half(items: list[str]) -> list[str]:
+        return [item for item in items if not any(part in item for part in SPACY_ROUTE_PATHS)]
+
+    for step in own:
+        hf, both = by_name[step], by_name[step.removesuffix("-hf")]
+        assert hf["deps"] == hf_half(both["deps"]), step
+        assert hf["outputs"] == hf_half(both["outputs"]), step
+        if step not in ("check-hf", "report-hf", "evaluate-hf"):
+            assert hf["script"] == hf_half(both["script"]), step
+    evaluate = by_name["evaluate-hf"]["script"]
+    assert evaluate == ["mkdir -p reports/displacy_hf", *hf_half(by_name["evaluate"]["script"])]
+    assert by_name["check-hf"]["script"] == [
+        by_name["check"]["script"][0].replace(" --spacy-config ${vars.spacy_config}", "")
+    ]
+    report = by_name["report-hf"]["script"][0]
+    assert "spacy=" not in report.replace("-m hf", "") and "training/spacy" not in report
+
+
+@pytest.mark.core
+@pytest.mark.slow
+def test_hf_workflow_runs_without_the_spacy_route(
+    tmp_path_factory: pytest.TempPathFactory, conll_dir: Path
+) -> None:
+    """`spacy project run hf` from scratch: every step rc 0 and its outputs written. CI also runs it where
+    spacy-transformers is not installed (pytest -m core)."""
+    fresh = make_project(tmp_path_factory, conll_dir)
+    result = run_all(fresh, workflow="hf")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    config = srsly.read_yaml(REPO / "project.yml")
+    assert set(config["workflows"]["hf"]) <= ran(result.stdout)
+    for path in ("metrics/hf.json", "metrics/raw_hf.json", "metrics/parity_hf.json", "reports/report.html"):
+        assert (fresh["root"] / path).exists(), path
+    assert not (fresh["root"] / "training" / "spacy").exists()
 
 
 def project_cpu_profile() -> str:

@@ -46,8 +46,8 @@ def spacy_route_problem(spacy_config: Path) -> Optional[str]:
     return (
         f"{spacy_config} (the spaCy route) needs spacy-transformers, which is not installed. Install the "
         f'route\'s extra: pip install -e ".[{SPACY_ROUTE_EXTRA}]" (or pip install "spacy-bert-ner'
-        f"[{SPACY_ROUTE_EXTRA}]\"). Know what it costs: {SPACY_ROUTE_COST}. The HF route's commands "
-        "(train-hf, assemble, tune, evaluate-raw, parity, package) need no extra."
+        f'[{SPACY_ROUTE_EXTRA}]"). Know what it costs: {SPACY_ROUTE_COST}. Or run the HF route alone, which '
+        "needs no extra: python -m spacy project run hf . (the same --vars)."
     )
 
 
