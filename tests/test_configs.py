@@ -36,7 +36,7 @@ def test_config_loads_and_validates(path: Path) -> None:
     assert nlp.pipe_names == ["transformer", "ner"]
     model = config["components"]["transformer"]["model"]
     assert model["@architectures"] == "spacy-transformers.TransformerModel.v3"
-    # The GPU config keeps the issue's overlapping windows; the CPU one encodes each token once (README
+    # The GPU config keeps overlapping windows; the CPU one encodes each token once (docs/measurements.md
     # "Both routes side by side").
     stride = 96 if path.name == "bert_ner.cfg" else 128
     assert model["get_spans"] == {
@@ -44,7 +44,8 @@ def test_config_loads_and_validates(path: Path) -> None:
         "window": 128,
         "stride": stride,
     }
-    # Both train on spaCy's own tokens and score dev on CoNLL's (README "The spaCy route on raw text").
+    # Both train on spaCy's own tokens and score dev on CoNLL's (docs/measurements.md "The spaCy route on
+    # raw text").
     assert config["corpora"]["train"]["augmenter"] == {"@augmenters": "spacy-bert-ner.own_tokens.v1"}
     assert config["corpora"]["dev"]["augmenter"] is None
 
