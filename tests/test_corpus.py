@@ -17,7 +17,7 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.docbin import SplitStats, read_docbin
 from spacy_bert_ner.data.docs import DOCSTART_KEY, docs_to_conll
-from spacy_bert_ner.data.sources import convert_source, fetch_conll
+from spacy_bert_ner.data.sources import convert_source, fetch_conll, load_hf_dataset
 from spacy_bert_ner.errors import DataError
 
 # Expected figures: ../shared/data/conll2003/README.md ("Verified counts").
@@ -259,6 +259,25 @@ def test_files_without_article_markers_are_not_one_giant_doc(
     docs = read_docbin(tmp_path / "ten" / "dev.spacy")
     assert len(docs) == -(-len(dev_sentences) // 10)
     assert sum(len(doc) for doc in docs) == sum(len(s.words) for s in dev_sentences)
+
+
+@pytest.mark.parametrize(
+    "source, call",
+    [
+        ("eriktks/conll2003", ("eriktks/conll2003", None)),
+        ("unimelb-nlp/wikiann:en", ("unimelb-nlp/wikiann", "en")),
+    ],
+)
+def test_hf_source_may_name_a_configuration(
+    monkeypatch: pytest.MonkeyPatch, source: str, call: tuple[str, str | None]
+) -> None:
+    """hf:ID:CONFIG loads the dataset's configuration (a language subset), hf:ID its default."""
+    calls = []
+    monkeypatch.setattr(
+        datasets, "load_dataset", lambda path, name=None, revision=None: calls.append((path, name, revision))
+    )
+    load_hf_dataset(source, revision="v1")
+    assert calls == [(*call, "v1")]
 
 
 def test_fetch_conll_rejects_what_is_neither_folder_nor_hf_id(tmp_path: Path) -> None:

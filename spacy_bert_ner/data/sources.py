@@ -403,11 +403,13 @@ def fetch_conll(source: str, dest: Path, revision: Optional[str] = None) -> dict
 
 
 def load_hf_dataset(dataset_id: str = DEFAULT_HF_DATASET, revision: Optional[str] = None) -> Any:
-    """``datasets.load_dataset`` with an error that says what to do offline."""
+    """``datasets.load_dataset`` with an error that says what to do offline. ``ID:CONFIG`` names a
+    configuration of the dataset (its language subset, e.g. ``unimelb-nlp/wikiann:en``)."""
     import datasets
 
+    path, _, name = dataset_id.partition(":")
     try:
-        return datasets.load_dataset(dataset_id, revision=revision)
+        return datasets.load_dataset(path, name or None, revision=revision)
     except (ConnectionError, OSError, ValueError) as err:
         raise DataError(
             f"could not load the Hugging Face dataset {dataset_id!r} ({type(err).__name__}: {err}); the hub "
