@@ -78,6 +78,9 @@ def test_scores_across_tokenizations() -> None:
     assert tokens["gold_tokens"] == len(WORDS)
     assert tokens["gold_tokens_split"] == 2
     assert tokens["gold_tokens_merged"] == 0  # rebuilt text: a space between every two gold tokens
+    timing = result["raw_text"]
+    assert timing["words"] == len(WORDS) and timing["seconds"] > 0
+    assert result["speed"] == pytest.approx(len(WORDS) / timing["seconds"])
     assert {(d["gold"], d["predicted"]) for d in tokens["commonest_differences"]} == {
         ("German-born", "German | - | born"),
         ("1996-08-30", "1996 | - | 08 | - | 30"),
@@ -92,7 +95,7 @@ def test_evaluate_raw_cli_writes_what_the_report_reads(tmp_path: Path) -> None:
     args = ["evaluate-raw", str(tmp_path / "pipeline"), str(tmp_path / "gold.spacy"), "--output", str(output)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "2 of 8 gold tokens are split" in result.output
+    assert "2 of 8 gold tokens are split" in result.output and "8 gold words read in" in result.output
     data = json.loads(output.read_text())
     assert data["ents_p"] == 1.0 and data["ents_r"] == pytest.approx(2 / 3)
     entry = load_metrics("raw", output)

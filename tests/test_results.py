@@ -43,8 +43,24 @@ def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: 
     raw["ents_f"] = 0.12345
     (copy / "raw_hf.json").write_text(json.dumps(raw))
     readme = main_job.rendered(copy)[main_job.README]
-    assert "| 12.35 |" in readme
+    assert "| **12.35** |" in readme
     assert readme != main_job.rendered(RESULTS)[main_job.README]
+
+
+def test_the_headline_takes_the_raw_text_passes_own_speed(main_job: ModuleType, tmp_path: Path) -> None:
+    """Where evaluate-raw timed its pass, the headline's words/s is that pass's, and says so; a run from
+    before that falls back to `spacy evaluate`'s words/s and says that instead."""
+    assert "predates `evaluate-raw`'s own timing" in main_job.rendered(RESULTS)[main_job.README]
+    copy = tmp_path / "cpu-profile"
+    shutil.copytree(RESULTS, copy)
+    for name, speed in (("raw_hf", 4321.0), ("raw_spacy", 1234.0)):
+        raw = json.loads((copy / f"{name}.json").read_text())
+        raw["speed"] = speed
+        (copy / f"{name}.json").write_text(json.dumps(raw))
+    pages = main_job.rendered(copy)
+    for page in (main_job.README, main_job.INDEX_DOC):
+        assert "| **87.32** | 4,321 |" in pages[page] and "| **86.70** | 1,234 |" in pages[page]
+        assert "words/s of that pass" in pages[page] and "predates" not in pages[page]
 
 
 def test_the_per_type_columns_are_the_results_own_types(main_job: ModuleType, tmp_path: Path) -> None:

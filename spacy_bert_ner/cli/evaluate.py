@@ -114,7 +114,8 @@ def evaluate_raw_cli(
 
 
 def raw_text_summary(raw_text: dict, layout: str) -> str:
-    """One line: the texts read (own or rebuilt), the gold tokens the pipeline's tokenizer does not keep."""
+    """One line: the texts read (own or rebuilt), the gold tokens the pipeline's tokenizer does not keep, and
+    the time the pipeline took."""
     sources, tokens = raw_text["text_sources"], raw_text["tokens"]
     line = (
         f"{raw_text['docs']} texts: {sources['doc_text']} the doc's own text, {sources['rebuilt']} rebuilt "
@@ -123,6 +124,8 @@ def raw_text_summary(raw_text: dict, layout: str) -> str:
     )
     if sources["doc_text"]:
         line += f", {tokens['gold_tokens_merged']} share a predicted token with another gold token"
+    if "seconds" in raw_text:
+        line += f"; {raw_text['words']:,} gold words read in {raw_text['seconds']:.1f} s"
     return line
 
 
