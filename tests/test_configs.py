@@ -36,7 +36,7 @@ def test_config_loads_and_validates(path: Path) -> None:
     assert nlp.pipe_names == ["transformer", "ner"]
     model = config["components"]["transformer"]["model"]
     assert model["@architectures"] == "spacy-transformers.TransformerModel.v3"
-    # The GPU config keeps overlapping windows; the CPU one encodes each token once (docs/measurements.md
+    # The GPU config keeps overlapping windows; the CPU one encodes each token once (docs/history.md
     # "Both routes side by side").
     stride = 96 if path.name == "bert_ner.cfg" else 128
     assert model["get_spans"] == {
