@@ -16,6 +16,7 @@ import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
+from spacy_bert_ner.annotate.corpus import annotate_corpus
 from spacy_bert_ner.annotate.inputs import find_inputs, plan_shards, read_shard
 from spacy_bert_ner.annotate.outputs import MANIFEST, USER_DATA_KEY
 from spacy_bert_ner.annotate.run import AnnotateSettings, annotate_local, plan_run
@@ -116,6 +117,14 @@ def test_bad_inputs_are_named(tmp_path: Path, monkeypatch, inputs, error, messag
     (tmp_path / "notes.md").write_text("x\n")
     with pytest.raises(error, match=message):
         find_inputs(inputs)
+
+
+def test_a_gpu_with_forked_processes_is_refused(pipeline_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x\n")
+    settings = AnnotateSettings(n_process=2, gpu_id=0)
+    with pytest.raises(ConfigError, match="--gpu-id 0 with --n-process 2: forked worker processes cannot"):
+        annotate_corpus(str(pipeline_dir), [str(tmp_path / "a.txt")], tmp_path / "out", settings)
+    assert not (tmp_path / "out").exists()
 
 
 # -- a run ---------------------------------------------------------------------------------------------------

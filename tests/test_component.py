@@ -328,3 +328,42 @@ def test_spans_mode_without_overwrite_appends(conll_rigged: Path) -> None:
     assert [s.label_ for s in doc.spans["bert_ner"]] == ["EVENT", "PER", "LOC"]
     scores = doc.spans["bert_ner"].attrs["scores"]
     assert numpy.isnan(scores[0]) and scores[1:] == pytest.approx([0.975, 0.975], abs=1e-3)
+
+
+def test_sourced_into_a_train_config_beside_a_trained_component(conll_rigged: Path, tmp_path: Path) -> None:
+    """`spacy train` cannot train bert_ner (a plain Pipe), but a config can source it frozen beside a
+    trainable component: the pipeline builds, an update step trains the other component only, and the
+    sourced bert_ner reads as before, after an entity_ruler whose entities it keeps (overwrite false)."""
+    from spacy.training import Example
+
+    source = tmp_path / "source"
+    bert_ner(conll_rigged, overwrite=False).to_disk(source)
+    config = spacy.util.load_config_from_str(
+        f"""
+[nlp]
+lang = "en"
+pipeline = ["entity_ruler", "bert_ner", "textcat_multilabel"]
+
+[components]
+
+[components.entity_ruler]
+factory = "entity_ruler"
+
+[components.bert_ner]
+source = "{source}"
+
+[components.textcat_multilabel]
+factory = "textcat_multilabel"
+
+[training]
+frozen_components = ["bert_ner"]
+"""
+    )
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.get_pipe("textcat_multilabel").add_label("NEWS")
+    example = Example.from_dict(nlp.make_doc("John Smith visited Paris ."), {"cats": {"NEWS": 1.0}})
+    nlp.initialize(lambda: [example])
+    nlp.get_pipe("entity_ruler").add_patterns([{"label": "ORG", "pattern": "John"}])  # initialize clears them
+    losses = nlp.update([example], exclude=["bert_ner"])
+    assert set(losses) == {"textcat_multilabel"}
+    assert ents_of(nlp("John Smith visited Paris .")) == [(0, 1, "ORG"), (3, 4, "LOC")]

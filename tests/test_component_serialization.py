@@ -15,6 +15,7 @@ import spacy
 from spacy.tokens import Doc
 from tiny_models import bert_ner, ents_of
 
+import spacy_bert_ner
 from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,6 +114,12 @@ def test_spacy_package_wheel_installs_and_loads_offline(conll_rigged: Path, tmp_
     site = tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
     subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    # spacy package names the package whose entry points give the factory, with its minor-version range.
+    (metadata,) = site.glob("en_tiny_bert_ner-*.dist-info/METADATA")
+    requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist:")]
+    major, minor, _ = spacy_bert_ner.__version__.split(".")
+    wanted = f"spacy-bert-ner<{major}.{int(minor) + 1}.0,>={spacy_bert_ner.__version__}"
+    assert any(line.replace(" ", "").replace("Requires-Dist:", "") == wanted for line in requires), requires
     code = (
         "import spacy; nlp = spacy.load('en_tiny_bert_ner'); "
         "print([(e.text, e.label_) for e in nlp('John Smith visited Paris .').ents])"

@@ -105,3 +105,27 @@ def test_readme_quickstart_runs_as_written(
 def test_quickstart_is_near_the_top() -> None:
     lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
     assert lines.index("## Quickstart") < 40
+
+
+def test_app_help_groups_the_commands_in_the_order_users_meet_them() -> None:
+    from typer.testing import CliRunner
+
+    from spacy_bert_ner.cli import app
+
+    out = CliRunner().invoke(app, ["--help"]).output
+    names = ("Data", "Training", "Inference", "Evaluation", "Workflow")
+    panels = [out.index(f"─ {panel} ") for panel in names]
+    assert panels == sorted(panels)
+    assert all(command.name in out for command in app.registered_commands)
+
+
+def test_convert_help_names_every_split_name_and_suffix() -> None:
+    import typer.main
+
+    from spacy_bert_ner.cli import app
+    from spacy_bert_ner.data.sources import CORPUS_SUFFIXES, SPLIT_OF_STEM
+
+    convert = typer.main.get_command(app).commands["convert"]  # type: ignore[attr-defined]
+    (source,) = [param for param in convert.params if param.name == "source"]
+    words = set(re.findall(r"[\w.]+", source.help))
+    assert set(SPLIT_OF_STEM) - words == set() and set(CORPUS_SUFFIXES) - words == set()

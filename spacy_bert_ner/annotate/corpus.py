@@ -29,6 +29,12 @@ def annotate_corpus(
     ``ray_workers`` actors with ``gpus_per_worker`` GPUs each, at ``ray_address`` or a local Ray)."""
     if engine not in get_args(EngineName):
         raise ConfigError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and settings.gpu_id >= 0 and settings.n_process > 1:
+        raise ConfigError(
+            f"--gpu-id {settings.gpu_id} with --n-process {settings.n_process}: forked worker processes "
+            "cannot share one GPU (CUDA does not survive a fork); on a GPU use --n-process 1, or "
+            "--engine ray --gpus-per-worker for several"
+        )
     plan = plan_run(pipeline, inputs, output_dir, settings)
     if engine == "ray":
         from .ray_engine import RaySettings, annotate_ray

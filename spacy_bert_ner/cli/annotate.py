@@ -12,7 +12,7 @@ from .app import app
 from .output import guarded, say
 
 
-@app.command("annotate", no_args_is_help=True)
+@app.command("annotate", rich_help_panel="Inference", no_args_is_help=True)
 def annotate_cli(
     pipeline: str = typer.Argument(
         ..., help="A saved spaCy pipeline folder or an installed pipeline package"

@@ -6,7 +6,10 @@ import typer
 
 app = typer.Typer(
     name="spacy_bert_ner",
-    help="spacy-bert-ner: CoNLL-2003 -> DocBin, BERT NER training, wrapping and evaluation for spaCy.",
+    help="spacy-bert-ner: a BERT named-entity recogniser in spaCy. Convert a corpus (CoNLL-2003, your "
+    "own files) to DocBins, train a HF token classifier and assemble it as a spaCy pipeline (`bert_ner`), "
+    "tune its inference, evaluate it on raw text and check spaCy's scores against seqeval, annotate whole "
+    "corpora. The spaCy-native route trains with `python -m spacy train configs/bert_ner*.cfg`.",
     no_args_is_help=True,
     add_completion=False,
 )

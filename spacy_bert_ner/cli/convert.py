@@ -62,16 +62,19 @@ def print_stats(rows: list[tuple[SplitStats, Path]]) -> None:
             say("ℹ", "blue", line)
 
 
-@app.command("convert")
+@app.command("convert", rich_help_panel="Data")
 def convert_cli(
     source: Optional[str] = typer.Argument(
         None,
-        help="A folder of split files (train / valid or dev / test), one file, or hf:DATASET_ID for Hugging "
-        "Face datasets (e.g. hf:eriktks/conll2003). Leave it out when naming the splits with --train",
+        help="A folder of split files, one file, or hf:DATASET_ID[:CONFIG] for Hugging Face datasets (e.g. "
+        "hf:eriktks/conll2003). In a folder the splits are found by name: train or eng.train; dev, valid, "
+        "validation, testa or eng.testa; test, testb or eng.testb; with the suffix .txt .conll .iob .iob2 "
+        ".tsv .jsonl .json .spacy or none. One file becomes OUTPUT_DIR/NAME.spacy (train, dev or test for "
+        "the names above). Leave it out when naming the splits with --train",
         show_default=False,
     ),
     output_dir: Optional[Path] = typer.Argument(
-        None, help="Folder for train.spacy, dev.spacy, test.spacy", show_default=False
+        None, help="Folder for train.spacy, dev.spacy, test.spacy (those found)", show_default=False
     ),
     train: Optional[Path] = typer.Option(None, "--train", help="The training split: a file of any name"),
     dev: Optional[Path] = typer.Option(None, "--dev", help="The dev split: a file of any name"),
@@ -157,7 +160,7 @@ def convert_cli(
     msg.good(f"Wrote {len(rows)} DocBin file(s) to {output_dir}")
 
 
-@app.command("export-conll")
+@app.command("export-conll", rich_help_panel="Data")
 def export_conll_cli(
     docbin: Path = typer.Argument(
         ..., help="A .spacy file (DocBin) with sentence starts, e.g. from `convert`"
@@ -188,7 +191,7 @@ def given(path: Optional[Path]) -> Optional[Path]:
     return path if path is not None and str(path) not in ("", ".") else None
 
 
-@app.command("fetch-corpus")
+@app.command("fetch-corpus", rich_help_panel="Data")
 def fetch_corpus_cli(
     source: Optional[str] = typer.Argument(
         None, help="A folder of split files, one file, or hf:DATASET_ID; ignored when --train is given"
@@ -228,7 +231,7 @@ def fetch_corpus_cli(
     msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
 
 
-@app.command("fetch-conll")
+@app.command("fetch-conll", rich_help_panel="Data")
 def fetch_conll_cli(
     source: str = typer.Argument(..., help="A folder of CoNLL files, one CoNLL file, or hf:DATASET_ID"),
     dest: Path = typer.Argument(..., help="Folder for train.txt, valid.txt, test.txt"),

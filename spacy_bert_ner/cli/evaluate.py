@@ -13,7 +13,7 @@ from .app import app
 from .output import guarded, say, write_json
 
 
-@app.command("parity")
+@app.command("parity", rich_help_panel="Evaluation")
 def parity_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
     data: Path = typer.Argument(..., help="A gold .spacy DocBin (e.g. convert's corpus/test.spacy)"),
@@ -67,7 +67,7 @@ def parity_cli(
     raise typer.Exit(1)
 
 
-@app.command("evaluate-raw")
+@app.command("evaluate-raw", rich_help_panel="Evaluation")
 def evaluate_raw_cli(
     pipeline: Path = typer.Argument(..., help="A saved spaCy pipeline (spaCy-native, or `assemble`'s)"),
     data: Path = typer.Argument(..., help="A gold .spacy DocBin (e.g. convert's corpus/test.spacy)"),
@@ -129,7 +129,7 @@ def raw_text_summary(raw_text: dict, layout: str) -> str:
     return line
 
 
-@app.command("report")
+@app.command("report", rich_help_panel="Evaluation")
 def report_cli(
     output: Path = typer.Argument(..., help="The HTML page to write, e.g. metrics/report.html"),
     metrics: Optional[list[str]] = typer.Option(

@@ -15,6 +15,7 @@ from .output import guarded, say
 
 @app.command(
     "train-hf",
+    rich_help_panel="Training",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def train_hf_cli(
@@ -46,7 +47,7 @@ def train_hf_cli(
         say("✔", "green", f"Saved the model to {settings.model_dir}, metrics to {settings.metrics_path}")
 
 
-@app.command("assemble")
+@app.command("assemble", rich_help_panel="Training")
 def assemble_cli(
     model_dir: Path = typer.Argument(..., help="A fine-tuned HF token classifier folder (train-hf's model/)"),
     output_dir: Path = typer.Argument(..., help="Where to save the spaCy pipeline"),

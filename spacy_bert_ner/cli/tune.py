@@ -12,7 +12,7 @@ from .app import app
 from .output import guarded, say
 
 
-@app.command("tune", no_args_is_help=True)
+@app.command("tune", rich_help_panel="Inference", no_args_is_help=True)
 def tune_cli(
     pipeline: str = typer.Argument(
         ..., help="A saved pipeline with a bert_ner component (folder or package)"

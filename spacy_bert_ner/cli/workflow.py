@@ -62,7 +62,7 @@ def route_versions() -> dict[str, Optional[str]]:
     return found
 
 
-@app.command("check-gpu")
+@app.command("check-gpu", rich_help_panel="Workflow steps")
 def check_gpu_cli(
     gpu_id: int = typer.Option(..., "--gpu-id", "-g", help="The GPU the workflow will use; -1 for CPU"),
     output: Optional[Path] = typer.Option(None, help="Write what was found here as JSON"),
