@@ -1,8 +1,13 @@
-"""The package's exceptions: one base, one child per kind of input that failed.
+"""The package's exceptions and warnings: one base each, one child per kind of input.
 
 Every message names where the problem is (file and line, config field, option, model folder), what was
 found and how to fix it. The CLI catches :class:`BertNerError` and prints the message as one line; as
 ``ValueError`` subclasses they also stop spaCy's config validation and user code the usual way.
+
+Warnings say what was done with input that did not stop the run (a repair, a skipped file, a setting with
+nothing to act on). Each is a :class:`BertNerWarning` of one kind, so a user can silence or escalate a kind
+as spaCy's users do with its warnings, e.g. ``warnings.filterwarnings("ignore", category=RepairWarning)``
+or ``python -W error::spacy_bert_ner.errors.DataWarning``.
 """
 
 from __future__ import annotations
@@ -22,3 +27,19 @@ class ConfigError(BertNerError):
 
 class ModelError(BertNerError):
     """A model, tokenizer or saved pipeline that cannot be loaded or cannot serve as a word-level tagger."""
+
+
+class BertNerWarning(UserWarning):
+    """Input used with a change or a gap; the message says where, what, and the way out."""
+
+
+class DataWarning(BertNerWarning):
+    """Data read with a gap or a loss: a split or file left out, sentences cut, entity types a split lacks."""
+
+
+class RepairWarning(DataWarning):
+    """Tags repaired as they were read: I- tags that open an entity, by the conlleval rule."""
+
+
+class ConfigWarning(BertNerWarning):
+    """A setting or option that has nothing to act on for this input, so it changes nothing."""

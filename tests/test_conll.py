@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spacy_bert_ner.data.conll import RepairWarning, conll_lines, read_conll
-from spacy_bert_ner.errors import ConfigError, DataError
+from spacy_bert_ner.data.conll import conll_lines, read_conll
+from spacy_bert_ner.errors import ConfigError, DataError, RepairWarning
 
 FOUR = (
     "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n"

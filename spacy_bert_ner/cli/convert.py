@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from wasabi import msg
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataWarning
 from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
@@ -152,7 +152,7 @@ def convert_cli(
         else:
             splits, missing = corpus_splits(source, revision)
             for message in missing:
-                warnings.warn(message)
+                warnings.warn(message, DataWarning)
         return convert_splits(splits, output_dir, options)
 
     rows = guarded(run)
@@ -222,7 +222,7 @@ def fetch_corpus_cli(
         elif source:
             splits, missing = corpus_splits(source, revision)
             for message in missing:
-                warnings.warn(message)
+                warnings.warn(message, DataWarning)
         else:
             raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
         return fetch_corpus(splits, dest)

@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..bio import SCHEMES, Span, spans_to_iob2, split_tag, tags_to_spans
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, RepairWarning
 
 DOCSTART = "-DOCSTART-"
 DOCSTART_LINES = {4: "-DOCSTART- -X- -X- O", 2: "-DOCSTART- O"}
 COLUMN_LAYOUTS = {4: "TOKEN POS CHUNK NER", 2: "TOKEN NER"}
 BOM = "\ufeff"  # U+FEFF at the start of a file: the byte-order mark (EF BB BF in UTF-8)
-
-
-class RepairWarning(UserWarning):
-    """I- tags that open an entity in an IOB2 file were repaired by the conlleval rule."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataWarning
 from .annotations import SPAN_FORMATS, read_json_records
 from .conll import BOM, Article, Sentence, conll_lines, decode_tags, read_conll, read_text
 from .docbin import articles_to_docs, gc_paused, write_docbin
@@ -237,7 +237,8 @@ def split_files(folder: Path) -> dict[str, Path]:
             if path.suffix not in (".md", ".zip") and not path.name.startswith(".") and path.name != MANIFEST:
                 warnings.warn(
                     f"Ignoring {path}: its name is not one of {', '.join(sorted(SPLIT_OF_STEM))}; to convert "
-                    f"files of any name, give them as {NAMED_SPLITS_HINT}"
+                    f"files of any name, give them as {NAMED_SPLITS_HINT}",
+                    DataWarning,
                 )
             continue
         if split in found:
@@ -336,7 +337,7 @@ def convert_source(
     )
     splits, missing = corpus_splits(source, revision)
     for message in missing:
-        warnings.warn(message)
+        warnings.warn(message, DataWarning)
     return convert_splits(splits, output_dir, settings)
 
 

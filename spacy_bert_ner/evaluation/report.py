@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, ConfigWarning, DataError
 from .markup import escaped, html_percent
 from .parity import load_and_predict
 from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
@@ -365,7 +365,7 @@ def write_report(
     if pipelines and data is None:
         raise ConfigError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
     if data is not None and not pipelines:
-        warnings.warn("--data is only used with --pipeline: no sentences will be shown")
+        warnings.warn("--data is only used with --pipeline: no sentences will be shown", ConfigWarning)
     entries = [load_metrics(name, path) for name, path in metrics.items()]
     runs = {
         name: load_and_predict(path, data, batch_size, gpu_id)

@@ -50,7 +50,7 @@ from transformers import (
 )
 
 from ..bio import TaggedSentence, tags_to_spans
-from ..errors import ConfigError, DataError, ModelError
+from ..errors import ConfigError, ConfigWarning, DataError, DataWarning, ModelError
 from ..evaluation.scores import seqeval_scores
 from .align import MISSING, align_labels, word_tags
 from .compat import evaluation_in_order
@@ -153,7 +153,8 @@ def resolve_labels(settings: HFTrainSettings, splits: Mapping[str, Documents]) -
         warnings.warn(
             f"{settings.field('paths', 'train', settings.paths.train)}: no entities of types that other "
             f"splits have: {counts}; the model cannot learn them, so each counts as a miss in those splits' "
-            "scores; add examples of them to the training data"
+            "scores; add examples of them to the training data",
+            DataWarning,
         )
     if settings.model.labels is not None:
         return list(settings.model.labels)
@@ -440,7 +441,8 @@ def prepare(
             f"{settings.field('model', 'context', settings.model.context)}: "
             "every Doc of [paths] train holds one sentence, so no sentence has context to read; "
             "convert CoNLL files with their -DOCSTART- lines "
-            "(one Doc per article) for document context, or set [model] context 0"
+            "(one Doc per article) for document context, or set [model] context 0",
+            ConfigWarning,
         )
     # saved into config.json: bert_ner reads text the way the model was trained, by default
     record_reading(model.config, settings.model.context, settings.model.pack_sentences, max_length)
@@ -460,7 +462,8 @@ def prepare(
         if enc.n_truncated:
             warnings.warn(
                 f"{settings.split_paths()[split]}: {enc.n_truncated} sentence(s) longer than {max_length} "
-                "subwords were cut; their last words are not trained on and count as O in word-level scores"
+                "subwords were cut; their last words are not trained on and count as O in word-level scores",
+                DataWarning,
             )
     max_seconds = settings.limits.max_seconds
     callbacks = [TimeBudget(max_seconds)] if max_seconds else []

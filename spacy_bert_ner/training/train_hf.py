@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 from ..bio import TaggedSentence
 from ..data.tagged import ReadReport, read_documents
-from ..errors import DataError
+from ..errors import DataError, DataWarning
 from ..hf.recipe import Prepared, prepare
 from ..hf.settings import HFTrainSettings, load_settings
 
@@ -30,7 +30,7 @@ def read_splits(
             raise DataError(f"{where}: {detail}") from None
         done = reports[split].describe()
         if done:
-            warnings.warn(f"{where}: {done}")
+            warnings.warn(f"{where}: {done}", DataWarning)
     return splits, reports
 
 
