@@ -101,7 +101,7 @@ def msgpack_encoders_read_once() -> Iterator[None]:
         yield
         return
     found = msgpack_encoders.get_all()
-    msgpack_encoders.get_all = lambda: dict(found)  # type: ignore[method-assign]
+    msgpack_encoders.get_all = lambda: dict(found)
     try:
         yield
     finally:

@@ -121,7 +121,7 @@ def convert_cli(
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if any(named.values()) and output_dir is None and source is not None:
-        source, output_dir = None, Path(source)
+        output_dir, source = Path(source), None
     if output_dir is None:
         say(
             "✘",
@@ -149,10 +149,12 @@ def convert_cli(
         check_output(output_dir, "folder", "OUTPUT_DIR")
         if any(named.values()):
             splits = named_splits(named)
-        else:
+        elif source is not None:
             splits, missing = corpus_splits(source, revision)
             for message in missing:
                 warnings.warn(message, DataWarning)
+        else:
+            raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
         return convert_splits(splits, output_dir, options)
 
     rows = guarded(run)
@@ -210,7 +212,7 @@ def fetch_corpus_cli(
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if dest is None and source:  # fetch-corpus --train FILE ... DEST
-        source, dest = None, Path(source)
+        dest, source = Path(source), None
     if dest is None:
         say("✘", "red", "give DEST: `fetch-corpus SOURCE DEST` or `fetch-corpus --train FILE ... DEST`")
         raise typer.Exit(1)

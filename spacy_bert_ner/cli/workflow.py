@@ -7,7 +7,7 @@ import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from wasabi import msg
@@ -82,7 +82,7 @@ def check_gpu_cli(
     import torch
     from thinc.util import gpu_is_available
 
-    found = {
+    found: dict[str, Any] = {
         "gpu_id": gpu_id,
         "torch_cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "cupy_gpu": bool(gpu_is_available()),

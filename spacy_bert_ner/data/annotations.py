@@ -183,7 +183,8 @@ def _doccano_record(data: dict, where: str) -> Record:
             what = f"label {i}"
             if not isinstance(item, list) or len(item) != 3:
                 raise DataError(f"{where}: {what} {item!r}: expected [start, end, label]")
-            spans.append(_span(*item, where, what))
+            start, end, label = item
+            spans.append(_span(start, end, label, where, what))
     return Record(text, spans, where)
 
 

@@ -293,6 +293,6 @@ def conll_lines(sentences: Iterable[Sentence], docstart: bool, n_columns: int) -
             for row in zip(sent.words, sent.pos, chunk, ner):
                 yield " ".join(row)
         else:
-            for row in zip(sent.words, ner):
-                yield " ".join(row)
+            for word, tag in zip(sent.words, ner):
+                yield f"{word} {tag}"
         yield ""

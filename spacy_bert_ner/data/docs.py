@@ -7,7 +7,7 @@ opened it, so :func:`docs_to_conll` writes the source back.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy
 from spacy.attrs import ENT_IOB, ENT_TYPE, SENT_START, TAG
@@ -63,7 +63,7 @@ def sentences_to_doc(vocab: Vocab, sentences: Sequence[Sentence], docstart: bool
     values = numpy.zeros((len(words), len(attrs)), dtype="uint64")
     values[:, 0] = numpy.uint64(-1 & 0xFFFFFFFFFFFFFFFF)  # -1: not a sentence start
     values[:, 1] = 2  # ENT_IOB 2 = O
-    chunks = []
+    chunks: list[Any] = []
     offset = 0
     for sent in sentences:
         values[offset, 0] = 1
@@ -76,7 +76,7 @@ def sentences_to_doc(vocab: Vocab, sentences: Sequence[Sentence], docstart: bool
         offset += len(sent.words)
     if has_columns:
         values[:, 3] = [strings.add(tag) for sent in sentences for tag in sent.pos or ()]
-    doc.from_array(attrs, values)
+    doc.from_array(attrs, values)  # type: ignore[arg-type]  # numpy's uint64 array is thinc's Ints2d
     if has_columns:
         doc.spans[CHUNKS_KEY] = [Span(doc, s, e, label=strings.add(label)) for s, e, label in chunks]
     if docstart:

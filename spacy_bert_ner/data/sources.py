@@ -131,8 +131,10 @@ class SplitSource:
         fmt = self.format(options.format)
         stats = SplitStats(self.split, self.origin, fmt)
         if fmt == "docbin":
+            assert self.path is not None  # only a file is read as a DocBin
             return read_docbin_source(self.path, tokenizer.vocab, stats), stats
         if fmt in ("json", *SPAN_FORMATS):
+            assert self.path is not None  # only a file holds JSON
             records = list(read_json_records(read_text(self.path), self.origin, options.format))
             docs = records_to_docs(records, tokenizer, stats, options.misaligned)
             stats.format = ",".join(sorted({r.format for r in records})) or fmt
@@ -436,11 +438,12 @@ def dataset_sentences(rows: Any, origin: str) -> list[Sentence]:
         inner = getattr(feature, "feature", None)
         if inner is None and isinstance(feature, list):
             inner = feature[0]
-        if not hasattr(inner, "names"):
+        names = getattr(inner, "names", None)
+        if names is None:
             raise DataError(f"{origin}: column {column!r} is not a sequence of ClassLabel ({feature})")
-        return list(inner.names)
+        return list(names)
 
-    ner_names, pos_names, chunk_names = names("ner_tags"), names("pos_tags"), names("chunk_tags")
+    ner_names, pos_names, chunk_names = names("ner_tags") or [], names("pos_tags"), names("chunk_tags")
     columns = rows.to_dict()
     sentences = []
     for i, words in enumerate(columns["tokens"]):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence, cast
 
 from spacy.language import Language
 from spacy.scorer import get_ner_prf
@@ -233,4 +233,4 @@ def evaluate_raw(
     check_choice(text, TEXT_SOURCES, "--text")
     nlp = load_pipeline(pipeline, gpu_id)
     gold_docs = read_docbin(data, nlp.vocab)
-    return raw_text_scores(nlp, gold_docs, batch_size, layout, text)  # type: ignore[arg-type]
+    return raw_text_scores(nlp, gold_docs, batch_size, cast(Layout, layout), cast(TextSource, text))

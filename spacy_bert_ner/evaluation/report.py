@@ -167,7 +167,7 @@ def scores_table(entries: Sequence[MetricsEntry]) -> str:
         if type_ == "ALL":
             supports = [sum(e.support.values()) for e in entries if e.support]
             support = supports[0] if supports else None
-        fs = [s.get("f") for s in by_name.values() if s and s.get("f") is not None]
+        fs = [f for s in by_name.values() if s and (f := s.get("f")) is not None]
         best = max(fs) if len(fs) > 1 else None
         cells = []
         for entry in entries:
@@ -217,8 +217,8 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
         lines.append(
             f"<tr data-name='{escaped(entry.name)}'><td>{escaped(entry.name)}</td><td>{verdict}</td>"
             f"<td class='num'>{html_percent(entry.overall.get('f'))}</td>"
-            f"<td class='num'>{html_percent(entry.seqeval and entry.seqeval['f'])}</td>"
-            f"<td class='num'>{html_percent(entry.strict and entry.strict['f'])}</td>"
+            f"<td class='num'>{html_percent(entry.seqeval['f'] if entry.seqeval else None)}</td>"
+            f"<td class='num'>{html_percent(entry.strict['f'] if entry.strict else None)}</td>"
             f"<td class='num'>{counts}</td>"
             f"<td class='num'>{crossing}</td></tr>"
         )
@@ -367,10 +367,9 @@ def write_report(
     if data is not None and not pipelines:
         warnings.warn("--data is only used with --pipeline: no sentences will be shown", ConfigWarning)
     entries = [load_metrics(name, path) for name, path in metrics.items()]
-    runs = {
-        name: load_and_predict(path, data, batch_size, gpu_id)
-        for name, path in (pipelines.items() if data is not None else ())
-    }
+    runs = {}
+    if data is not None:
+        runs = {name: load_and_predict(path, data, batch_size, gpu_id) for name, path in pipelines.items()}
     colors = label_colors(entity_labels(doc for docs in runs.values() for side in docs for doc in side))
     sections = [
         example_section(name, pipelines[name], gold, predicted, n_examples, seed, colors)

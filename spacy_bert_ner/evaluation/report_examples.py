@@ -97,7 +97,7 @@ def _entities(doc: Doc, unit: Unit) -> dict[tuple[int, int, str], str]:
 
 def differing_units(gold_docs: Sequence[Doc], predicted_docs: Sequence[Doc]) -> tuple[int, list[Unit]]:
     """How many sequences the annotated gold docs have, and those whose predicted entities differ."""
-    total, differing = 0, []
+    total, differing = 0, list[Unit]()
     for i, (gold, doc) in enumerate(zip(gold_docs, predicted_docs)):
         if not is_annotated(gold, i):
             continue

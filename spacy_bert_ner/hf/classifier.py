@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy
 import torch
@@ -32,6 +32,9 @@ from .context import (
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .options import Aggregation, ReadingOptions, resolve
 from .quantize import QUANTIZED_DEVICE_FIX, int8_model
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 # The dtype the weights are loaded in; "int8" loads float32 and quantizes the Linear layers (.quantize).
 DTYPES: dict[str, torch.dtype] = {
@@ -163,7 +166,7 @@ class TokenClassifier:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: PreTrainedModel,
         tokenizer: Any,
         options: ReadingOptions = ReadingOptions(),
         source: str = "",

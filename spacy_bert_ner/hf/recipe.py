@@ -52,7 +52,7 @@ from transformers import (
 from ..bio import TaggedSentence, tags_to_spans
 from ..errors import ConfigError, ConfigWarning, DataError, DataWarning, ModelError
 from ..evaluation.scores import seqeval_scores
-from .align import MISSING, align_labels, word_tags
+from .align import MISSING, Alignment, align_labels, word_tags
 from .compat import evaluation_in_order
 from .context import (
     largest_context,
@@ -184,7 +184,7 @@ def encode(
     tokenizer: PreTrainedTokenizerFast,
     documents: Documents,
     label2id: Mapping[str, int],
-    alignment: str,
+    alignment: Alignment,
     max_length: int,
     context: int = 0,
     pack: bool = False,
@@ -478,8 +478,8 @@ def prepare(
         preprocess_logits_for_metrics=_argmax,
         callbacks=callbacks,
     )
-    data = {split: dict(counts) for split, counts in (data or {}).items()}
-    return Prepared(settings, trainer, encoded, labels, backbone_labels, data, [note] if note else [])
+    read = {split: dict(counts) for split, counts in (data or {}).items()}
+    return Prepared(settings, trainer, encoded, labels, backbone_labels, read, [note] if note else [])
 
 
 def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, Any]:

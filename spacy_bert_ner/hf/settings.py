@@ -13,7 +13,7 @@ import configparser
 import difflib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional
 
 import torch
 from confection import Config, ConfigValidationError
@@ -123,11 +123,15 @@ class LimitsSection(_Section):
 # [training_args]: the keys are the TrainingArguments fields (length grouping in either transformers line's
 # spelling: .compat); their values are checked by TrainingArguments itself (make_training_args), which
 # knows its own rules.
-TrainingArgsSection: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "TrainingArgsSection",
-    __config__=ConfigDict(extra="forbid", frozen=True),
-    **{name: (Any, None) for name in sorted(TRAINING_ARGUMENT_NAMES)},
-)
+# A type checker sees a plain model; at run time the class is built from TrainingArguments' own fields.
+if TYPE_CHECKING:
+    TrainingArgsSection = BaseModel
+else:
+    TrainingArgsSection = create_model(
+        "TrainingArgsSection",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        **{name: (Any, None) for name in sorted(TRAINING_ARGUMENT_NAMES)},
+    )
 
 
 class HFTrainSettings(BaseModel):
@@ -138,7 +142,7 @@ class HFTrainSettings(BaseModel):
     paths: PathsSection
     model: ModelSection
     limits: LimitsSection = LimitsSection()
-    training_args: TrainingArgsSection  # type: ignore[valid-type]
+    training_args: TrainingArgsSection
     _source: str = PrivateAttr("")
 
     @property

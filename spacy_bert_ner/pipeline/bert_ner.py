@@ -67,6 +67,7 @@ def _reading_parameters(factory: Callable[..., "BertNER"]) -> Callable[..., "Ber
     reading = [
         inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=types[n]) for n in READING_NAMES
     ]
+    # A function's __signature__ is writable (inspect reads it first), but typeshed does not declare it.
     factory.__signature__ = signature.replace(parameters=fixed + reading)  # type: ignore[attr-defined]
     return factory
 
@@ -411,7 +412,10 @@ class BertNER(Pipe):
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BertNER":
         """Restore from a folder written by :meth:`to_disk`; no network needed."""
-        deserializers = {"cfg": self._read_cfg, MODEL_DIR: self._read_model}
+        deserializers: dict[str, Callable[[Path], None]] = {
+            "cfg": self._read_cfg,
+            MODEL_DIR: self._read_model,
+        }
         from_disk(path, deserializers, exclude)
         return self
 

@@ -27,6 +27,7 @@ from ..hf.classifier import (
     with_temperature,
     word_probabilities,
 )
+from ..hf.options import Aggregation
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
 
@@ -257,7 +258,7 @@ class Dataset:
 
 
 def decode(
-    component: BertNER, data: Dataset, cached: Cached, aggregation: str, temperature: float
+    component: BertNER, data: Dataset, cached: Cached, aggregation: Aggregation, temperature: float
 ) -> Decoded:
     """Every entity the component writes from the cached probabilities (no thresholds), each with its score
     and whether spaCy's NER scorer counts it right; gold entities counted per label."""
@@ -295,7 +296,7 @@ def decode(
 
 
 def scores_at_temperature(
-    cached: Cached, docs: Sequence[Doc], aggregation: str, decoded: Decoded
+    cached: Cached, docs: Sequence[Doc], aggregation: Aggregation, decoded: Decoded
 ) -> Callable[[float], numpy.ndarray]:
     """A function of the temperature giving the decoded entities' scores: the mean over their words of the
     best label's probability after the temperature. Exact for ``first`` aggregation; for the others the

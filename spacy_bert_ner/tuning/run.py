@@ -14,13 +14,13 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, cast
 
 from spacy.language import Language
 
 from ..errors import ConfigError
 from ..evaluation.scores import CountedScores
-from ..hf.options import AGGREGATIONS, DTYPE_NAMES
+from ..hf.options import AGGREGATIONS, DTYPE_NAMES, Aggregation
 from ..pipeline.bert_ner import BertNER
 from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
@@ -60,7 +60,7 @@ class Trial:
     """One input setting and aggregation at temperature 1: its scores, with and without thresholds."""
 
     setting: InputSetting
-    aggregation: str
+    aggregation: Aggregation
     plain: CountedScores  # no thresholds
     tuned: CountedScores  # with ``thresholds``
     thresholds: Thresholds
@@ -121,14 +121,14 @@ def thresholds_for(
     return result.thresholds, result.reached
 
 
-def check_aggregations(aggregations: Iterable[str]) -> list[str]:
+def check_aggregations(aggregations: Iterable[str]) -> list[Aggregation]:
     aggregations = list(dict.fromkeys(aggregations))
     bad = [a for a in aggregations if a not in AGGREGATIONS]
     if bad or not aggregations:
         raise ConfigError(
             f"--aggregations: choose from {', '.join(AGGREGATIONS)}, got {', '.join(aggregations) or 'none'}"
         )
-    return aggregations
+    return [cast(Aggregation, a) for a in aggregations]
 
 
 def check_dtypes(dtypes: Iterable[str]) -> list[str]:
@@ -199,11 +199,11 @@ def tune(
     )
     best = max((t for t in trials if t.within_budget), key=lambda trial: trial.rank(objective))
     chosen_cache = cache[best.setting]
-    plain = decode(component, data, chosen_cache, best.aggregation, 1.0)
+    untempered = decode(component, data, chosen_cache, best.aggregation, 1.0)
     temperature = 1.0
     if fit_temp:
-        scores_at = scores_at_temperature(chosen_cache, data.docs, best.aggregation, plain)
-        temperature = fit_temperature(scores_at, plain.candidates.correct)
+        scores_at = scores_at_temperature(chosen_cache, data.docs, best.aggregation, untempered)
+        temperature = fit_temperature(scores_at, untempered.candidates.correct)
     calibrated = decode(component, data, chosen_cache, best.aggregation, temperature)
     thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
     chosen = {
@@ -212,7 +212,7 @@ def tune(
         "temperature": temperature,
         "thresholds": thresholds,
     }
-    before, after = plain.candidates, calibrated.candidates
+    before, after = untempered.candidates, calibrated.candidates
     return Result(
         component=name,
         objective=objective,
@@ -341,10 +341,11 @@ def objective_for(
         )
     if scope not in ("label", "overall"):
         raise ConfigError(f"--target-scope must be label or overall, got {scope!r}")
+    checked = cast(Scope, scope)
     if target_precision is not None:
-        return Objective("p", target_precision, scope)  # type: ignore[arg-type]
+        return Objective("p", target_precision, checked)
     if target_recall is not None:
-        return Objective("r", target_recall, scope)  # type: ignore[arg-type]
+        return Objective("r", target_recall, checked)
     return Objective()
 
 
@@ -369,7 +370,9 @@ def tune_pipeline(
         )
     nlp = load_pipeline(pipeline, gpu_id)
     result = tune(nlp, dev, **settings)
-    before = settings_of(dict(nlp.pipeline)[result.component])
+    component = nlp.get_pipe(result.component)
+    assert isinstance(component, BertNER)
+    before = settings_of(component)
     if eval_data is not None:
         progress = settings.get("progress", True)
         default_eval, tuned_eval = evaluate_settings(
