@@ -40,8 +40,8 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from tiny_models import conll_sentences, save_random_classifier, save_rigged_classifier, train_tokenizer
 
-from spacy_bert_ner.conll import read_conll
-from spacy_bert_ner.corpus import sentences_to_doc
+from spacy_bert_ner.data.conll import read_conll
+from spacy_bert_ner.data.docs import sentences_to_doc
 
 work, valid = Path(sys.argv[1]), Path(sys.argv[2])
 articles, _ = read_conll(valid)

@@ -28,7 +28,7 @@ from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, sc
 
 pytestmark = pytest.mark.core
 
-# Wordpiece -> label; weights make a piece less sure (see tests/test_hf_model.py for the probabilities).
+# Wordpiece -> label; weights make a piece less sure (see tests/test_hf_classifier.py for the probabilities).
 PIECES = {
     "John": "B-PER",
     "Smith": "I-PER",

@@ -1,7 +1,7 @@
 """int8 reading on CPU: dynamic quantization of a token classifier's Linear layers (torch only, no spaCy).
 
-The Linear layers' weights become int8 (per tensor); activations are quantized on the fly per batch. On
-MiniLM this read the dev set 1.9x as fast as float32 on 2 cores (docs/measurements.md). It uses
+The Linear layers' weights become int8 (per tensor); activations are quantized on the fly per batch. What
+it costs and buys is measured in docs/measurements.md ("int8"). It uses
 ``torch.ao.quantization.quantize_dynamic``, which torch marks deprecated in favour of torchao but still ships
 (2.13 here); its two deprecation warnings are silenced where it is called, and a torch without it gets a
 one-line error naming the fix.
