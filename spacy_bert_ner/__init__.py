@@ -22,6 +22,10 @@ _PUBLIC = {
     "ConfigError": "errors",
     "DataError": "errors",
     "ModelError": "errors",
+    "BertNerWarning": "errors",
+    "DataWarning": "errors",
+    "RepairWarning": "errors",
+    "ConfigWarning": "errors",
     "read_conll": "data.conll",
     "docs_to_conll": "data.docs",
     "read_docbin": "data.docbin",
@@ -35,6 +39,8 @@ _PUBLIC = {
     "parity": "evaluation.parity",
     "write_report": "evaluation.report",
     "tune": "tuning.run",
+    "tune_pipeline": "tuning.run",
+    "TuneSettings": "tuning.run",
 }
 __all__ = ["__version__", *_PUBLIC]
 

@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.classifier import load_token_classifier, with_temperature
+from spacy_bert_ner.hf.options import FORWARD_OPTIONS
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
 from spacy_bert_ner.tuning.forward import InputSetting, Timing
-from spacy_bert_ner.tuning.run import Objective, tune
+from spacy_bert_ner.tuning.run import Objective, TuneSettings, parse_tries, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 
 pytestmark = pytest.mark.core
@@ -281,9 +282,11 @@ def test_tune_finds_the_known_best_settings(rigged_dir: Path, dev_path: Path, tm
     nlp = bert_ner(rigged_dir)
     default = evaluate(nlp, dev_path)
     assert default["ents_f"] == pytest.approx(2 * 0.6 * 0.75 / 1.35)  # first: ORG missed, MISC and Z wrong
-    result = tune(nlp, dev_path, progress=False)
+    result = tune(nlp, dev_path, TuneSettings(progress=False))
     assert result.default.f == pytest.approx(default["ents_f"])
-    by_aggregation = {t.aggregation: t.plain.f for t in result.trials if t.setting.pack is False}
+    by_aggregation = {
+        t.aggregation: t.plain.f for t in result.trials if t.setting.get("pack_sentences") is False
+    }
     assert by_aggregation["average"] > max(by_aggregation["first"], by_aggregation["max"])
     assert result.chosen["aggregation"] == "average"
     assert set(result.chosen["thresholds"]) == {"LOC"}  # only Z's low LOC needs one
@@ -337,7 +340,9 @@ def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path, tmp_path:
     pipeline_dir = tmp_path / "pipeline"
     nlp.to_disk(pipeline_dir)
     first = tune(
-        nlp, dev_path, objective=Objective("p", 1.0, "label"), aggregations=["first"], progress=False
+        nlp,
+        dev_path,
+        TuneSettings(objective=Objective("p", 1.0, "label"), aggregations=["first"], progress=False),
     )
     assert set(first.chosen["thresholds"]) == {"LOC"}  # Z cut; MISC's one entity is wrong at any threshold
     assert first.reached == {"LOC": True, "MISC": False, "ORG": True, "PER": True}
@@ -357,16 +362,16 @@ def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path, tmp_path:
     )
     assert cli.exit_code == 0, cli.output
     assert "precision >= 1 per label: not reached on dev for MISC; they keep the threshold" in cli.output
-    best = tune(nlp, dev_path, objective=Objective("p", 1.0, "label"), progress=False)
+    best = tune(nlp, dev_path, TuneSettings(objective=Objective("p", 1.0, "label"), progress=False))
     assert best.chosen["aggregation"] == "average" and best.tuned.p == 1.0 and best.tuned.r == 1.0
 
 
 def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
     nlp = bert_ner(rigged_dir)
     with pytest.raises(ConfigError, match="--aggregations: choose from first, average, max"):
-        tune(nlp, dev_path, aggregations=["mean"], progress=False)
+        tune(nlp, dev_path, TuneSettings(aggregations=["mean"], progress=False))
     with pytest.raises(ConfigError, match="--component 'ner'"):
-        tune(nlp, dev_path, component_name="ner", progress=False)
+        tune(nlp, dev_path, TuneSettings(component="ner", progress=False))
     runner = CliRunner()
     result = runner.invoke(
         app,
@@ -386,7 +391,9 @@ def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Pa
 
 def test_tune_tries_window_lengths_over_whole_docs(rigged_dir: Path, dev_path: Path) -> None:
     nlp = bert_ner(rigged_dir)
-    result = tune(nlp, dev_path, windows=[8, 16], packing=False, aggregations=["average"], progress=False)
+    result = tune(
+        nlp, dev_path, TuneSettings(windows=[8, 16], packing=False, aggregations=["average"], progress=False)
+    )
     tried = [t.setting.describe() for t in result.trials]
     assert tried == [
         "sentences, context 0",
@@ -399,11 +406,13 @@ def test_tune_tries_window_lengths_over_whole_docs(rigged_dir: Path, dev_path: P
     with pytest.raises(
         ConfigError, match=r"input setting 'whole docs, context 0, window 2': window must be more"
     ):
-        tune(nlp, dev_path, windows=[2], progress=False)
+        tune(nlp, dev_path, TuneSettings(windows=[2], progress=False))
 
 
 def test_tune_without_thresholds_or_temperature_keeps_argmax_scores(rigged_dir: Path, dev_path: Path) -> None:
-    result = tune(bert_ner(rigged_dir), dev_path, use_thresholds=False, fit_temp=False, progress=False)
+    result = tune(
+        bert_ner(rigged_dir), dev_path, TuneSettings(thresholds=False, temperature=False, progress=False)
+    )
     assert result.chosen["thresholds"] == {} and result.chosen["temperature"] == 1.0
     assert result.chosen["aggregation"] == "average"  # 1 wrong LOC (Z) left: F1 8/9
     assert result.tuned.f == pytest.approx(2 * 4 / (2 * 4 + 1)) and result.ece_after == result.ece_before
@@ -415,7 +424,7 @@ def test_tune_needs_a_bert_ner_component(dev_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"one bert_ner component, this one has 0 \(none; pipeline: sentencizer\)"
     ):
-        tune(nlp, dev_path, progress=False)
+        tune(nlp, dev_path, TuneSettings(progress=False))
 
 
 # -- the speed budget ----------------------------------------------------------------------------------------
@@ -425,9 +434,17 @@ def test_tune_keeps_to_a_time_budget(rigged_dir: Path, dev_path: Path) -> None:
     """The rigged model ignores context, so every reading scores the same and the first tried (the pipeline's
     own, context 2) wins a tie; a budget that rules it out leaves the reference reading."""
     nlp = bert_ner(rigged_dir, context=2)
-    own, packed = InputSetting(True, 2, False), InputSetting(True, 2, True)
-    costs = {REFERENCE: 2.0, own: 6.0, packed: 3.0, InputSetting(True, 0, True): 1.6}
-    free = tune(nlp, dev_path, aggregations=["average"], costs=costs, progress=False)
+    own, packed = (
+        InputSetting.of(True, context=2, pack_sentences=False),
+        InputSetting.of(True, context=2, pack_sentences=True),
+    )
+    costs = {
+        REFERENCE: 2.0,
+        own: 6.0,
+        packed: 3.0,
+        InputSetting.of(True, context=0, pack_sentences=True): 1.6,
+    }
+    free = tune(nlp, dev_path, TuneSettings(aggregations=["average"], progress=False), costs=costs)
     assert free.chosen["context"] == 2 and free.chosen["pack_sentences"] is False
     words = sum(len(words) for words, _ in DEV)
     by_setting = {t.setting: t for t in free.trials}
@@ -436,16 +453,20 @@ def test_tune_keeps_to_a_time_budget(rigged_dir: Path, dev_path: Path) -> None:
     assert by_setting[own].cost.time_x_fastest == pytest.approx(6.0 / 1.6)
     assert all(t.within_budget for t in free.trials)
 
-    capped = tune(nlp, dev_path, aggregations=["average"], costs=costs, budget=Budget(1.5), progress=False)
+    capped = tune(
+        nlp, dev_path, TuneSettings(aggregations=["average"], budget=Budget(1.5), progress=False), costs=costs
+    )
     assert {t.setting for t in capped.trials if not t.within_budget} == {own}  # 3x; packed is 1.5x
     assert (capped.chosen["context"], capped.chosen["pack_sentences"]) == (0, False)  # next in the grid
     assert capped.chosen_cost == by_setting[REFERENCE].cost
 
+    budget = Budget(min_words_per_second=words / 1.7)
     fast = tune(
-        nlp, dev_path, aggregations=["average"], costs=costs, progress=False,
-        budget=Budget(min_words_per_second=words / 1.7),
-    )  # fmt: skip
-    assert {t.setting for t in fast.trials if t.within_budget} == {InputSetting(True, 0, True)}
+        nlp, dev_path, TuneSettings(aggregations=["average"], progress=False, budget=budget), costs=costs
+    )
+    assert {t.setting for t in fast.trials if t.within_budget} == {
+        InputSetting.of(True, context=0, pack_sentences=True)
+    }
     assert (fast.chosen["context"], fast.chosen["pack_sentences"]) == (0, True)
 
 
@@ -470,16 +491,18 @@ def test_tune_json_records_each_readings_cost(rigged_dir: Path, dev_path: Path, 
 
 def test_tune_names_a_budget_it_cannot_keep(rigged_dir: Path, dev_path: Path) -> None:
     nlp = bert_ner(rigged_dir)
-    costs = {REFERENCE: 2.0, InputSetting(True, 0, True): 4.0}
+    costs = {REFERENCE: 2.0, InputSetting.of(True, context=0, pack_sentences=True): 4.0}
     with pytest.raises(ConfigError, match=r"no reading tried keeps to the budget \(>= 1,000 words/s\); the "
                        r"fastest, 'sentences, context 0', read 6 words/s"):  # fmt: skip
-        tune(nlp, dev_path, costs=costs, budget=Budget(min_words_per_second=1000), progress=False)
+        tune(
+            nlp, dev_path, TuneSettings(budget=Budget(min_words_per_second=1000), progress=False), costs=costs
+        )
     with pytest.raises(ConfigError, match=r"--max-time-ratio must be 1 or more"):
         Budget(0.5)
     with pytest.raises(ConfigError, match=r"--timing-rounds and --timing-words must be 1 or more"):
         Timing(rounds=0)
     with pytest.raises(ConfigError, match=r"costs gives no time for sentences, packed, context 0"):
-        tune(nlp, dev_path, costs={REFERENCE: 1.0}, progress=False)
+        tune(nlp, dev_path, TuneSettings(progress=False), costs={REFERENCE: 1.0})
 
 
 def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
@@ -489,7 +512,9 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
 
     nlp = bert_ner(rigged_dir)
     result = tune(
-        nlp, dev_path, dtypes=["float32", "int8"], packing=False, aggregations=["average"], progress=False
+        nlp,
+        dev_path,
+        TuneSettings(dtypes=["float32", "int8"], packing=False, aggregations=["average"], progress=False),
     )
     assert [t.setting.describe() for t in result.trials] == [
         "sentences, context 0",
@@ -501,8 +526,61 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
     with pytest.raises(
         ConfigError, match=r"--dtypes: choose from float32, bfloat16, float16, int8, got int4"
     ):
-        tune(nlp, dev_path, dtypes=["int4"], progress=False)
+        tune(nlp, dev_path, TuneSettings(dtypes=["int4"], progress=False))
     bert_ner(rigged_dir, dtype="int8").to_disk(tmp_path / "int8")
     loaded = spacy.load(tmp_path / "int8")
     assert is_int8(loaded.get_pipe("bert_ner").classifier.model)
     assert evaluate(loaded, dev_path)["ents_f"] == pytest.approx(evaluate(nlp, dev_path)["ents_f"])
+
+
+# -- one seam with bert_ner's reading options ---------------------------------------------------------------
+
+# A value of each reading option that changes the model's input, valid for the rigged pipeline: a new option
+# of kind "forward" in hf/options.py needs one here, and then tune tries it with --try and no other edit.
+SAMPLE_VALUES = {"window": 16, "stride": 4, "context": 1, "pack_sentences": True, "dtype": "int8"}
+
+
+def test_every_reading_option_says_how_tune_treats_it() -> None:
+    from spacy_bert_ner.hf.options import KIND_OF, KINDS
+
+    undeclared = [name for name, kind in KIND_OF.items() if kind not in KINDS]
+    assert undeclared == [], (
+        "declare each ReadingOptions field's kind in hf/options.py, "
+        f"dataclasses.field(metadata={{'kind': ...}}) with one of {sorted(KINDS)}"
+    )
+
+
+@pytest.mark.parametrize("name", FORWARD_OPTIONS)
+def test_tune_tries_every_forward_reading_option(
+    name: str, rigged_dir: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    """`--try NAME=VALUE` works for every option of kind forward: the reading is in tune's search space,
+    read with its own forward pass, and tune.json records the option in what it tried."""
+    assert name in SAMPLE_VALUES, f"add a sample value for {name!r} to SAMPLE_VALUES in tests/test_tune.py"
+    value = SAMPLE_VALUES[name]
+    pipeline, output = tmp_path / "pipeline", tmp_path / "tuned"
+    bert_ner(rigged_dir).to_disk(pipeline)
+    args = ["tune", str(pipeline), str(dev_path), str(output), "--no-progress", "--no-packing"]
+    result = CliRunner().invoke(
+        app, [*args, "--aggregations", "average", "--try", f"{name}={json.dumps(value)}"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((output / "tune.json").read_text())
+    assert report["search"]["tries"] == {name: [value]}
+    assert [t[name] for t in report["tried"] if name in t and t.get(name) == value]
+
+
+def test_tune_refuses_to_try_what_is_not_a_forward_option() -> None:
+    with pytest.raises(
+        ConfigError, match=r"aggregation cannot be tried as an input setting; .* window, stride"
+    ):
+        TuneSettings(tries=(("aggregation", ("max",)),))
+    with pytest.raises(ConfigError, match=r"window = 0: must be a positive number of wordpieces"):
+        TuneSettings(tries=(("window", (0,)),))
+    assert parse_tries(["stride=64,96", "dtype=int8", "pack_sentences=true"]) == (
+        ("stride", (64, 96)),
+        ("dtype", ("int8",)),
+        ("pack_sentences", (True,)),
+    )
+    with pytest.raises(ConfigError, match=r"--try 'stride': write NAME=VALUE"):
+        parse_tries(["stride"])

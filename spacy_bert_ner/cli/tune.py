@@ -74,6 +74,13 @@ def tune_cli(
         "--dtypes",
         help="Also try every input setting in these dtypes, e.g. float32,int8 (int8: CPU only)",
     ),
+    tries: Optional[list[str]] = typer.Option(
+        None,
+        "--try",
+        help="NAME=VALUE[,VALUE...], repeatable: also try every input setting with these values of a reading "
+        "option that changes the model's input (window, stride, context, pack_sentences, dtype), "
+        "e.g. --try stride=64,96",
+    ),
     aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
     thresholds: bool = typer.Option(
         True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
@@ -98,29 +105,26 @@ def tune_cli(
     from ..evaluation.scores import percent
     from ..tuning.budget import Budget
     from ..tuning.forward import Timing
-    from ..tuning.run import objective_for, tune_pipeline, whole_numbers
+    from ..tuning.run import TuneSettings, objective_for, parse_tries, tune_pipeline, whole_numbers
 
     def run():
-        return tune_pipeline(
-            pipeline,
-            dev,
-            output,
-            eval_data=eval_data,
-            gpu_id=gpu_id,
-            component_name=component,
+        settings = TuneSettings(
+            component=component,
             objective=objective_for(target_precision, target_recall, target_scope),
             contexts=whole_numbers(contexts, "--contexts", "0,64"),
             packing=packing,
             whole_docs=whole_docs,
             windows=whole_numbers(windows, "--windows", "128,256"),
-            dtypes=[d for d in dtypes.split(",") if d],
-            aggregations=aggregations.split(","),
-            use_thresholds=thresholds,
-            fit_temp=temperature,
+            dtypes=tuple(d for d in dtypes.split(",") if d),
+            tries=parse_tries(tries or []),
+            aggregations=tuple(aggregations.split(",")),
+            thresholds=thresholds,
+            temperature=temperature,
             progress=progress,
             budget=Budget(max_time_ratio, min_words_per_second),
             timing=Timing(timing_rounds, timing_words),
         )
+        return tune_pipeline(pipeline, dev, output, settings, eval_data=eval_data, gpu_id=gpu_id)
 
     result = guarded(run)
     rows = [

@@ -81,7 +81,8 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
     return "".join(parts)
 
 
-READING_KEYS = ("sentences", "context", "pack_sentences", "window", "dtype", "aggregation")
+# What tune chooses after it has tried the readings: the chosen entry holds them, the tried entries do not.
+FITTED_KEYS = ("temperature", "thresholds")
 
 
 def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str:
@@ -116,7 +117,7 @@ def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str
         f"<text x='10' y='{MARGIN + SIZE / 2}' font-size='11' text-anchor='middle' "
         f"transform='rotate(-90 10 {MARGIN + SIZE / 2})'>dev F1 (thresholds)</text>",
     ]
-    picked = {k: chosen.get(k) for k in READING_KEYS if k in chosen}
+    picked = {k: v for k, v in chosen.items() if k not in FITTED_KEYS}  # the reading: input and aggregation
     for t, speed, f in zip(points, speeds, f1s):
         x, y = xy(speed, f)
         inside = t.get("within_budget", True)

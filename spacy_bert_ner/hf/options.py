@@ -45,16 +45,20 @@ class ReadingOptions:
     temperature: divides the logits before the softmax (``tune`` fits it); 1 keeps the model's own scores.
     dtype: the torch dtype the weights are loaded in; "int8": float32 weights whose Linear layers are
         dynamically quantized to int8 for reading (CPU only; :mod:`~spacy_bert_ner.hf.quantize`).
+
+    Each field's ``kind`` (:data:`KINDS`) says what changing it costs, which is how ``tune`` treats it:
+    ``forward`` changes the model's inputs or weights (a forward pass of its own), ``decode`` is applied to
+    the label probabilities (tried on the same forward pass), ``runtime`` changes neither (speed only).
     """
 
-    aggregation: Aggregation = "first"
-    window: Optional[int] = None
-    stride: Optional[int] = None
-    context: Optional[int] = None
-    pack_sentences: Optional[bool] = None
-    batch_size: int = 1024
-    temperature: float = 1.0
-    dtype: DType = "float32"
+    aggregation: Aggregation = dataclasses.field(default="first", metadata={"kind": "decode"})
+    window: Optional[int] = dataclasses.field(default=None, metadata={"kind": "forward"})
+    stride: Optional[int] = dataclasses.field(default=None, metadata={"kind": "forward"})
+    context: Optional[int] = dataclasses.field(default=None, metadata={"kind": "forward"})
+    pack_sentences: Optional[bool] = dataclasses.field(default=None, metadata={"kind": "forward"})
+    batch_size: int = dataclasses.field(default=1024, metadata={"kind": "runtime"})
+    temperature: float = dataclasses.field(default=1.0, metadata={"kind": "decode"})
+    dtype: DType = dataclasses.field(default="float32", metadata={"kind": "forward"})
 
     @field_validator("window", "stride", "batch_size")
     @classmethod
@@ -90,6 +94,15 @@ class ReadingOptions:
 
 
 NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(ReadingOptions))
+KINDS: dict[str, str] = {
+    "forward": "changes the model's inputs or weights: tune reads each value with a forward pass of its own",
+    "decode": "applied to the label probabilities: tune tries each value on the same forward pass",
+    "runtime": "changes neither the inputs nor the labels, only speed or memory: tune leaves it alone",
+}
+KIND_OF: dict[str, str] = {
+    field.name: field.metadata.get("kind", "") for field in dataclasses.fields(ReadingOptions)
+}
+FORWARD_OPTIONS: tuple[str, ...] = tuple(name for name, kind in KIND_OF.items() if kind == "forward")
 
 
 def reading_options(**values: Any) -> ReadingOptions:

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from .forward import InputSetting
 
 # The reading every time ratio is relative to: each sentence its own input, no context.
-REFERENCE = InputSetting(sentences=True, context=0, pack=False)
+REFERENCE = InputSetting.of(True, context=0, pack_sentences=False)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ skipping gold spans without annotation, so the dev scores tune reports are the o
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy
 from spacy.language import Language
@@ -27,7 +26,7 @@ from ..hf.classifier import (
     with_temperature,
     word_probabilities,
 )
-from ..hf.options import Aggregation
+from ..hf.options import FORWARD_OPTIONS, Aggregation, reading_options
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
 
@@ -36,32 +35,51 @@ PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs
 
 @dataclass(frozen=True)
 class InputSetting:
-    """What changes the model's input: each needs a forward pass of its own."""
+    """What changes the model's input, so needs a forward pass of its own: whether the component reads
+    sentence by sentence, and values of the reading options of kind ``forward``
+    (:data:`~spacy_bert_ner.hf.options.FORWARD_OPTIONS`: context, packing, window, stride, dtype, and any
+    declared later); an option it leaves out keeps the pipeline's value. Build it with :meth:`of`, which
+    checks the names and values against :class:`~spacy_bert_ner.hf.options.ReadingOptions`."""
 
     sentences: bool
-    context: int
-    pack: bool
-    window: Optional[int] = None  # wordpieces per model input; None: the pipeline's
-    dtype: Optional[str] = None  # the weights' dtype (e.g. "int8"); None: the pipeline's
+    options: tuple[tuple[str, Any], ...] = ()  # (name, value), in ReadingOptions' field order
+
+    @classmethod
+    def of(cls, sentences: bool, **options: Any) -> "InputSetting":
+        """A setting reading by sentence or not, with ``options`` (None: the pipeline's value)."""
+        given = {name: value for name, value in options.items() if value is not None}
+        unknown = sorted(set(given) - set(FORWARD_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"tune: {', '.join(unknown)} cannot be tried as an input setting; the reading options that "
+                f"change the model's input are {', '.join(FORWARD_OPTIONS)} (hf/options.py, kind 'forward')"
+            )
+        reading_options(**given)  # each value checked where the option is declared
+        return cls(sentences, tuple((name, given[name]) for name in FORWARD_OPTIONS if name in given))
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> "InputSetting":
+        """The input setting of component config ``values`` (``sentences`` and the forward options in it)."""
+        return cls.of(bool(values["sentences"]), **{k: values[k] for k in FORWARD_OPTIONS if k in values})
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
 
     def describe(self) -> str:
-        window = "" if self.window is None else f", window {self.window}"
-        dtype = "" if self.dtype is None else f", {self.dtype}"
+        """``sentences, packed, context 64``, ``whole docs, context 0, window 256``, ``..., int8``."""
+        values = dict(self.options)
+        parts = ["sentences" + (", packed" if values.pop("pack_sentences", False) else "")]
         if not self.sentences:
-            return f"whole docs, context {self.context}{window}{dtype}"
-        return f"sentences{', packed' if self.pack else ''}, context {self.context}{window}{dtype}"
+            parts = ["whole docs"]
+        if "context" in values:
+            parts.append(f"context {values.pop('context')}")
+        for name, value in values.items():
+            parts.append(str(value) if name == "dtype" else f"{name} {value}")
+        return ", ".join(parts)
 
     def as_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "sentences": self.sentences,
-            "context": self.context,
-            "pack_sentences": self.pack,
-        }
-        if self.window is not None:
-            config["window"] = self.window
-        if self.dtype is not None:
-            config["dtype"] = self.dtype
-        return config
+        """The setting as ``bert_ner`` config values."""
+        return {"sentences": self.sentences, **dict(self.options)}
 
 
 @dataclass
@@ -125,8 +143,9 @@ def prepared_docs(nlp: Language, name: str, examples: Sequence[Example]) -> list
 
 
 def current_setting(component: BertNER) -> InputSetting:
+    """How the component reads now: by sentence or not, its context and packing (resolved for its model)."""
     classifier = component.classifier
-    return InputSetting(component.sentences, classifier.context, classifier.pack)
+    return InputSetting.of(component.sentences, context=classifier.context, pack_sentences=classifier.pack)
 
 
 def input_grid(
@@ -136,35 +155,39 @@ def input_grid(
     whole_docs: bool,
     windows: Optional[Sequence[int]] = None,
     dtypes: Sequence[str] = (),
+    tries: Optional[Mapping[str, Sequence[Any]]] = None,
 ) -> list[InputSetting]:
     """The input settings to try, the pipeline's own first: sentences with each context (default: 0 and the
     pipeline's), packed and not (``packing``), and whole docs in windows with each context (``whole_docs``,
     or ``windows``: one setting per window length, each with its default stride); each also in every one
-    of ``dtypes`` other than the pipeline's."""
+    of ``dtypes`` other than the pipeline's, and with each value ``tries`` gives a forward option."""
     current = current_setting(component)
-    contexts = sorted({0, current.context} if contexts is None else set(contexts))
+    contexts = sorted({0, current.get("context")} if contexts is None else set(contexts))
     grid = [current]
     for context in contexts:
         for pack in (False, True) if packing else (False,):
-            grid.append(InputSetting(True, context, pack))
+            grid.append(InputSetting.of(True, context=context, pack_sentences=pack))
         if whole_docs and not windows:
-            grid.append(InputSetting(False, context, False))
+            grid.append(InputSetting.of(False, context=context, pack_sentences=False))
         for window in windows or ():
-            grid.append(InputSetting(False, context, False, window))
+            grid.append(InputSetting.of(False, context=context, pack_sentences=False, window=window))
     own = component.classifier.options.dtype
-    grid += [dataclasses.replace(s, dtype=dtype) for dtype in dtypes if dtype != own for s in list(grid)]
+    more: list[tuple[str, Sequence[Any]]] = [("dtype", [d for d in dtypes if d != own])]
+    more += list((tries or {}).items())
+    for name, values in more:  # every setting so far, also with each of these values
+        grid += [with_option(s, name, value) for value in values for s in list(grid)]
     return list(dict.fromkeys(grid))
+
+
+def with_option(setting: InputSetting, name: str, value: Any) -> InputSetting:
+    """``setting`` with one forward option set to ``value``."""
+    return InputSetting.of(setting.sentences, **{**dict(setting.options), name: value})
 
 
 def classifier_for(component: BertNER, setting: InputSetting) -> TokenClassifier:
     """The component's classifier reading as ``setting`` says (sharing its model)."""
     try:
-        changes = {"window": setting.window, "dtype": setting.dtype}
-        return component.classifier.variant(
-            context=setting.context,
-            pack_sentences=setting.pack,
-            **{name: value for name, value in changes.items() if value is not None},
-        )
+        return component.classifier.variant(**dict(setting.options))
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
 

@@ -109,6 +109,7 @@ class Result:
     timing: Timing = Timing()
     chosen_cost: Optional[Cost] = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
+    settings: Optional["TuneSettings"] = None  # what was tried, as asked
 
 
 def thresholds_for(
@@ -139,35 +140,95 @@ def check_dtypes(dtypes: Iterable[str]) -> list[str]:
     return dtypes
 
 
+@dataclass(frozen=True)
+class TuneSettings:
+    """What ``tune`` tries and how it chooses, checked once; the CLI and the library call build the same
+    object.
+
+    component: the bert_ner component's name (None: the pipeline's only one).
+    contexts, packing, whole_docs, windows, dtypes: the input settings to try (:func:`.forward.input_grid`).
+    tries: more values of any reading option of kind ``forward`` (``{"stride": (64, 96)}``), each tried
+        with every input setting above; a new forward option in hf/options.py can be tried here as it is.
+    aggregations: the aggregations to try on each input setting's forward pass.
+    thresholds, temperature: whether to choose per-label thresholds and fit the temperature.
+    """
+
+    component: Optional[str] = None
+    objective: Objective = Objective()
+    contexts: Optional[tuple[int, ...]] = None
+    packing: bool = True
+    whole_docs: bool = False
+    windows: Optional[tuple[int, ...]] = None
+    dtypes: tuple[str, ...] = ()
+    tries: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    aggregations: tuple[str, ...] = AGGREGATIONS
+    thresholds: bool = True
+    temperature: bool = True
+    progress: bool = True
+    budget: Budget = Budget()
+    timing: Timing = Timing()
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise the sequences it was given once, here
+        set_(self, "aggregations", tuple(check_aggregations(self.aggregations)))
+        set_(self, "dtypes", tuple(check_dtypes(self.dtypes)))
+        for field_name in ("contexts", "windows"):
+            value = getattr(self, field_name)
+            set_(self, field_name, None if value is None else tuple(value))
+        tries = dict(self.tries)
+        for name, values in tries.items():
+            for value in values:
+                InputSetting.of(True, **{name: value})  # a forward option and a valid value, or a ConfigError
+        set_(self, "tries", tuple((name, tuple(values)) for name, values in tries.items()))
+
+
+def parse_tries(values: Sequence[str]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``["stride=64,96", "dtype=int8"]`` (``--try``) -> ``(("stride", (64, 96)), ("dtype", ("int8",)))``;
+    each value read as JSON (numbers, true/false, null), else kept as text."""
+    tries = []
+    for given in values:
+        name, sep, listed = given.partition("=")
+        if not sep or not name.strip() or not listed.strip():
+            raise ConfigError(f"--try {given!r}: write NAME=VALUE[,VALUE...], e.g. --try stride=64,96")
+        tries.append((name.strip(), tuple(json_or_text(v.strip()) for v in listed.split(",") if v.strip())))
+    return tuple(tries)
+
+
+def json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def tune(
     nlp: Language,
     dev: Path,
-    *,
-    component_name: Optional[str] = None,
-    objective: Objective = Objective(),
-    contexts: Optional[Sequence[int]] = None,
-    packing: bool = True,
-    whole_docs: bool = False,
-    windows: Optional[Sequence[int]] = None,
-    dtypes: Sequence[str] = (),
-    aggregations: Sequence[str] = AGGREGATIONS,
-    use_thresholds: bool = True,
-    fit_temp: bool = True,
-    progress: bool = True,
-    budget: Budget = Budget(),
-    timing: Timing = Timing(),
+    settings: TuneSettings = TuneSettings(),
     costs: Optional[Mapping[InputSetting, float]] = None,
 ) -> Result:
-    """Try the input settings and aggregations on ``dev``, choose the best for ``objective`` among those
-    within ``budget``, fit the temperature and thresholds for it; the pipeline itself is not changed.
+    """Try the input settings and aggregations ``settings`` names on ``dev``, choose the best for its
+    objective among those within its budget, fit the temperature and thresholds for it; the pipeline itself
+    is not changed.
 
-    Every setting is timed as ``timing`` says (the reference reading, context 0 one sentence per input, is
-    always tried: time ratios are relative to it); ``costs`` gives the seconds per setting instead."""
+    Every setting is timed as ``settings.timing`` says (the reference reading, context 0 one sentence per
+    input, is always tried: time ratios are relative to it); ``costs`` gives the seconds per setting
+    instead."""
     start = time.perf_counter()
-    aggregations = check_aggregations(aggregations)
-    name, component = bert_ner_component(nlp, component_name)
+    objective, budget, timing = settings.objective, settings.budget, settings.timing
+    use_thresholds, fit_temp, progress = settings.thresholds, settings.temperature, settings.progress
+    aggregations = check_aggregations(settings.aggregations)
+    name, component = bert_ner_component(nlp, settings.component)
     data = Dataset.load(nlp, name, dev)
-    grid = input_grid(component, contexts, packing, whole_docs, windows, check_dtypes(dtypes))
+    grid = input_grid(
+        component,
+        settings.contexts,
+        settings.packing,
+        settings.whole_docs,
+        settings.windows,
+        settings.dtypes,
+        dict(settings.tries),
+    )
     grid = list(dict.fromkeys([*grid, REFERENCE]))
     cache = forward_all(component, data.docs, grid, progress)
     if costs is not None:
@@ -230,6 +291,7 @@ def tune(
         budget=budget,
         timing=timing,
         chosen_cost=best.cost,
+        settings=settings,
     )
 
 
@@ -242,10 +304,7 @@ def evaluate_settings(
     component = dict(nlp.pipeline)[name]
     assert isinstance(component, BertNER)
     data = Dataset.load(nlp, name, path)
-    inputs = [
-        InputSetting(s["sentences"], s["context"], s["pack_sentences"], s.get("window"), s.get("dtype"))
-        for s in settings
-    ]
+    inputs = [InputSetting.from_config(s) for s in settings]
     cache = forward_all(component, data.docs, inputs, progress)
     results = []
     for values, setting in zip(settings, inputs):
@@ -299,6 +358,7 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
             "scope": result.objective.scope,
             "description": result.objective.describe(),
         },
+        "search": search_space(result.settings) if result.settings else None,
         "budget": result.budget.as_dict(),
         "timing": {"rounds": result.timing.rounds, "max_words": result.timing.max_words},
         "chosen": result.chosen,
@@ -316,6 +376,21 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
         },
         "evaluation": result.evaluation,
         "seconds": round(result.seconds, 2),
+    }
+
+
+def search_space(settings: TuneSettings) -> dict[str, Any]:
+    """What tune was asked to try (tune.json ``search``)."""
+    return {
+        "contexts": settings.contexts,
+        "packing": settings.packing,
+        "whole_docs": settings.whole_docs,
+        "windows": settings.windows,
+        "dtypes": list(settings.dtypes),
+        "tries": {name: list(values) for name, values in settings.tries},
+        "aggregations": list(settings.aggregations),
+        "thresholds": settings.thresholds,
+        "temperature": settings.temperature,
     }
 
 
@@ -353,10 +428,10 @@ def tune_pipeline(
     pipeline: str,
     dev: Path,
     output: Path,
+    settings: TuneSettings = TuneSettings(),
     *,
     eval_data: Optional[Path] = None,
     gpu_id: int = -1,
-    **settings: Any,
 ) -> Result:
     """``tune`` as the CLI runs it: load ``pipeline``, :func:`tune` it on ``dev`` with ``settings``, score it
     before and after on ``eval_data`` if given, and save the tuned copy with tune.json to ``output``."""
@@ -369,14 +444,13 @@ def tune_pipeline(
             f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder"
         )
     nlp = load_pipeline(pipeline, gpu_id)
-    result = tune(nlp, dev, **settings)
+    result = tune(nlp, dev, settings)
     component = nlp.get_pipe(result.component)
     assert isinstance(component, BertNER)
     before = settings_of(component)
     if eval_data is not None:
-        progress = settings.get("progress", True)
         default_eval, tuned_eval = evaluate_settings(
-            nlp, result.component, eval_data, [before, result.chosen], progress
+            nlp, result.component, eval_data, [before, result.chosen], settings.progress
         )
         result.evaluation = {"data": str(eval_data), "default": default_eval, "tuned": tuned_eval}
     write_tuned(nlp, result.component, result.chosen, output)
