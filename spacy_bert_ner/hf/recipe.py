@@ -34,7 +34,7 @@ import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy
 import torch
@@ -180,35 +180,33 @@ class Encoded:
     n_truncated: int
 
 
-def encode(
-    tokenizer: PreTrainedTokenizerFast,
-    documents: Documents,
-    label2id: Mapping[str, int],
-    alignment: Alignment,
-    max_length: int,
-    context: int = 0,
-    pack: bool = False,
-) -> Encoded:
-    """One input per sentence: its pre-split words' subwords (``is_split_into_words``) with one label id
-    each, plus up to ``context`` subwords of the same document on either side, labelled -100. With ``pack``,
-    consecutive sentences of a document share one input while they fit with their context
-    (:func:`.context.pack_segments`, the rule ``bert_ner``'s ``pack_sentences`` reads by).
+@dataclass
+class TrainingInput:
+    """One model input of a split: its subword ids (special tokens included), each subword's word counted
+    from the input's first word (None: a special token or context), and the sentences it labels."""
 
-    Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as the
-    tokenizer's ``truncation=True`` cuts), with no context. Context 0 gives exactly what
-    ``tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)`` gives.
-    """
-    import datasets
+    ids: list[int]
+    word_ids: list[Optional[int]]
+    sentences: list[tuple[int, list[str]]]  # per sentence: its first word's number here, its gold tags
+    truncated: bool  # a sentence too long for the input lost its last words
 
-    encoder = plain_encoder(tokenizer.backend_tokenizer)
+    @property
+    def tags(self) -> list[str]:
+        """The gold tags of the input's words, in order."""
+        return [tag for _, tags in self.sentences for tag in tags]
+
+
+def training_inputs(
+    encoder: Any, documents: Documents, max_length: int, context: int = 0, pack: bool = False
+) -> list[TrainingInput]:
+    """The documents as model inputs: one per sentence, or with ``pack`` consecutive sentences of a document
+    sharing one while they fit with their context (:func:`.context.pack_segments`, the rule ``bert_ner``'s
+    ``pack_sentences`` reads by), each with up to ``context`` subwords of the same document on either side.
+    Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as the tokenizer's
+    ``truncation=True`` cuts), with no context."""
     prefix, suffix = special_tokens(encoder)
     budget = max_length - len(prefix) - len(suffix)
-    columns: dict[str, list] = {name: [] for name in tokenizer.model_input_names}
-    columns["labels"] = []
-    word_ids: list[list[Optional[int]]] = []
-    tags: list[list[str]] = []
-    placements: list[tuple[int, int]] = []
-    n_words = n_truncated = 0
+    inputs = []
     all_words = [[word for words, _ in document for word in words] for document in documents]
     for document, pieces in zip(documents, tokenize_words(encoder, all_words), strict=True):
         bounds = numpy.cumsum([0] + [len(words) for words, _ in document]).tolist()
@@ -221,38 +219,64 @@ def encode(
         for first, end in groups:
             first_word, end_word = bounds[first], bounds[end]
             start, stop = ranges[first][0], ranges[end - 1][1]
+            truncated = False
             if stop - start > budget:  # one sentence (packing never builds a group that long)
                 stop = start + budget  # cut, as truncation cuts; no context
                 lo, hi = start, stop
-                n_truncated += int(pieces.word_ids[stop - 1] < end_word - 1)
+                truncated = bool(pieces.word_ids[stop - 1] < end_word - 1)
             else:
                 lo, hi = with_context(start, stop, len(pieces.ids), budget, context)
-            ids = [*prefix, *pieces.ids[lo:hi].tolist(), *suffix]
-            input_word_ids: list[Optional[int]] = [
+            word_ids: list[Optional[int]] = [
                 *[None] * (len(prefix) + start - lo),
                 *(pieces.word_ids[start:stop] - first_word).tolist(),
                 *[None] * (hi - stop + len(suffix)),
             ]
-            input_tags = [tag for _, sentence_tags in document[first:end] for tag in sentence_tags]
-            columns["input_ids"].append(ids)
-            if "token_type_ids" in columns:
-                columns["token_type_ids"].append([0] * len(ids))
-            if "attention_mask" in columns:
-                columns["attention_mask"].append([1] * len(ids))
-            columns["labels"].append(align_labels(input_word_ids, input_tags, label2id, alignment))
-            for k in range(first, end):
-                placements.append((len(word_ids), bounds[k] - first_word))
-                tags.append(list(document[k][1]))
-            word_ids.append(input_word_ids)
-            n_words += end_word - first_word
+            sentences = [(bounds[k] - first_word, list(document[k][1])) for k in range(first, end)]
+            inputs.append(
+                TrainingInput([*prefix, *pieces.ids[lo:hi].tolist(), *suffix], word_ids, sentences, truncated)
+            )
+    return inputs
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerFast,
+    documents: Documents,
+    label2id: Mapping[str, int],
+    alignment: Alignment,
+    max_length: int,
+    context: int = 0,
+    pack: bool = False,
+) -> Encoded:
+    """A split as the Trainer's dataset (input ids, attention mask and token types as the model takes them,
+    one label id per subword, -100 for special tokens and context) and what word-level evaluation needs,
+    both derived from one :class:`TrainingInput` per model input (:func:`training_inputs`). Context 0
+    without packing gives exactly what ``tokenizer(words, is_split_into_words=True, truncation=True,
+    max_length=max_length)`` gives."""
+    import datasets
+
+    inputs = training_inputs(plain_encoder(tokenizer.backend_tokenizer), documents, max_length, context, pack)
+    column_of: dict[str, Callable[[TrainingInput], list[int]]] = {
+        "input_ids": lambda i: i.ids,
+        "token_type_ids": lambda i: [0] * len(i.ids),
+        "attention_mask": lambda i: [1] * len(i.ids),
+    }
+    unknown = [name for name in tokenizer.model_input_names if name not in column_of]
+    if unknown:
+        raise ModelError(
+            f"the tokenizer's model inputs include {', '.join(unknown)}, which train-hf does not build "
+            f"(it builds {', '.join(column_of)}); choose a BERT-style backbone"
+        )
+    columns = {name: [column_of[name](i) for i in inputs] for name in tokenizer.model_input_names}
+    columns["labels"] = [align_labels(i.word_ids, i.tags, label2id, alignment) for i in inputs]
+    placements = [(n, first) for n, i in enumerate(inputs) for first, _ in i.sentences]
     return Encoded(
         dataset=datasets.Dataset.from_dict(columns),
-        word_ids=word_ids,
-        tags=tags,
+        word_ids=[i.word_ids for i in inputs],
+        tags=[tags for i in inputs for _, tags in i.sentences],
         placements=placements,
-        n_words=n_words,
-        n_subwords=sum(len(ids) for ids in columns["input_ids"]),
-        n_truncated=n_truncated,
+        n_words=sum(len(i.tags) for i in inputs),
+        n_subwords=sum(len(i.ids) for i in inputs),
+        n_truncated=sum(i.truncated for i in inputs),
     )
 
 
