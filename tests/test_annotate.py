@@ -127,6 +127,37 @@ def test_a_gpu_with_forked_processes_is_refused(pipeline_dir: Path, tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
+def test_a_docbin_part_keeps_every_per_doc_field() -> None:
+    """A shard of a DocBin input builds only its own Docs from a slice of the DocBin: each Doc comes out as
+    get_docs gives it, cats, span groups (with their attrs), flags and user data included; and the DocBin
+    holds no per-Doc list the slice would leave behind."""
+    from spacy.tokens import Span
+
+    from spacy_bert_ner.annotate.inputs import PER_DOC_FIELDS, _docbin_part
+
+    nlp = spacy.blank("en")
+    docs = []
+    texts = ["John Smith visited Paris .", "Acme hired Mary today .", "Nothing here .", "Berlin is big ."]
+    for i, text in enumerate(texts):
+        doc = nlp(text)
+        doc.cats = {"NEWS": float(i % 2), "SPORT": 0.25 * i}
+        doc.ents = [Span(doc, 0, 1, label=f"T{i}")]
+        doc.spans["sc"] = [Span(doc, 0, 2, label="PAIR"), Span(doc, 1, 2, label="ONE")]
+        doc.spans["sc"].attrs["scores"] = [0.5, 0.25 * i]
+        doc.user_data["doc_id"] = i
+        docs.append(doc)
+    docbin = DocBin(store_user_data=True).from_bytes(DocBin(docs=docs, store_user_data=True).to_bytes())
+    per_doc = {name for name, value in vars(docbin).items() if isinstance(value, list) and len(value) == 4}
+    assert per_doc == set(PER_DOC_FIELDS)
+    whole = list(docbin.get_docs(spacy.blank("en").vocab))
+    part = list(_docbin_part(docbin, 1, 2).get_docs(spacy.blank("en").vocab))
+    for got, want in zip(part, whole[1:3], strict=True):
+        assert got.to_bytes() == want.to_bytes()
+        assert got.cats == want.cats and got.user_data == want.user_data
+        assert [(s.text, s.label_) for s in got.spans["sc"]] == [(s.text, s.label_) for s in want.spans["sc"]]
+        assert got.spans["sc"].attrs == want.spans["sc"].attrs and got.ents[0].label_ == want.ents[0].label_
+
+
 # -- a run ---------------------------------------------------------------------------------------------------
 
 

@@ -139,6 +139,11 @@ def _docbin(path: str) -> DocBin:
         ) from None
 
 
+# DocBin's per-Doc lists (spaCy 3.8): a part takes its slice of each; tests/test_annotate.py fails when a
+# DocBin holds a per-Doc list not named here.
+PER_DOC_FIELDS = ("tokens", "spaces", "cats", "span_groups", "flags", "user_data")
+
+
 def _docbin_part(docbin: DocBin, start: int, count: int) -> DocBin:
     """Docs ``start`` .. ``start + count - 1`` of ``docbin`` as a DocBin of their own, so a shard builds only
     its own Docs (``get_docs`` builds every Doc from the first). Sliced the way ``DocBin.merge`` joins:
@@ -146,7 +151,7 @@ def _docbin_part(docbin: DocBin, start: int, count: int) -> DocBin:
     part = DocBin(store_user_data=docbin.store_user_data)
     part.attrs = docbin.attrs
     part.strings = docbin.strings
-    for name in ("tokens", "spaces", "cats", "span_groups", "flags", "user_data"):
+    for name in PER_DOC_FIELDS:
         setattr(part, name, getattr(docbin, name)[start : start + count])
     return part
 
