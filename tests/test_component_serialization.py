@@ -78,8 +78,22 @@ def test_config_built_pipeline_without_from_disk_loads_model_on_first_use(conll_
     rebuilt = spacy.util.load_model_from_config(
         nlp.config, meta=nlp.meta
     )  # meta says: weights come from disk
-    assert rebuilt.get_pipe("bert_ner")._classifier is None
+    component = rebuilt.get_pipe("bert_ner")
+    assert not component._model.loaded and component.labels == ()  # waiting for from_disk
     assert ents_of(rebuilt("John Smith visited Paris .")) == [(0, 2, "PER"), (3, 4, "LOC")]
+    assert component._model.loaded and component.labels == ("LOC", "MISC", "ORG", "PER")
+
+
+def test_a_new_component_loads_at_add_pipe_and_claims_its_folder(tmp_path: Path) -> None:
+    """Built anew, the model loads at once (a bad one fails at add_pipe, not at the first doc), and the
+    pipeline's meta says its folder will hold the model, which is what spacy.load reads (model_slot)."""
+    from spacy_bert_ner.errors import ModelError
+    from spacy_bert_ner.pipeline.model_slot import META_KEY
+
+    nlp = spacy.blank("en")
+    with pytest.raises(ModelError):
+        nlp.add_pipe("bert_ner", config={"model": str(tmp_path / "no-model-here")})
+    assert nlp.meta.get(META_KEY, {}).get("components", []) == ["bert_ner"]
 
 
 # -- slow: packaging and parity with the model itself ----------------------------------------------

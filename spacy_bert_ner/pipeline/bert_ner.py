@@ -5,10 +5,7 @@ words, :func:`spacy_bert_ner.bio.tags_to_spans` decodes the labels, and the enti
 (or a span group) with one confidence score each in ``doc.spans[spans_key].attrs["scores"]``.
 
 A saved pipeline holds the model and tokenizer in the component's folder, so ``spacy.load`` needs no
-network. Because spaCy builds every component from config.cfg *before* ``from_disk`` restores it, the
-factory would otherwise fetch ``model`` again at load time; it skips that when ``nlp.meta`` lists the
-component under ``"spacy_bert_ner"`` (written when the component is created or initialized, so it is in
-every meta.json saved since), and loads ``model`` on first use if ``from_disk`` never comes.
+network; when the component loads its model is decided in one place, :mod:`.model_slot`.
 """
 
 from __future__ import annotations
@@ -35,10 +32,9 @@ from ..hf.classifier import TokenClassifier, WordPredictions, load_token_classif
 from ..hf.options import NAMES as READING_NAMES
 from ..hf.options import ReadingOptions, reading_options
 from .doc_entities import write_entities, write_span_group
+from .model_slot import ModelSlot, claim, restoring
 
 FORMAT_VERSION = 1
-# nlp.meta[META_KEY]["components"]: the bert_ner components whose saved folder holds the model
-META_KEY = "spacy_bert_ner"
 MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
 
 # The component's own settings; the reading options (aggregation, window, ...) come from ReadingOptions.
@@ -113,8 +109,8 @@ def make_bert_ner(
     overwrite: replace existing entities (or spans under the key); if False, keep them and add only
         predictions that do not overlap them.
     """
-    saved = name in nlp.meta.get(META_KEY, {}).get("components", [])
-    _record_in_meta(nlp, name)
+    load_now = not restoring(nlp, name)
+    claim(nlp, name, FORMAT_VERSION)
     return BertNER(
         nlp.vocab,
         name,
@@ -129,17 +125,8 @@ def make_bert_ner(
         spans_key=spans_key,
         overwrite=overwrite,
         scorer=scorer,
-        load=not saved,
+        load=load_now,
     )
-
-
-def _record_in_meta(nlp: Language, name: str) -> None:
-    """Note in nlp.meta that pipelines saved from ``nlp`` hold this component's model in its folder."""
-    entry = nlp.meta.setdefault(META_KEY, {})
-    entry["format_version"] = FORMAT_VERSION
-    components = entry.setdefault("components", [])
-    if name not in components:
-        components.append(name)
 
 
 def _checked_thresholds(thresholds: dict[str, float]) -> dict[str, float]:
@@ -206,8 +193,6 @@ class BertNER(Pipe):
             raise ConfigError(f"bert_ner: annotate must be 'ents' or 'spans', got {annotate!r}")
         self.vocab = vocab
         self.name = name
-        self.model_name = model
-        self.revision = revision
         self.options = options
         self.thresholds = _checked_thresholds(thresholds or {})
         if self.thresholds and annotate == "spans":
@@ -225,18 +210,18 @@ class BertNER(Pipe):
         self.spans_key = spans_key
         self.overwrite = overwrite
         self.scorer = scorer
-        self._classifier: Optional[TokenClassifier] = None
         self._scheme = "iob2"
         self._tags = numpy.array(["O"], dtype=object)
-        if load:
-            self._set_classifier(self._load(model, revision))
+        self._model: ModelSlot[TokenClassifier] = ModelSlot(
+            self._load, self._adopt, model, revision, now=load
+        )
 
     # -- the model ---------------------------------------------------------------------------------------
 
     def _load(self, model: str, revision: Optional[str]) -> TokenClassifier:
         return load_token_classifier(model, revision=revision, device=self.device, options=self.options)
 
-    def _set_classifier(self, classifier: TokenClassifier) -> None:
+    def _adopt(self, classifier: TokenClassifier) -> None:
         """Adopt a classifier after checking its labels form one BIO-style scheme with entity labels."""
         try:
             self._scheme = scheme_of_labels(classifier.labels)
@@ -259,16 +244,21 @@ class BertNER(Pipe):
                 f"its labels (after labels mapping): {', '.join(sorted(kept))}"
             )
         self._written_labels = written
-        self._classifier = classifier
         self._tags = numpy.array(list(classifier.labels) + ["O"], dtype=object)  # index -1: no wordpieces
 
     @property
     def classifier(self) -> TokenClassifier:
         """The token classifier; loaded from ``model`` on first use if construction and from_disk did not."""
-        if self._classifier is None:
-            self._set_classifier(self._load(self.model_name, self.revision))
-        assert self._classifier is not None
-        return self._classifier
+        return self._model.get()
+
+    @property
+    def model_name(self) -> str:
+        """The model reference the component was built with (hub id or folder), as saved in its cfg."""
+        return self._model.model
+
+    @property
+    def revision(self) -> Optional[str]:
+        return self._model.revision
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -277,7 +267,7 @@ class BertNER(Pipe):
 
         Never loads the model: spaCy reads it for ``nlp.meta`` before ``from_disk`` restores the model.
         """
-        if self._classifier is None:
+        if not self._model.loaded:
             return ()
         return tuple(sorted({label for label in self._written_labels.values() if label is not None}))
 
@@ -289,7 +279,7 @@ class BertNER(Pipe):
     ) -> None:
         """Nothing to train; make sure the model is loaded and that saved pipelines will carry it."""
         if nlp is not None:
-            _record_in_meta(nlp, self.name)
+            claim(nlp, self.name, FORMAT_VERSION)
         _ = self.classifier
 
     # -- prediction ---------------------------------------------------------------------------------------
@@ -394,13 +384,13 @@ class BertNER(Pipe):
                 f"bert_ner: {path} has format version {version!r}; this spacy-bert-ner reads versions up to "
                 f"{FORMAT_VERSION}: upgrade spacy-bert-ner"
             )
-        self.model_name = cfg.get("model", self.model_name)
-        self.revision = cfg.get("revision", self.revision)
+        self._model.model = cfg.get("model", self._model.model)
+        self._model.revision = cfg.get("revision", self._model.revision)
 
     def _read_model(self, path: Path) -> None:
         if not path.is_dir():
             raise ModelError(f"bert_ner: no saved model folder at {path}; save the pipeline with nlp.to_disk")
-        self._set_classifier(self._load(str(path), None))
+        self._model.restore(path)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> None:
         """Write ``cfg`` (format version, model reference, labels) and ``model/`` (safetensors, tokenizer)."""
