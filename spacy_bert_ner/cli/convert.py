@@ -159,7 +159,7 @@ def convert_cli(
 
     rows = guarded(run)
     print_stats(rows)
-    msg.good(f"Wrote {len(rows)} DocBin file(s) to {output_dir}")
+    say("✔", "green", f"Wrote {len(rows)} DocBin file(s) to {output_dir}")
 
 
 @app.command("export-conll", rich_help_panel="Data")
@@ -185,7 +185,7 @@ def export_conll_cli(
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        msg.good(f"Wrote {output}")
+        say("✔", "green", f"Wrote {output}")
 
 
 def given(path: Optional[Path]) -> Optional[Path]:
@@ -230,7 +230,7 @@ def fetch_corpus_cli(
         return fetch_corpus(splits, dest)
 
     written = guarded(run)
-    msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
+    say("✔", "green", f"Wrote {', '.join(str(p) for p in written.values())}")
 
 
 @app.command("fetch-conll", rich_help_panel="Data")
@@ -247,4 +247,4 @@ def fetch_conll_cli(
         return fetch_conll(source, dest, revision)
 
     written = guarded(run)
-    msg.good(f"Wrote {', '.join(str(p) for p in written.values())}")
+    say("✔", "green", f"Wrote {', '.join(str(p) for p in written.values())}")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from wasabi import msg
 
 from ..output_paths import check_output
 from .app import app
@@ -68,4 +67,4 @@ def assemble_cli(
         return assemble_pipeline(model_dir, output_dir, lang, name, sentencizer)
 
     guarded(run)
-    msg.good(f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
+    say("✔", "green", f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")

@@ -185,4 +185,4 @@ def tune_cli(
                 f"P {percent(found['p'])} R {percent(found['r'])} F {percent(found['f'])}",
             )
     say("✔", "green", f"Wrote {output / 'tune.json'}")
-    msg.good(f"Saved the tuned pipeline to {output}: spacy.load({str(output)!r})")
+    say("✔", "green", f"Saved the tuned pipeline to {output}: spacy.load({str(output)!r})")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from wasabi import msg
 
 from ..output_paths import check_output
 from .app import app
@@ -104,12 +103,14 @@ def check_gpu_cli(
     versions = route_versions()
     found.update(versions)
     if versions["spacy-transformers"] is not None:
-        msg.info(
+        say(
+            "ℹ",
+            "blue",
             f"spaCy route: spacy-transformers {versions['spacy-transformers']} with transformers "
-            f"{versions['transformers']} ({SPACY_ROUTE_COST})"
+            f"{versions['transformers']} ({SPACY_ROUTE_COST})",
         )
     if output is not None:
         guarded(lambda: check_output(output, "file", "--output"))
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps({**found, "device": "cpu" if gpu_id < 0 else f"cuda:{gpu_id}"}) + "\n")
-    msg.good(f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}")
+    say("✔", "green", f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}")

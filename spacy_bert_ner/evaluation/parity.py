@@ -85,9 +85,15 @@ class SentenceDiff:
 
     def lines(self) -> list[str]:
         """Three aligned lines (words, gold tags, predicted tags) for the terminal."""
-        widths = [max(len(w), len(g), len(p)) for w, g, p in zip(self.words, self.gold, self.predicted)]
-        rows = [("words", self.words), ("gold", self.gold), ("predicted", self.predicted)]
-        return [f"{name:>9}  " + " ".join(x.ljust(n) for x, n in zip(row, widths)) for name, row in rows]
+        return aligned_lines(self.words, self.gold, self.predicted)
+
+
+def aligned_lines(words: Sequence[str], gold: Sequence[str], predicted: Sequence[str]) -> list[str]:
+    """Words, gold tags and predicted tags as three lines, each column as wide as its widest entry (the
+    terminal's and the report's view of a differing sentence)."""
+    widths = [max(len(w), len(g), len(p)) for w, g, p in zip(words, gold, predicted)]
+    rows = [("words", words), ("gold", gold), ("predicted", predicted)]
+    return [f"{name:>9}  " + " ".join(x.ljust(n) for x, n in zip(row, widths)) for name, row in rows]
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ConfigWarning, DataError
-from .markup import escaped, html_percent
-from .parity import load_and_predict
+from .markup import DASH, escaped, html_percent
+from .parity import aligned_lines, load_and_predict
 from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
 from .scores import FIGURES, Scores, from_spacy
 from .tune_section import load_tune_report, tune_section
@@ -177,7 +177,7 @@ def scores_table(entries: Sequence[MetricsEntry]) -> str:
                 bold = key == "f" and best is not None and value == best
                 cells.append(f"<td class='num{' best' if bold else ''}'>{html_percent(value)}</td>")
         css = " class='all'" if type_ == "ALL" else ""
-        gold = "&ndash;" if support is None else str(support)
+        gold = DASH if support is None else str(support)
         lines.append(
             f"<tr{css} data-type='{escaped(type_)}'><td>{escaped(type_)}</td><td class='num'>{gold}</td>"
             f"{''.join(cells)}</tr>"
@@ -199,7 +199,7 @@ def parity_table(entries: Sequence[MetricsEntry]) -> str:
     for entry in entries:
         if entry.parity is None:
             verdict = "<span class='unchecked'>not checked</span>"
-            counts = crossing = "&ndash;"
+            counts = crossing = DASH
         else:
             parity = entry.parity
             ok = parity.get("verdict") == "agree"
@@ -239,11 +239,7 @@ def _mismatch_details(entry: MetricsEntry) -> str:
     out = f"<h3 class='mismatch'>{escaped(entry.name)}: spaCy and seqeval disagree</h3><ul>{items}</ul>"
     first = parity.get("first_difference")
     if first:
-        rows = [("words", first["words"]), ("gold", first["gold"]), ("predicted", first["predicted"])]
-        widths = [max(len(x) for x in column) for column in zip(*(r for _, r in rows))]
-        text = "\n".join(
-            f"{label:>9}  " + " ".join(x.ljust(w) for x, w in zip(row, widths)) for label, row in rows
-        )
+        text = "\n".join(aligned_lines(first["words"], first["gold"], first["predicted"]))
         out += f"<p>First differing sentence (doc {first['doc']}):</p><pre>{escaped(text)}</pre>"
     return out
 

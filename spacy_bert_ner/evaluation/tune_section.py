@@ -3,13 +3,12 @@ reliability plot (score bins -> precision) before and after the temperature, as 
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
-from .markup import html_percent
+from .markup import DASH, escaped, html_percent
 
 SIZE, MARGIN = 260, 34  # plot area and margin, px
 
@@ -70,12 +69,12 @@ def reliability_svg(series: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> 
             radius = 2 + 8 * (b["n"] / total) ** 0.5
             parts.append(
                 f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{radius:.1f}' fill='{colour}' fill-opacity='0.6'>"
-                f"<title>{html.escape(name)}: {b['n']} entities, mean score {b['mean_score']:.3f}, precision "
+                f"<title>{escaped(name)}: {b['n']} entities, mean score {b['mean_score']:.3f}, precision "
                 f"{b['precision']:.3f}</title></circle>"
             )
         parts.append(
             f"<text x='{MARGIN + 6}' y='{MARGIN + 14 + 14 * i}' font-size='11' fill='{colour}'>"
-            f"&#9679; {html.escape(name)}</text>"
+            f"&#9679; {escaped(name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -131,7 +130,7 @@ def frontier_svg(tried: Sequence[dict[str, Any]], chosen: dict[str, Any]) -> str
         )
         parts.append(
             f"<circle cx='{x:.1f}' cy='{y:.1f}' r='4' fill='{fill}' stroke='#1f6fb4'>"
-            f"<title>{html.escape(title)}</title></circle>"
+            f"<title>{escaped(title)}</title></circle>"
         )
         if is_chosen:
             parts.append(
@@ -149,7 +148,7 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
         "pipelines are in the score table above when both were evaluated.</p>"
     ]
     for name, report in reports.items():
-        e = html.escape
+        e = escaped
         chosen = report["chosen"]
         objective = report.get("objective", {}).get("description", "best F1")
         default, tuned = report["dev_default"], report["dev_tuned"]
@@ -160,7 +159,7 @@ def tune_section(reports: dict[str, dict[str, Any]]) -> str:
             rows.append(
                 f"<tr><td>{e(label)}</td>"
                 f"{''.join(f'<td class=num>{html_percent(s.get(k))}</td>' for s in (d, t) for k in 'prf')}"
-                f"<td class=num>{'&ndash;' if threshold is None else f'{threshold:.3f}'}</td></tr>"
+                f"<td class=num>{DASH if threshold is None else f'{threshold:.3f}'}</td></tr>"
             )
         rows.append(
             "<tr class='all'><td>ALL</td>"
