@@ -13,10 +13,10 @@ from typing import Literal, Optional
 
 from .errors import ConfigError
 
-Kind = Literal["file", "folder"]
+OutputKind = Literal["file", "folder"]
 
 
-def output_problem(path: Path, kind: Kind) -> Optional[str]:
+def output_problem(path: Path, kind: OutputKind) -> Optional[str]:
     """Why ``path`` cannot be written as a ``kind`` (file or folder), or None if it can. Creates nothing."""
     if path.exists():
         if kind == "folder" and not path.is_dir():
@@ -37,7 +37,7 @@ def output_problem(path: Path, kind: Kind) -> Optional[str]:
     return None
 
 
-def check_output(path: Path, kind: Kind, what: str) -> None:
+def check_output(path: Path, kind: OutputKind, what: str) -> None:
     """Raise :class:`ConfigError` (``{what} {path}: problem; fix``) unless ``path`` can be written."""
     problem = output_problem(Path(path), kind)
     if problem:

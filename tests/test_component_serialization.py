@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from tiny_models import bert_ner, ents_of
 
 import spacy_bert_ner
-from spacy_bert_ner.pipeline.bert_ner import FORMAT_VERSION, BertNER
+from spacy_bert_ner.pipeline.bert_ner import COMPONENT_FORMAT_VERSION, BertNER
 
 REPO = Path(__file__).resolve().parent.parent
 WORK_OF_ART = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-WORK-OF-ART", "I-WORK-OF-ART"]
@@ -37,7 +37,7 @@ def test_to_disk_and_load_with_the_source_gone_and_no_hub(
     before = [(ents_of(d), d.spans["bert_ner"].attrs["scores"].tolist()) for d in nlp.pipe(docs)]
     nlp.to_disk(tmp_path / "pipeline")
     folder = tmp_path / "pipeline" / "bert_ner"
-    assert json.loads((folder / "cfg").read_text())["format_version"] == FORMAT_VERSION
+    assert json.loads((folder / "cfg").read_text())["format_version"] == COMPONENT_FORMAT_VERSION
     assert {"model.safetensors", "config.json", "tokenizer.json"} <= {
         p.name for p in (folder / "model").iterdir()
     }
@@ -68,7 +68,7 @@ def test_exclude_model_writes_only_cfg(conll_rigged: Path, tmp_path: Path) -> No
 def test_newer_format_version_is_refused(conll_rigged: Path, tmp_path: Path) -> None:
     ner = bert_ner(conll_rigged).get_pipe("bert_ner")
     ner.to_disk(tmp_path / "c")
-    (tmp_path / "c" / "cfg").write_text(json.dumps({"format_version": FORMAT_VERSION + 1}))
+    (tmp_path / "c" / "cfg").write_text(json.dumps({"format_version": COMPONENT_FORMAT_VERSION + 1}))
     with pytest.raises(ValueError, match="format version 2; .* upgrade spacy-bert-ner"):
         ner.from_disk(tmp_path / "c")
 

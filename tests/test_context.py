@@ -113,7 +113,9 @@ def test_encode_packed_shares_inputs_and_keeps_each_sentence_whole(tiny_tokenize
     evaluation maps every sentence back to its own words."""
     context, max_length = 8, 64
     alone = encode(tiny_tokenizer, dev_articles, LABEL2ID, "all_subwords", max_length, context)
-    packed = encode(tiny_tokenizer, dev_articles, LABEL2ID, "all_subwords", max_length, context, pack=True)
+    packed = encode(
+        tiny_tokenizer, dev_articles, LABEL2ID, "all_subwords", max_length, context, pack_sentences=True
+    )
     assert packed.tags == alone.tags and packed.n_words == alone.n_words
     assert len(packed.placements) == len(alone.tags) == len(alone.word_ids)
     assert len(packed.word_ids) < 0.7 * len(alone.word_ids)
@@ -268,10 +270,12 @@ def test_context_recorded_by_the_model_is_the_default_and_survives_saving(
     record = {"context": 7, "pack_sentences": True, "window": 40}
     (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: record}))
     plain = load_token_classifier(str(tiny_model_dir))  # a model that does not say
-    assert (plain.context, plain.pack, plain.window) == (0, False, 512)
+    assert (plain.context, plain.pack_sentences, plain.window) == (0, False, 512)
     recorded = load_token_classifier(str(model))
-    assert (recorded.context, recorded.pack, recorded.window) == (7, True, 40)
-    assert load_token_classifier(str(model), context=3, pack_sentences=False, window=64).pack is False
+    assert (recorded.context, recorded.pack_sentences, recorded.window) == (7, True, 40)
+    assert (
+        load_token_classifier(str(model), context=3, pack_sentences=False, window=64).pack_sentences is False
+    )
     (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"context": 7}}))  # an older record
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", name="recorded", config={"model": str(model)})

@@ -72,6 +72,6 @@ def test_variant_is_the_same_model_read_another_way(tiny_model_dir: Path) -> Non
     classifier = load_token_classifier(str(tiny_model_dir), window=64, stride=10)
     other = classifier.variant(context=8, pack_sentences=True)
     assert other.model is classifier.model and other.tokenizer is classifier.tokenizer
-    assert (other.context, other.pack, other.window) == (8, True, 64)
+    assert (other.context, other.pack_sentences, other.window) == (8, True, 64)
     assert other.stride == min((64 - 2) * 3 // 4, 64 - 2 - 2 * 8)  # the default for the new context
     assert classifier.options == ReadingOptions(window=64, stride=10)  # unchanged

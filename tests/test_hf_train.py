@@ -122,7 +122,7 @@ def test_word_level_f1_is_what_the_assembled_pipeline_gets(
     metrics.json's word-level F1: it reads every sentence with the context recorded in config.json."""
     nlp = assembled(trained / "model", tmp_path / "pipeline")
     classifier = nlp.get_pipe("bert_ner").classifier
-    assert (classifier.context, classifier.pack) == (64, False)
+    assert (classifier.context, classifier.pack_sentences) == (64, False)
     assert json.loads((trained / "model" / "config.json").read_text())["spacy_bert_ner"] == {
         "context": 64,
         "pack_sentences": False,
@@ -186,7 +186,7 @@ def test_packed_training_is_what_the_assembled_pipeline_reads(
     assert metrics["train"]["inputs"] < metrics["train"]["sentences"] / 2
     nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
     classifier = nlp.get_pipe("bert_ner").classifier
-    assert (classifier.context, classifier.pack, classifier.window) == (16, True, 256)
+    assert (classifier.context, classifier.pack_sentences, classifier.window) == (16, True, 256)
     docs = [
         Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[t.is_sent_start for t in doc])
         for doc in read_docbin(hf_corpus / "dev.spacy")

@@ -23,8 +23,8 @@ from spacy.vocab import Vocab
 
 from ..errors import ConfigError, DataError
 
-Kind = Literal["text", "jsonl", "docbin"]
-KINDS: dict[str, Kind] = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".spacy": "docbin"}
+InputKind = Literal["text", "jsonl", "docbin"]
+KINDS: dict[str, InputKind] = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".spacy": "docbin"}
 KIND_HINT = (
     "text files (.txt, one doc per line), JSONL (.jsonl, one JSON object per line) or DocBins (.spacy)"
 )
@@ -35,7 +35,7 @@ class InputFile:
     """One input file; ``size`` and ``mtime_ns`` tell a resumed run whether it changed."""
 
     path: str
-    kind: Kind
+    kind: InputKind
     size: int
     mtime_ns: int
 
@@ -81,7 +81,7 @@ class Record:
     raw: Optional[str] = None
 
 
-def _kind_of(path: Path, given: str) -> Kind:
+def _kind_of(path: Path, given: str) -> InputKind:
     kind = KINDS.get(path.suffix.lower())
     if kind is None:
         raise ConfigError(f"{path} (from input {given!r}): unknown kind of file; annotate reads {KIND_HINT}")
@@ -194,7 +194,7 @@ def plan_shards(files: Sequence[InputFile], shard_size: int) -> list[Shard]:
     return shards
 
 
-def _text_record(index: int, source: str, line: bytes, kind: Kind, text_key: str) -> Record:
+def _text_record(index: int, source: str, line: bytes, kind: InputKind, text_key: str) -> Record:
     """A text or JSONL line as a record (its trailing newline dropped)."""
     line = line.rstrip(b"\n").rstrip(b"\r")
     try:

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from .inputs import Record
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+MANIFEST_FORMAT_VERSION = 1
 USER_DATA_KEY = "spacy_bert_ner.annotate"  # doc.user_data[...] = {"id": source, "meta": {JSONL fields}}
 
 
@@ -189,7 +189,7 @@ class Manifest:
 
     def save(self) -> None:
         data = {
-            "format_version": FORMAT_VERSION,
+            "format_version": MANIFEST_FORMAT_VERSION,
             "settings": self.settings,
             "n_shards": self.n_shards,
             "complete": len(self.finished) == self.n_shards,

@@ -189,7 +189,7 @@ class TokenClassifier:
         limit = max_input_length(tokenizer, model.config)
         recorded = read_recorded(model.config, source)  # how train-hf built the model's inputs, if it did
         reading = resolve(options, limit, len(self._prefix) + len(self._suffix), recorded)
-        self.window, self.content, self.context, self.pack, self.stride = reading
+        self.window, self.content, self.context, self.pack_sentences, self.stride = reading
         self.aggregation: Aggregation = options.aggregation
         self.temperature = options.temperature
         self.batch_size = options.batch_size
@@ -206,11 +206,11 @@ class TokenClassifier:
         return next(self.model.parameters()).device
 
     def _piece_segments(self, pieces: Wordpieces, segments: Segments) -> list[tuple[int, int]]:
-        """The segments as wordpiece ranges (empty ones dropped); with ``pack``, consecutive segments that
-        fit in one input together with their context are merged into one."""
+        """The segments as wordpiece ranges (empty ones dropped); with ``pack_sentences``, consecutive
+        segments that fit in one input together with their context are merged into one."""
         ranges = [pieces.piece_range(first, end) for first, end in segments]
         ranges = [(start, end) for start, end in ranges if start < end]
-        if not self.pack:
+        if not self.pack_sentences:
             return ranges
         groups = pack_segments(ranges, len(pieces.ids), self.content, self.context)
         return [(ranges[first][0], ranges[end - 1][1]) for first, end in groups]

@@ -24,7 +24,7 @@ Aggregation = Literal["first", "average", "max"]
 DType = Literal["float32", "bfloat16", "float16", "int8"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 DTYPE_NAMES: tuple[str, ...] = get_args(DType)
-INVALID = "invalid_option"  # the pydantic error type of this module's own checks
+INVALID_OPTION = "invalid_option"  # the pydantic error type of this module's own checks
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid", strict=True))
@@ -64,21 +64,21 @@ class ReadingOptions:
     @classmethod
     def _positive(cls, value: Optional[int]) -> Optional[int]:
         if value is not None and value < 1:
-            raise PydanticCustomError(INVALID, "must be a positive number of wordpieces")
+            raise PydanticCustomError(INVALID_OPTION, "must be a positive number of wordpieces")
         return value
 
     @field_validator("context")
     @classmethod
     def _not_negative(cls, value: Optional[int]) -> Optional[int]:
         if value is not None and value < 0:
-            raise PydanticCustomError(INVALID, "must be a number of wordpieces from 0 up")
+            raise PydanticCustomError(INVALID_OPTION, "must be a number of wordpieces from 0 up")
         return value
 
     @field_validator("temperature")
     @classmethod
     def _above_zero(cls, value: float) -> float:
         if not (math.isfinite(value) and value > 0):
-            raise PydanticCustomError(INVALID, "must be a number above 0 (1: the model's own scores)")
+            raise PydanticCustomError(INVALID_OPTION, "must be a number above 0 (1: the model's own scores)")
         return float(value)
 
     def as_config(self) -> dict[str, Any]:
@@ -127,7 +127,7 @@ class Reading(NamedTuple):
     window: int  # wordpieces per model input, special tokens included
     content: int  # wordpieces of text per window
     context: int
-    pack: bool
+    pack_sentences: bool
     stride: int
 
 
@@ -149,7 +149,9 @@ def resolve(options: ReadingOptions, limit: int, n_special: int, recorded: Recor
             f"context must be a number of wordpieces from 0 to {most} (less than half of "
             f"window {window} less special tokens), got {context}"
         )
-    pack = bool(recorded.pack_sentences) if options.pack_sentences is None else options.pack_sentences
+    pack_sentences = (
+        bool(recorded.pack_sentences) if options.pack_sentences is None else options.pack_sentences
+    )
     longest = content - 2 * context  # a stride that leaves every word its context
     stride = max(1, min(content * 3 // 4, longest)) if options.stride is None else options.stride
     if not stride <= longest:
@@ -158,4 +160,4 @@ def resolve(options: ReadingOptions, limit: int, n_special: int, recorded: Recor
             + (f", less twice context {context}" if context else "")
             + f"), got {stride}"
         )
-    return Reading(window, content, context, pack, stride)
+    return Reading(window, content, context, pack_sentences, stride)

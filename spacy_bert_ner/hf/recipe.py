@@ -197,13 +197,17 @@ class TrainingInput:
 
 
 def training_inputs(
-    encoder: Any, documents: Documents, max_length: int, context: int = 0, pack: bool = False
+    encoder: Any,
+    documents: Documents,
+    max_length: int,
+    context: int = 0,
+    pack_sentences: bool = False,
 ) -> list[TrainingInput]:
-    """The documents as model inputs: one per sentence, or with ``pack`` consecutive sentences of a document
-    sharing one while they fit with their context (:func:`.context.pack_segments`, the rule ``bert_ner``'s
-    ``pack_sentences`` reads by), each with up to ``context`` subwords of the same document on either side.
-    Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as the tokenizer's
-    ``truncation=True`` cuts), with no context."""
+    """The documents as model inputs: one per sentence, or with ``pack_sentences`` consecutive sentences of
+    a document sharing one while they fit with their context (:func:`.context.pack_segments`, the rule
+    ``bert_ner``'s ``pack_sentences`` reads by), each with up to ``context`` subwords of the same document
+    on either side. Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as
+    the tokenizer's ``truncation=True`` cuts), with no context."""
     prefix, suffix = special_tokens(encoder)
     budget = max_length - len(prefix) - len(suffix)
     inputs = []
@@ -213,7 +217,7 @@ def training_inputs(
         ranges = [pieces.piece_range(bounds[k], bounds[k + 1]) for k in range(len(document))]
         groups = (
             pack_segments(ranges, len(pieces.ids), budget, context)
-            if pack
+            if pack_sentences
             else [(k, k + 1) for k in range(len(document))]
         )
         for first, end in groups:
@@ -245,7 +249,7 @@ def encode(
     alignment: Alignment,
     max_length: int,
     context: int = 0,
-    pack: bool = False,
+    pack_sentences: bool = False,
 ) -> Encoded:
     """A split as the Trainer's dataset (input ids, attention mask and token types as the model takes them,
     one label id per subword, -100 for special tokens and context) and what word-level evaluation needs,
@@ -254,7 +258,8 @@ def encode(
     max_length=max_length)`` gives."""
     import datasets
 
-    inputs = training_inputs(plain_encoder(tokenizer.backend_tokenizer), documents, max_length, context, pack)
+    encoder = plain_encoder(tokenizer.backend_tokenizer)
+    inputs = training_inputs(encoder, documents, max_length, context, pack_sentences)
     column_of: dict[str, Callable[[TrainingInput], list[int]]] = {
         "input_ids": lambda i: i.ids,
         "token_type_ids": lambda i: [0] * len(i.ids),

@@ -41,16 +41,16 @@ TRAINING_ARGS_DOCS = (
     "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
 )
 CHECKPOINTS_DIR = "checkpoints"  # training_args.output_dir default, under [paths] output
-MODEL_DIR = "model"  # the final HF model folder, under [paths] output
+OUTPUT_MODEL_DIR = "model"  # the final HF model folder, under [paths] output
 METRICS_FILE = "metrics.json"
 SPLITS = ("train", "dev", "test")
-INVALID = "invalid_setting"  # the pydantic error type of our own validators' messages
+INVALID_SETTING = "invalid_setting"  # the pydantic error type of our own validators' messages
 
 
 def _invalid(message: str) -> PydanticCustomError:
     """A validation error whose message :func:`_describe` prints as it is (after
     ``[section] key = value:``)."""
-    return PydanticCustomError(INVALID, message)
+    return PydanticCustomError(INVALID_SETTING, message)
 
 
 def _label_set(labels: list[str]) -> list[str]:
@@ -160,7 +160,7 @@ class HFTrainSettings(BaseModel):
 
     @property
     def model_dir(self) -> Path:
-        return self.output / MODEL_DIR
+        return self.output / OUTPUT_MODEL_DIR
 
     @property
     def metrics_path(self) -> Path:
@@ -273,6 +273,6 @@ def _describe(error: ValidationError, config: Mapping[str, Any], source: str) ->
         )
     value = config.get(section, {}).get(key)
     where = f"{source} [{section}] {key} = {json.dumps(value, default=str)}"
-    if kind == INVALID:
+    if kind == INVALID_SETTING:
         return f"{where}: {first['msg']}"
     return f"{where}: {model.model_fields[key].description}"

@@ -34,8 +34,8 @@ from ..hf.options import ReadingOptions, reading_options
 from .doc_entities import write_entities, write_span_group
 from .model_slot import ModelSlot, claim, restoring
 
-FORMAT_VERSION = 1
-MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
+COMPONENT_FORMAT_VERSION = 1
+COMPONENT_MODEL_DIR = "model"  # the Hugging Face model and tokenizer inside the component's folder
 
 # The component's own settings; the reading options (aggregation, window, ...) come from ReadingOptions.
 COMPONENT_DEFAULTS: dict[str, Any] = {
@@ -110,7 +110,7 @@ def make_bert_ner(
         predictions that do not overlap them.
     """
     load_now = not restoring(nlp, name)
-    claim(nlp, name, FORMAT_VERSION)
+    claim(nlp, name, COMPONENT_FORMAT_VERSION)
     return BertNER(
         nlp.vocab,
         name,
@@ -279,7 +279,7 @@ class BertNER(Pipe):
     ) -> None:
         """Nothing to train; make sure the model is loaded and that saved pipelines will carry it."""
         if nlp is not None:
-            claim(nlp, self.name, FORMAT_VERSION)
+            claim(nlp, self.name, COMPONENT_FORMAT_VERSION)
         _ = self.classifier
 
     # -- prediction ---------------------------------------------------------------------------------------
@@ -365,7 +365,7 @@ class BertNER(Pipe):
 
     def _saved_cfg(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": COMPONENT_FORMAT_VERSION,
             "model": self.model_name,
             "revision": self.revision,
             "labels": list(self.classifier.labels),
@@ -379,10 +379,10 @@ class BertNER(Pipe):
             )
         cfg = srsly.read_json(path)
         version = cfg.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not isinstance(version, int) or version > COMPONENT_FORMAT_VERSION:
             raise ModelError(
                 f"bert_ner: {path} has format version {version!r}; this spacy-bert-ner reads versions up to "
-                f"{FORMAT_VERSION}: upgrade spacy-bert-ner"
+                f"{COMPONENT_FORMAT_VERSION}: upgrade spacy-bert-ner"
             )
         self._model.model = cfg.get("model", self._model.model)
         self._model.revision = cfg.get("revision", self._model.revision)
@@ -396,7 +396,7 @@ class BertNER(Pipe):
         """Write ``cfg`` (format version, model reference, labels) and ``model/`` (safetensors, tokenizer)."""
         serializers = {
             "cfg": lambda p: srsly.write_json(p, self._saved_cfg()),
-            MODEL_DIR: lambda p: self.classifier.save_pretrained(p),
+            COMPONENT_MODEL_DIR: lambda p: self.classifier.save_pretrained(p),
         }
         to_disk(path, serializers, exclude)
 
@@ -404,7 +404,7 @@ class BertNER(Pipe):
         """Restore from a folder written by :meth:`to_disk`; no network needed."""
         deserializers: dict[str, Callable[[Path], None]] = {
             "cfg": self._read_cfg,
-            MODEL_DIR: self._read_model,
+            COMPONENT_MODEL_DIR: self._read_model,
         }
         from_disk(path, deserializers, exclude)
         return self

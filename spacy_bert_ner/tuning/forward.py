@@ -145,7 +145,9 @@ def prepared_docs(nlp: Language, name: str, examples: Sequence[Example]) -> list
 def current_setting(component: BertNER) -> InputSetting:
     """How the component reads now: by sentence or not, its context and packing (resolved for its model)."""
     classifier = component.classifier
-    return InputSetting.of(component.sentences, context=classifier.context, pack_sentences=classifier.pack)
+    return InputSetting.of(
+        component.sentences, context=classifier.context, pack_sentences=classifier.pack_sentences
+    )
 
 
 def input_grid(
@@ -192,7 +194,7 @@ def classifier_for(component: BertNER, setting: InputSetting) -> TokenClassifier
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
 
 
-def read(
+def read_pieces(
     component: BertNER, classifier: TokenClassifier, docs: Sequence[Doc], sentences: bool, bar: Any = None
 ) -> tuple[list[ModelInput], list[PiecePredictions]]:
     """The docs as model inputs, and the label probabilities of their wordpieces, as the component reads."""
@@ -208,7 +210,7 @@ def read(
 
 def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar: Any) -> Cached:
     """Label probabilities for every wordpiece of every doc under ``setting`` (one forward pass)."""
-    inputs, pieces = read(component, classifier_for(component, setting), docs, setting.sentences, bar)
+    inputs, pieces = read_pieces(component, classifier_for(component, setting), docs, setting.sentences, bar)
     return Cached(setting, inputs, pieces)
 
 
@@ -242,7 +244,7 @@ def time_settings(
     for _ in range(timing.rounds):
         for setting, classifier in classifiers.items():
             start = time.perf_counter()
-            read(component, classifier, sample, setting.sentences)
+            read_pieces(component, classifier, sample, setting.sentences)
             taken = time.perf_counter() - start
             best[setting] = min(best.get(setting, taken), taken)
     return best, words
