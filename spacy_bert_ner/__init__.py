@@ -35,7 +35,7 @@ _PUBLIC = {
     "ReadingOptions": "hf.options",
     "load_token_classifier": "hf.classifier",
     "load_settings": "hf.settings",
-    "seqeval_scores": "evaluation.scores",
+    "seqeval_scores": "scores",
     "parity": "evaluation.parity",
     "write_report": "evaluation.report",
     "tune": "tuning.run",

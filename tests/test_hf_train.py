@@ -20,7 +20,7 @@ from spacy_bert_ner.bio import spans_to_iob2
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.docbin import read_docbin
 from spacy_bert_ner.data.tagged import read_sentences
-from spacy_bert_ner.evaluation.scores import seqeval_scores
+from spacy_bert_ner.scores import seqeval_scores
 
 REPO = Path(__file__).resolve().parent.parent
 # [model] labels = null: the corpus's labels, O first, then B-/I- per entity type in sorted order

@@ -10,7 +10,7 @@ import psutil
 import pytest
 import spacy
 
-from spacy_bert_ner.training.heap import glibc, return_free_memory
+from spacy_bert_ner.heap import glibc, return_free_memory
 from spacy_bert_ner.training.memory_guard import make_memory_guard
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError, DataError
-from ..evaluation.pipeline import load_pipeline
+from ..pipeline.load import load_pipeline
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
 from .run import AnnotateSettings, Plan, Summary, annotate_shard, run_engine

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..errors import DataError
-from ..evaluation.pipeline import load_pipeline
-from ..training.heap import return_free_memory
+from ..heap import return_free_memory
+from ..pipeline.load import load_pipeline
 from .inputs import InputFile, Record, Shard, find_inputs, plan_shards, read_shard
 from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard_files
 

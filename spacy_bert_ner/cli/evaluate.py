@@ -28,7 +28,7 @@ def parity_cli(
     --tolerance overall and per type, else this prints the first sentence they disagree on and exits 1.
     """
     from ..evaluation.parity import SCORERS, pipeline_parity, rows
-    from ..evaluation.scores import percent
+    from ..scores import percent
 
     def run():
         if output is not None:
@@ -94,7 +94,7 @@ def evaluate_raw_cli(
     gold entities are matched across the two tokenizations by spaCy's NER scorer. The figure beside `spacy
     evaluate`'s gold-token one."""
     from ..evaluation.raw_text import evaluate_raw
-    from ..evaluation.scores import percent
+    from ..scores import percent
 
     def run() -> dict:
         if output is not None:

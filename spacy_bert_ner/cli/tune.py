@@ -102,7 +102,7 @@ def tune_cli(
     per-label thresholds on gold dev data, with one forward pass per input setting; save a copy of the
     pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
     calibration (score bins -> precision) before and after the temperature."""
-    from ..evaluation.scores import percent
+    from ..scores import percent
     from ..tuning.budget import Budget
     from ..tuning.forward import Timing
     from ..tuning.run import TuneSettings, objective_for, parse_tries, tune_pipeline, whole_numbers

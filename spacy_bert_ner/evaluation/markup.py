@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Optional
 
-from .scores import percent
+from ..scores import percent
 
 DASH = "&ndash;"  # in place of a figure that is undefined
 
@@ -17,5 +17,5 @@ def escaped(value: object) -> str:
 
 
 def html_percent(value: Optional[float]) -> str:
-    """:func:`~.scores.percent` for the page: two decimals, or a dash if undefined."""
+    """:func:`~spacy_bert_ner.scores.percent` for the page: two decimals, or a dash if undefined."""
     return percent(value, DASH)

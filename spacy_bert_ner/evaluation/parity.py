@@ -45,8 +45,8 @@ from spacy.training import Example
 
 from ..bio import spans_to_iob2
 from ..errors import DataError, ModelError
-from .pipeline import load_pipeline
-from .scores import FIGURES, Scores, from_spacy, seqeval_scores
+from ..pipeline.load import load_pipeline
+from ..scores import FIGURES, Scores, from_spacy, seqeval_scores
 
 TOLERANCE = 1e-9
 SCORERS = ("spacy", "seqeval", "seqeval_strict")  # the three columns, in the order the table shows them
@@ -148,7 +148,7 @@ def spacy_scores(examples: Iterable[Example]) -> dict[str, Any]:
 
 def compare(spacy: Scores, seqeval: Scores, tolerance: float = TOLERANCE) -> list[str]:
     """What differs between spaCy's and seqeval's scores (both in the shape of
-    :mod:`~spacy_bert_ner.evaluation.scores`), one line per figure."""
+    :mod:`~spacy_bert_ner.scores`), one line per figure."""
     differences = []
 
     def check(what: str, a: Optional[float], b: Optional[float]) -> None:

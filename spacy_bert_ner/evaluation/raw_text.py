@@ -227,7 +227,7 @@ def evaluate_raw(
     """``evaluate-raw``: load ``pipeline`` (on GPU ``gpu_id`` if >= 0) and score it on the gold Docs of
     ``data`` read as ``text`` says, rebuilt text laid out as ``layout`` (:func:`raw_text_scores`)."""
     from ..data.docbin import read_docbin
-    from .pipeline import load_pipeline
+    from ..pipeline.load import load_pipeline
 
     check_layout(layout, "--layout")  # before the pipeline loads
     check_choice(text, TEXT_SOURCES, "--text")

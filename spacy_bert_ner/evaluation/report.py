@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ConfigWarning, DataError
+from ..scores import FIGURES, Scores, from_spacy
 from .markup import DASH, escaped, html_percent
 from .parity import aligned_lines, load_and_predict
 from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
-from .scores import FIGURES, Scores, from_spacy
 from .tune_section import load_tune_report, tune_section
 
 SUBWORD_VS_WORD = """\
@@ -70,7 +70,7 @@ pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 0.85em; 
 
 @dataclass
 class MetricsEntry:
-    """One metrics JSON, read into the shape of :mod:`~spacy_bert_ner.evaluation.scores`."""
+    """One metrics JSON, read into the shape of :mod:`~spacy_bert_ner.scores`."""
 
     name: str
     path: Path

@@ -12,7 +12,7 @@ by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), s
    ``[model] context`` subwords of its document either side (:mod:`.context`; the
    context is labelled -100, so loss and metrics see the sentence only), subword labels (:mod:`.align`),
    ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
-   ``compute_metrics`` (:mod:`spacy_bert_ner.evaluation.scores`) run every evaluation; the model's config
+   ``compute_metrics`` (:mod:`spacy_bert_ner.scores`) run every evaluation; the model's config
    records how inputs were built (:func:`.context.record_reading`), so ``bert_ner`` reads the same way.
    Words tagged :data:`.align.MISSING` (no annotation) get -100 and count as ``O`` in word-level scores;
 3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
@@ -51,7 +51,7 @@ from transformers import (
 
 from ..bio import TaggedSentence, tags_to_spans
 from ..errors import ConfigError, ConfigWarning, DataError, DataWarning, ModelError
-from ..evaluation.scores import seqeval_scores
+from ..scores import seqeval_scores
 from .align import MISSING, Alignment, align_labels, word_tags
 from .compat import evaluation_in_order
 from .context import (

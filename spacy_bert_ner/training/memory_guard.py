@@ -19,7 +19,7 @@ from spacy import Language
 from spacy.util import registry
 
 from ..errors import ConfigError
-from .heap import return_free_memory, set_mmap_threshold
+from ..heap import return_free_memory, set_mmap_threshold
 
 
 @registry.callbacks("spacy-bert-ner.memory_guard.v1")

@@ -19,9 +19,9 @@ from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, cast
 from spacy.language import Language
 
 from ..errors import ConfigError
-from ..evaluation.scores import CountedScores
 from ..hf.options import AGGREGATIONS, DTYPE_NAMES, Aggregation
 from ..pipeline.bert_ner import BertNER
+from ..scores import CountedScores
 from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
 from .forward import (
@@ -435,8 +435,8 @@ def tune_pipeline(
 ) -> Result:
     """``tune`` as the CLI runs it: load ``pipeline``, :func:`tune` it on ``dev`` with ``settings``, score it
     before and after on ``eval_data`` if given, and save the tuned copy with tune.json to ``output``."""
-    from ..evaluation.pipeline import load_pipeline
     from ..output_paths import check_output
+    from ..pipeline.load import load_pipeline
 
     check_output(output, "folder", "OUTPUT")
     if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():

@@ -14,7 +14,7 @@ from typing import Literal, Optional
 import numpy
 
 from ..errors import ConfigError, DataError
-from ..evaluation.scores import CountedScores
+from ..scores import CountedScores
 
 Thresholds = dict[str, float]  # label -> lowest score kept; labels not named keep every entity
 Scope = Literal["label", "overall"]

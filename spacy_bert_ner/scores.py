@@ -24,7 +24,7 @@ from seqeval.metrics.v1 import precision_recall_fscore_support as strict_prfs
 from seqeval.metrics.v1 import unique_labels
 from seqeval.scheme import IOB2
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 Mode = Literal["default", "strict"]
 Scores = dict[str, Any]  # the shape above
