@@ -1,6 +1,6 @@
 """Do tokens near a transformer window's edge score worse? Entity F1 by distance to the nearest window edge.
 
-    python benchmarks/window_edges.py training/spacy/model-best corpus/dev.spacy
+    python -m benchmarks.window_edges training/spacy/model-best corpus/dev.spacy
 
 The spaCy route's spacy-transformers backbone reads each doc in windows of spaCy tokens
 (``spacy-transformers.strided_spans.v1``: ``window`` tokens every ``stride``, read from the pipeline's
