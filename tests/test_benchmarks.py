@@ -102,6 +102,22 @@ def test_no_script_edits_sys_path() -> None:
     assert found == []
 
 
+def test_the_report_demo_writes_a_report_of_both_pipelines(
+    conll_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """tools/screenshot_report.sh --demo's Python, on its real input: the report it prints the path of
+    names both demo pipelines (Chromium's screenshot of it stays a manual check)."""
+    from tools import report_demo
+
+    monkeypatch.setattr(sys, "argv", ["report_demo.py", str(tmp_path / "demo"), "--conll", str(conll_dir)])
+    report_demo.main()
+    report = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report == tmp_path / "demo" / "report.html"
+    html = report.read_text(encoding="utf-8")
+    for name in report_demo.PIPELINES:  # its scores and parity rows, and its differing sentences
+        assert f"<td>{name}</td>" in html and f"<h3 id='examples-{name}'>{name} " in html
+
+
 def test_rounds_report_the_best_and_the_spread() -> None:
     rounds = Rounds([2.0, 2.5, 2.2])
     assert (rounds.best, rounds.median, rounds.worst) == (2.0, 2.2, 2.5)
