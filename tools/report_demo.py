@@ -5,8 +5,8 @@
     python -m tools.report_demo /tmp/report-demo --conll DIR --articles 3 --n-examples 8
 
 Two tiny ``bert_ner`` pipelines, ``rigged`` and ``random`` (2-layer BERTs from ``tests/tiny_models.py``: one
-whose labels are fixed per wordpiece, one with random weights and a vocab from valid.txt), read the first
-``--articles`` articles of CoNLL-2003 valid.txt (``--conll``: $CONLL2003_DIR, else
+whose labels are fixed per wordpiece, some right and some wrong, one with random weights and a vocab from
+valid.txt), read the first ``--articles`` articles of CoNLL-2003 valid.txt (``--conll``: $CONLL2003_DIR, else
 ../shared/data/conll2003). Each pipeline's ``parity`` figures are written as ``parity --output`` writes them,
 then the report takes both as ``report --metrics NAME=JSON --pipeline NAME=PATH --data dev.spacy`` would.
 """
@@ -21,19 +21,6 @@ from pathlib import Path
 from benchmarks.common import conll2003_dir
 
 PIPELINES = ("rigged", "random")
-# The rigged model's label for each of these wordpieces (any other reads O): some right and some wrong for
-# the first articles of valid.txt, so that the report has differences to show.
-RIGGED = {
-    "LEICESTERSHIRE": "B-ORG",
-    "CRICKET": "I-MISC",
-    "Somerset": "I-ORG",
-    "Essex": "B-ORG",
-    "Leicestershire": "B-LOC",
-    "England": "B-LOC",
-    "Grace": "B-PER",
-    ".": "I-ORG",
-    "The": "I-ORG",
-}
 
 
 def build_demo(work: Path, valid: Path, n_articles: int = 3, n_examples: int = 8) -> Path:
@@ -48,6 +35,7 @@ def build_demo(work: Path, valid: Path, n_articles: int = 3, n_examples: int = 8
     from spacy_bert_ner.evaluation.parity import pipeline_parity
     from spacy_bert_ner.evaluation.report import write_report
     from tests.tiny_models import (
+        VALID_RIGGED,
         conll_sentences,
         save_random_classifier,
         save_rigged_classifier,
@@ -62,7 +50,7 @@ def build_demo(work: Path, valid: Path, n_articles: int = 3, n_examples: int = 8
         data
     )
     models = {
-        "rigged": save_rigged_classifier(work / "rigged-model", RIGGED),
+        "rigged": save_rigged_classifier(work / "rigged-model", VALID_RIGGED),
         "random": save_random_classifier(
             work / "random-model", train_tokenizer(conll_sentences(valid), work / "vocab")
         ),
