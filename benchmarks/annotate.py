@@ -1,7 +1,7 @@
 """Corpus annotation throughput and memory: a plain ``nlp.pipe`` loop beside ``annotate`` and its Ray engine.
 
-    python benchmarks/annotate.py training/hf/pipeline                  # 50k docs, every method
-    python benchmarks/annotate.py PIPELINE --docs 20000 --methods loop,local1,local2 --memory-docs 0
+    python -m benchmarks.annotate training/hf/pipeline                  # 50k docs, every method
+    python -m benchmarks.annotate PIPELINE --docs 20000 --methods loop,local1,local2 --memory-docs 0
 
 The corpus is CoNLL-2003's test sentences as plain text (tokens joined by spaces), one doc per line,
 repeated to ``--docs`` docs, in one .txt file. Every method runs in a fresh process (the pipeline loaded
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONLL = Path(os.environ.get("CONLL2003_DIR", REPO.parent / "shared" / "data" / "conll2003"))
+from benchmarks.common import REPO, child_env, columns, conll2003_dir
+
 METHODS = ("loop", "local1", "local2", "local1x2", "ray1", "ray2")
 
 LOOP = """
@@ -54,7 +54,6 @@ print("words", words, "ents", ents)
 
 def write_corpus(conll: Path, n_docs: int, path: Path) -> int:
     """CoNLL test sentences as text lines, repeated to ``n_docs`` lines; returns the number of words."""
-    sys.path.insert(0, str(REPO))
     from spacy_bert_ner.data.conll import read_conll
 
     articles, _ = read_conll(conll / "test.txt")
@@ -91,7 +90,7 @@ def command(method: str, pipeline: str, corpus: Path, out: Path) -> tuple[list[s
 
 def run(cmd: list[str], threads: int) -> tuple[float, float, str]:
     """Wall seconds, peak summed RSS (MB) of the process tree, and the output's tail."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "RAY_DEDUP_LOGS": "0"}
+    env = child_env(OMP_NUM_THREADS=str(threads), RAY_DEDUP_LOGS="0")
     start = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     root, peak = psutil.Process(process.pid), 0
@@ -117,7 +116,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=50_000)
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {METHODS}")
     parser.add_argument("--memory-docs", type=int, default=100_000, help="0: skip the memory check")
-    parser.add_argument("--conll", type=Path, default=DEFAULT_CONLL)
+    parser.add_argument("--conll", type=Path, default=conll2003_dir())
     args = parser.parse_args()
     methods = args.methods.split(",")
     unknown = set(methods) - set(METHODS)
@@ -128,7 +127,8 @@ def main() -> None:
         corpus = work / "corpus.txt"
         n_words = write_corpus(args.conll, args.docs, corpus)
         print(f"corpus: {args.docs:,} docs, {n_words:,} whitespace words; {os.cpu_count()} cores")
-        print(f"{'method':<44}{'seconds':>9}{'words/s':>10}{'x local1':>10}{'peak RSS MB':>13}")
+        widths = (-44, 9, 10, 10, 13)
+        print(columns(("method", "seconds", "words/s", "x local1", "peak RSS MB"), widths, sep=""))
         rates: dict[str, float] = {}
         labels = {
             "loop": "nlp.pipe loop, 1 thread",
@@ -143,10 +143,8 @@ def main() -> None:
             seconds, peak, _ = run(*command(method, args.pipeline, corpus, out))
             rates[method] = n_words / seconds
             ratio = f"{rates[method] / rates['local1']:.2f}" if "local1" in rates else "-"
-            print(
-                f"{labels[method]:<44}{seconds:>9.1f}{rates[method]:>10,.0f}{ratio:>10}{peak:>13,.0f}",
-                flush=True,
-            )
+            cells = (labels[method], f"{seconds:.1f}", f"{rates[method]:,.0f}", ratio, f"{peak:,.0f}")
+            print(columns(cells, widths, sep=""), flush=True)
             shutil.rmtree(out, ignore_errors=True)
         if args.memory_docs:
             print(

@@ -1,46 +1,45 @@
 """Time our CoNLL-2003 -> DocBin conversion against `spacy convert -c ner`, in one process, same files.
 
-    python benchmarks/convert.py [--repeats N]
+    python -m benchmarks.convert [--repeats N]
 
 Both run in this process after a warm-up on a small file (so interpreter start-up and first imports
-are excluded), both write .spacy files to a temporary folder. Prints tokens/s per split and the ratio.
+are excluded), both write .spacy files to a temporary folder. Prints tokens/s per split and the ratio, from
+the median run of each, and each tool's spread per split (how much longer its slowest run took than its
+fastest).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from spacy.cli.convert import convert as spacy_convert
 from wasabi import msg
 
+from benchmarks.common import Rounds, conll2003_dir, timed
 from spacy_bert_ner.data.sources import convert_source
 
-REPO = Path(__file__).resolve().parent.parent
 SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
 
 
 def time_ours(path: Path, out: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    [(stats, _)] = convert_source(str(path), out / "ours")
-    return time.perf_counter() - start, stats.tokens
+    seconds, [(stats, _)] = timed(convert_source, str(path), out / "ours")
+    return seconds, stats.tokens
 
 
 def time_spacy(path: Path, out: Path) -> float:
-    start = time.perf_counter()
-    spacy_convert(path, out, file_type="spacy", converter="ner", silent=True)
-    return time.perf_counter() - start
+    seconds, _ = timed(spacy_convert, path, out, file_type="spacy", converter="ner", silent=True)
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1, help="runs per tool and split; the median is shown")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs per tool and split; the median is shown, and the spread"
+    )
     args = parser.parse_args()
-    data = Path(os.environ.get("CONLL2003_DIR", REPO.parent / "shared" / "data" / "conll2003"))
+    data = conll2003_dir()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         warm = out / "warm.txt"
@@ -52,15 +51,17 @@ def main() -> None:
         rows = []
         totals = [0, 0.0, 0.0]
         for split, name in SPLITS.items():
-            ours = [time_ours(data / name, out) for _ in range(args.repeats)]
-            tokens = ours[0][1]
-            ours_s = statistics.median(t for t, _ in ours)
-            spacy_s = statistics.median(time_spacy(data / name, out) for _ in range(args.repeats))
+            ours, theirs = Rounds(), Rounds()
+            for _ in range(args.repeats):
+                seconds, tokens = time_ours(data / name, out)
+                ours.add(seconds)
+            for _ in range(args.repeats):
+                theirs.add(time_spacy(data / name, out))
             totals[0] += tokens
-            totals[1] += ours_s
-            totals[2] += spacy_s
-            rows.append((split, tokens, ours_s, spacy_s))
-        rows.append(("all", *totals))
+            totals[1] += ours.median
+            totals[2] += theirs.median
+            rows.append((split, tokens, ours.median, theirs.median, ours.spread_cell(), theirs.spread_cell()))
+        rows.append(("all", *totals, "", ""))
     table = [
         (
             split,
@@ -70,11 +71,14 @@ def main() -> None:
             f"{s:.2f}",
             f"{tokens / s:,.0f}",
             f"{s / o:.1f}x",
+            ours_spread,
+            spacy_spread,
         )
-        for split, tokens, o, s in rows
+        for split, tokens, o, s, ours_spread, spacy_spread in rows
     ]
     header = ["split", "tokens", "ours s", "ours tok/s", "spacy convert s", "spacy tok/s", "speed-up"]
-    msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * 6)
+    header += ["ours spread", "spacy spread"]
+    msg.table(table, header=header, divider=True, aligns=["l"] + ["r"] * 8)
     print(f"(median of {args.repeats} run(s) each; in process, after a warm-up; 1 thread)")
 
 

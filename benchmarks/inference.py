@@ -1,7 +1,7 @@
 """Inference speed, memory and F1 of ``bert_ner`` beside the Hugging Face pipeline and a bare forward pass.
 
-    python benchmarks/inference.py                       # full CoNLL-2003 test set (46k words)
-    python benchmarks/inference.py --limit 500 --threads 1
+    python -m benchmarks.inference                       # full CoNLL-2003 test set (46k words)
+    python -m benchmarks.inference --limit 500 --threads 1
 
 Every method labels the same test sentences with the same fine-tuned MiniLM token classifier, in this one
 process, with the same ``torch.set_num_threads``:
@@ -21,7 +21,8 @@ process, with the same ``torch.set_num_threads``:
   the article, every word with at least 64 wordpieces either side); entities are scored per sentence.
 
 Reported per method: words/s (timed after a short warm-up, model loading excluded; with ``--repeat N``
-the best of N round-robin rounds), ratios to the bs-32 pipeline and to the bare forward pass, peak RSS
+the best of N round-robin rounds, with the median round's words/s and the spread: how much longer the slowest
+round took than the best), ratios to the bs-32 pipeline and to the bare forward pass, peak RSS
 while the method's model was loaded and first run (the kernel's high-water mark, reset before each method
 through /proc/self/clear_refs; earlier methods' models stay loaded, so read the increase over the RSS
 before loading, ``+RSS``), and entity F1 on the test sentences (seqeval, IOB2). The model is fine-tuned
@@ -36,16 +37,25 @@ import gc
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CONLL = Path(os.environ.get("CONLL2003_DIR", REPO.parent / "shared" / "data" / "conll2003"))
-Spans = list[tuple[int, int, str]]
+from benchmarks.common import (
+    REPO,
+    Rounds,
+    Spans,
+    bert_ner_pipeline,
+    char_spans_to_words,
+    columns,
+    conll2003_dir,
+    entity_f1,
+    reset_peak_rss,
+    rss_mb,
+    timed,
+)
 
 
 def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
@@ -74,24 +84,19 @@ def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
     return out / "model"
 
 
-def rss_mb(field: str = "VmRSS") -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def reset_peak_rss() -> None:
-    Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM := VmRSS
-
-
 @dataclass
 class Result:
     method: str
-    words_per_s: float
+    n_words: int
+    rounds: Rounds  # seconds of each timed round over all the sentences
     peak_rss_mb: float
     rss_increase_mb: float
     f1: float
+
+    @property
+    def words_per_s(self) -> float:
+        """Words/s of the best round."""
+        return self.n_words / self.rounds.best
 
 
 def measure(
@@ -113,32 +118,10 @@ def measure(
     seconds, predicted = timed(run, runner, sentences)
     peak = rss_mb("VmHWM")
     predicted = decode(predicted, sentences)
-    n_words = sum(map(len, sentences))
-    result = Result(method, n_words / seconds, peak, peak - before, entity_f1(sentences, gold, predicted))
+    f1 = entity_f1(sentences, gold, predicted)
+    result = Result(method, sum(map(len, sentences)), Rounds([seconds]), peak, peak - before, f1)
     print(f"  {method}: {result.words_per_s:,.0f} words/s, F1 {result.f1:.4f}", flush=True)
     return result, runner
-
-
-def timed(
-    run: Callable[[Any, list[list[str]]], Any], runner: Any, sentences: list[list[str]]
-) -> tuple[float, Any]:
-    start = time.perf_counter()
-    output = run(runner, sentences)
-    return time.perf_counter() - start, output
-
-
-def entity_f1(sentences: list[list[str]], gold: list[Spans], predicted: list[Spans]) -> float:
-    from seqeval.metrics import f1_score
-
-    from spacy_bert_ner.bio import spans_to_iob2
-
-    def tags(spans_per_sentence: list[Spans]) -> list[list[str]]:
-        return [
-            spans_to_iob2(spans, len(words))
-            for words, spans in zip(sentences, spans_per_sentence, strict=True)
-        ]
-
-    return f1_score(tags(gold), tags(predicted))
 
 
 # -- the methods ---------------------------------------------------------------------------------------------
@@ -163,22 +146,6 @@ def hf_pipeline_method(model_dir: Path, batch_size: int | None):
 
 
 def _as_is(spans: list[Spans], sentences: list[list[str]]) -> list[Spans]:
-    return spans
-
-
-def char_spans_to_words(words: list[str], entities: list[dict]) -> Spans:
-    """The pipeline's character-offset entities as word spans (every word the entity's characters touch)."""
-    starts, offset = [], 0
-    for word in words:
-        starts.append(offset)
-        offset += len(word) + 1
-    spans = []
-    for entity in entities:
-        touched = [
-            i for i, s in enumerate(starts) if s < entity["end"] and s + len(words[i]) > entity["start"]
-        ]
-        if touched:
-            spans.append((touched[0], touched[-1] + 1, entity["entity_group"]))
     return spans
 
 
@@ -210,15 +177,12 @@ def bare_forward_method(model_dir: Path, batch_size: int = 32):
 
 def _decode_first_subtoken(id2label, order, batches, sentences, batch_size) -> list[Spans]:
     from spacy_bert_ner.bio import tags_to_spans
+    from spacy_bert_ner.hf.align import word_tags
 
     out: list[Spans] = [[] for _ in sentences]
     for b, (encoding, best) in enumerate(batches):
         for row, i in enumerate(order[b * batch_size : (b + 1) * batch_size]):
-            tags, previous = ["O"] * len(sentences[i]), None
-            for position, word in enumerate(encoding.word_ids(row)):
-                if word is not None and word != previous:
-                    tags[word] = id2label[int(best[row, position])]
-                previous = word
+            tags = word_tags(best[row].tolist(), encoding.word_ids(row), len(sentences[i]), id2label)
             out[i] = tags_to_spans(tags)
     return out
 
@@ -227,12 +191,9 @@ def article_method(model_dir: Path, article_of: list[int], sentence_starts: bool
     """bert_ner on whole articles (``article_of``: the article of each sentence, for any prefix of them)."""
 
     def setup():
-        import spacy
         from spacy.tokens import Doc
 
-        nlp = spacy.blank("en")
-        nlp.add_pipe("bert_ner", config={"model": str(model_dir), "context": context, **config})
-        return nlp, Doc
+        return bert_ner_pipeline(model_dir, context=context, **config), Doc
 
     def run(runner, sentences: list[list[str]]) -> list[Spans]:
         from spacy_bert_ner.bio import spans_to_iob2, tags_to_spans
@@ -265,11 +226,10 @@ def article_method(model_dir: Path, article_of: list[int], sentence_starts: bool
 
 def bert_ner_method(model_dir: Path, dtype: str = "float32", quantize: bool = False, **config):
     def setup():
-        import spacy
         from spacy.tokens import Doc
 
-        nlp = spacy.blank("en")
-        ner = nlp.add_pipe("bert_ner", config={"model": str(model_dir), "dtype": dtype, **config})
+        nlp = bert_ner_pipeline(model_dir, dtype=dtype, **config)
+        ner = nlp.get_pipe("bert_ner")
         if quantize:
             ner.classifier.model = torch.ao.quantization.quantize_dynamic(
                 ner.classifier.model, {torch.nn.Linear}, dtype=torch.qint8
@@ -289,7 +249,9 @@ def bert_ner_method(model_dir: Path, dtype: str = "float32", quantize: bool = Fa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--conll", type=Path, default=DEFAULT_CONLL, help="folder with train/valid/test.txt")
+    parser.add_argument(
+        "--conll", type=Path, default=conll2003_dir(), help="folder with train/valid/test.txt"
+    )
     parser.add_argument(
         "--model", type=Path, help="a fine-tuned token classifier (default: fine-tune MiniLM)"
     )
@@ -303,7 +265,7 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="rounds over all methods (models stay loaded); the fastest counts",
+        help="rounds over all methods (models stay loaded); the fastest counts, the spread is shown",
     )
     parser.add_argument(
         "--methods",
@@ -378,7 +340,7 @@ def main() -> None:
     for round_ in range(2, args.repeat + 1):  # round-robin, so that every method sees the same CPU weather
         for key in chosen:
             seconds, _ = timed(methods[key][1][1], runners[key], sentences)
-            results[key].words_per_s = max(results[key].words_per_s, n_words / seconds)
+            results[key].rounds.add(seconds)
             print(f"  round {round_}: {results[key].method}: {n_words / seconds:,.0f} words/s", flush=True)
     print_table(results)
 
@@ -388,15 +350,15 @@ def print_table(results: dict[str, Result]) -> None:
     bare = results.get("bare")
     ctx0 = results.get("ctx0")
     header = ("method", "words/s", "x pipe-bs32", "x bare", "time x ctx0", "peak RSS MB", "+RSS MB", "F1")
-    print("\n{:<36} {:>9} {:>11} {:>7} {:>11} {:>11} {:>8} {:>7}".format(*header))
+    widths = (-36, 9, 11, 7, 11, 11, 8, 7, 9, 7)
+    print("\n" + columns((*header, "median", "spread"), widths))
     for r in results.values():
         vs_pipe = f"{r.words_per_s / pipeline32.words_per_s:.2f}" if pipeline32 else "-"
         vs_bare = f"{r.words_per_s / bare.words_per_s:.2f}" if bare else "-"
         vs_ctx0 = f"{ctx0.words_per_s / r.words_per_s:.2f}" if ctx0 else "-"
-        print(
-            f"{r.method:<36} {r.words_per_s:>9,.0f} {vs_pipe:>11} {vs_bare:>7} {vs_ctx0:>11} "
-            f"{r.peak_rss_mb:>11,.0f} {r.rss_increase_mb:>8,.0f} {r.f1:>7.4f}"
-        )
+        figures = (f"{r.words_per_s:,.0f}", vs_pipe, vs_bare, vs_ctx0, f"{r.peak_rss_mb:,.0f}")
+        rounds = (r.rounds.median_rate_cell(r.n_words), r.rounds.spread_cell())
+        print(columns((r.method, *figures, f"{r.rss_increase_mb:,.0f}", f"{r.f1:.4f}", *rounds), widths))
 
 
 if __name__ == "__main__":

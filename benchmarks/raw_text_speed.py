@@ -1,7 +1,7 @@
 """Shipped pipelines on raw test articles: raw-text F1 and words/s beside the HF pipeline and bare forward.
 
-    python benchmarks/raw_text_speed.py training/hf/tuned training/spacy/model-best
-    python benchmarks/raw_text_speed.py training/hf/tuned --threads 1,2 --repeat 2 --limit 80
+    python -m benchmarks.raw_text_speed training/hf/tuned training/spacy/model-best
+    python -m benchmarks.raw_text_speed training/hf/tuned --threads 1,2 --repeat 2 --limit 80
 
 Every method reads the same test articles in this one process, at each ``--threads`` count in turn:
 
@@ -18,14 +18,14 @@ Every method reads the same test articles in this one process, at each ``--threa
   pipeline that reads in int8.
 
 Words/s is gold words (CoNLL tokens) over wall seconds, warm (a short untimed warm-up first; models loaded
-beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best.
+beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best; the table shows the
+median round's words/s and the spread (how much longer the slowest round took than the best) beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +33,10 @@ from typing import Any, Callable
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inference import char_spans_to_words, entity_f1  # noqa: E402  (the benchmarks share helpers)
+from benchmarks.common import CORPUS, Rounds, Spans, char_spans_to_words, columns, entity_f1, timed
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_TEST = REPO / "corpus" / "test.spacy"
+DEFAULT_TEST = CORPUS / "test.spacy"
 BARE_BUDGET = 1024  # wordpieces per batch (sequences x longest), bert_ner's default
-Spans = list[tuple[int, int, str]]
 
 
 @dataclass
@@ -47,17 +44,18 @@ class Method:
     name: str
     run: Callable[[], Any]  # timed
     score: Callable[[Any], float]  # untimed: F1 from the run's output
-    best: dict[int, float] = field(default_factory=dict)  # threads -> best seconds
+    rounds: dict[int, Rounds] = field(default_factory=dict)  # threads -> seconds of each round
     f1: float = float("nan")
     parts: dict[int, dict[str, float]] = field(default_factory=dict)  # threads -> component seconds
 
 
 def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> tuple[Method, Any]:
-    import spacy
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
-    nlp = spacy.load(path)
+    from spacy_bert_ner.evaluation.pipeline import load_pipeline
+
+    nlp = load_pipeline(path)
     parts_by_threads: dict[int, dict[str, float]] = {}
 
     def run() -> list:
@@ -101,6 +99,7 @@ def hf_pipeline_method(model: Any, tokenizer: Any, lines: list[list[str]], gold:
 
 def bare_method(name: str, model: Any, tokenizer: Any, lines: list[list[str]], gold: list[Spans]) -> Method:
     from spacy_bert_ner.bio import tags_to_spans
+    from spacy_bert_ner.hf.align import word_tags
 
     def run() -> tuple:
         encodings = tokenizer(lines, is_split_into_words=True, add_special_tokens=True)
@@ -128,14 +127,11 @@ def bare_method(name: str, model: Any, tokenizer: Any, lines: list[list[str]], g
 
     def score(output: tuple) -> float:
         encodings, best = output
-        found = []
-        for i, words in enumerate(lines):
-            tags, previous = ["O"] * len(words), None
-            for position, word in enumerate(encodings.word_ids(i)):
-                if word is not None and word != previous:
-                    tags[word] = model.config.id2label[best[i][position]]
-                previous = word
-            found.append(tags_to_spans(tags))
+        id2label = model.config.id2label
+        found = [
+            tags_to_spans(word_tags(best[i], encodings.word_ids(i), len(words), id2label))
+            for i, words in enumerate(lines)
+        ]
         return entity_f1(lines, gold, found)
 
     return Method(name, run, score)
@@ -148,7 +144,12 @@ def main() -> None:
         "--test", type=Path, default=DEFAULT_TEST, help="gold test DocBin (one Doc per article)"
     )
     parser.add_argument("--threads", default="1,2", help="torch thread counts to measure, in turn")
-    parser.add_argument("--repeat", type=int, default=1, help="round-robin rounds; each method's best counts")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="round-robin rounds; each method's best counts, the spread is shown",
+    )
     parser.add_argument("--limit", type=int, help="only the first N articles")
     parser.add_argument("--int8", action="store_true", help="also the bare forward pass of the model in int8")
     args = parser.parse_args()
@@ -192,10 +193,8 @@ def main() -> None:
         for n in threads:
             torch.set_num_threads(n)
             for method in methods:
-                start = time.perf_counter()
-                method.run()
-                seconds = time.perf_counter() - start
-                method.best[n] = min(method.best.get(n, seconds), seconds)
+                seconds, _ = timed(method.run)
+                method.rounds.setdefault(n, Rounds()).add(seconds)
                 print(f"  round {round_ + 1}, {n} thread(s): {method.name}: {n_words / seconds:,.0f} words/s")
     print_table(methods, threads, n_words)
 
@@ -207,14 +206,15 @@ def print_table(methods: list[Method], threads: list[int], n_words: int) -> None
         "\nF1: pipelines, spaCy's NER scorer on the raw text (evaluate-raw's figure); HF pipeline and bare "
         "forward pass, seqeval on the gold lines' words"
     )
-    print(f"{'method':<40} {'threads':>7} {'words/s':>9} {'x HF bs32':>9} {'x bare':>7} {'F1':>7}")
+    widths = (-40, 7, 9, 9, 7, 7, 9, 7)
+    print(columns(("method", "threads", "words/s", "x HF bs32", "x bare", "F1", "median", "spread"), widths))
     for n in threads:
         for m in methods:
-            speed = n_words / m.best[n]
-            print(
-                f"{m.name:<40} {n:>7} {speed:>9,.0f} {hf.best[n] / m.best[n]:>9.2f} "
-                f"{bare.best[n] / m.best[n]:>7.2f} {100 * m.f1:>7.2f}"
-            )
+            best = m.rounds[n].best
+            ratios = (f"{hf.rounds[n].best / best:.2f}", f"{bare.rounds[n].best / best:.2f}")
+            spread = (m.rounds[n].median_rate_cell(n_words), m.rounds[n].spread_cell())
+            cells = (m.name, str(n), f"{n_words / best:,.0f}", *ratios, f"{100 * m.f1:.2f}", *spread)
+            print(columns(cells, widths))
     print("\nwhere each pipeline's time goes (seconds, best round's threads last measured):")
     for m in methods:
         for n, parts in sorted(m.parts.items()):

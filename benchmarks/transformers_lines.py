@@ -1,8 +1,8 @@
 """The same model read by `bert_ner` under two transformers lines (4.53.x beside the spaCy route, 5.x alone):
 run ``predict`` once in each environment, then ``compare`` the two files.
 
-    python benchmarks/transformers_lines.py predict MODEL corpus/test.spacy lines-4.json   # in each venv
-    python benchmarks/transformers_lines.py compare lines-4.json lines-5.json
+    python -m benchmarks.transformers_lines predict MODEL corpus/test.spacy lines-4.json   # in each venv
+    python -m benchmarks.transformers_lines compare lines-4.json lines-5.json
 
 ``predict`` assembles a pipeline over MODEL (blank ``lang``, ``bert_ner``; the model's recorded reading), runs
 it on the DocBin's docs with their gold words and sentence starts, and writes every entity and its score,
@@ -19,15 +19,16 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import spacy
 from spacy.tokens import Doc, DocBin
+
+from benchmarks.common import bert_ner_pipeline
 
 VERSIONS = ("transformers", "tokenizers", "torch", "spacy")
 
 
 def predict(model: Path, data: Path, output: Path, lang: str) -> None:
-    nlp = spacy.blank(lang)
-    ner = nlp.add_pipe("bert_ner", config={"model": str(model)})
+    nlp = bert_ner_pipeline(model, lang)
+    ner = nlp.get_pipe("bert_ner")
     docs = [
         Doc(nlp.vocab, words=[t.text for t in gold], sent_starts=[bool(t.is_sent_start) for t in gold])
         for gold in DocBin().from_disk(data).get_docs(nlp.vocab)

@@ -1,8 +1,8 @@
 """What ``tune`` costs and buys: its time beside one ``spacy evaluate`` on dev, and the default and tuned
 pipelines judged on test (gold tokens and raw text), for best F1 and for a precision target.
 
-    python benchmarks/tune.py training/hf/pipeline                       # corpus/dev.spacy, corpus/test.spacy
-    python benchmarks/tune.py PIPELINE --dev D.spacy --test T.spacy --target-precision 0.95
+    python -m benchmarks.tune training/hf/pipeline                       # corpus/dev.spacy, corpus/test.spacy
+    python -m benchmarks.tune PIPELINE --dev D.spacy --test T.spacy --target-precision 0.95
 
 Every step is a fresh process, timed wall-clock from start to exit (loading included), one at a time:
 
@@ -22,24 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.common import CORPUS, REPO, child_env, timed
 
 
 def run(args: list[str], log: Path) -> float:
     """Run a command (output to ``log``); its wall seconds."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as out:
-        code = subprocess.call(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    seconds = time.perf_counter() - start
+        seconds, code = timed(
+            subprocess.call, args, stdout=out, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO
+        )
     if code:
         raise SystemExit(f"{' '.join(args[:5])} ... failed ({code}); see {log}:\n{log.read_text()[-3000:]}")
     return seconds
@@ -77,8 +74,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("pipeline", help="a saved pipeline with a bert_ner component (assemble's output)")
-    parser.add_argument("--dev", type=Path, default=REPO / "corpus" / "dev.spacy")
-    parser.add_argument("--test", type=Path, default=REPO / "corpus" / "test.spacy")
+    parser.add_argument("--dev", type=Path, default=CORPUS / "dev.spacy")
+    parser.add_argument("--test", type=Path, default=CORPUS / "test.spacy")
     parser.add_argument("--target-precision", type=float, default=0.95)
     parser.add_argument("--keep", type=Path, default=None, help="keep the tuned pipelines and logs here")
     args = parser.parse_args()
@@ -144,13 +141,11 @@ def main() -> None:
             "\nexpected calibration error of entity scores on test (10 bins), "
             "before -> after the temperature:"
         )
-        sys.path.insert(0, str(REPO))
-        import spacy
-
+        from spacy_bert_ner.evaluation.pipeline import load_pipeline
         from spacy_bert_ner.tuning.run import evaluate_settings
 
         for name, report in reports.items():  # the tuned settings on test, at temperature 1 and fitted
-            nlp = spacy.load(work / name)
+            nlp = load_pipeline(work / name)
             (tuned,) = evaluate_settings(
                 nlp, report["component"], args.test, [report["chosen"]], progress=False
             )

@@ -12,7 +12,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.vocab import Vocab
-from tiny_models import CONLL_LABELS, save_rigged_classifier
+from tiny_models import CONLL_LABELS, VALID_RIGGED, save_rigged_classifier
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
@@ -245,20 +245,6 @@ def test_parity_reports_the_first_differing_sentence(monkeypatch: pytest.MonkeyP
 
 # -- parity on tiny bert_ner pipelines over CoNLL dev sentences ----------------------------------------------
 
-RIGGED = {  # words of the first valid.txt articles; ". The" makes an I-ORG I-ORG entity across sentences
-    "LEICESTERSHIRE": "B-ORG",
-    "CRICKET": "I-MISC",
-    "Somerset": "I-ORG",
-    "Essex": "B-ORG",
-    "Leicestershire": "B-LOC",
-    "England": "B-LOC",
-    "Australia": "I-LOC",
-    "Grace": "B-PER",
-    "Road": "I-LOC",
-    ".": "I-ORG",
-    "The": "I-ORG",
-}
-
 
 @pytest.fixture(scope="module")
 def dev_docs(conll_dir: Path) -> list[Doc]:
@@ -277,9 +263,9 @@ def dev_spacy(dev_docs: list[Doc], tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def rigged_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A saved blank-en + bert_ner pipeline whose model labels each word of RIGGED by the table."""
+    """A saved blank-en + bert_ner pipeline whose model labels each word of VALID_RIGGED by the table."""
     root = tmp_path_factory.mktemp("rigged")
-    model = save_rigged_classifier(root / "model", RIGGED)
+    model = save_rigged_classifier(root / "model", VALID_RIGGED)
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", config={"model": str(model)})
     nlp.to_disk(root / "pipeline")

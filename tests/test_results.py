@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
 import shutil
@@ -18,11 +18,7 @@ RESULTS = REPO / "results" / "cpu-profile"
 
 @pytest.fixture(scope="module")
 def main_job() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("main_job", REPO / "benchmarks" / "main_job.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("tools.main_job")
 
 
 @pytest.mark.parametrize("profile", ["cpu-profile", "wnut17"])
@@ -31,7 +27,7 @@ def test_published_tables_equal_what_results_render(main_job: ModuleType, profil
     for path, text in main_job.rendered(results, profile).items():
         assert path.read_text(encoding="utf8") == text, (
             f"{path.relative_to(REPO)} differs from what {results.relative_to(REPO)}/ renders: "
-            "run `python benchmarks/main_job.py render`"
+            "run `python -m tools.main_job render`"
         )
 
 

@@ -26,6 +26,21 @@ from transformers import BertConfig, BertForTokenClassification, BertModel, Bert
 CONLL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 HIDDEN = 32
+# A rigged classifier's table for the first articles of CoNLL-2003 valid.txt, some labels right, some wrong;
+# ". The" makes an I-ORG I-ORG entity across sentences (the parity tests and tools/report_demo.py use it).
+VALID_RIGGED = {
+    "LEICESTERSHIRE": "B-ORG",
+    "CRICKET": "I-MISC",
+    "Somerset": "I-ORG",
+    "Essex": "B-ORG",
+    "Leicestershire": "B-LOC",
+    "England": "B-LOC",
+    "Australia": "I-LOC",
+    "Grace": "B-PER",
+    "Road": "I-LOC",
+    ".": "I-ORG",
+    "The": "I-ORG",
+}
 
 BUILTIN_SENTENCES = [
     "EU rejects German call to boycott British lamb .",

@@ -3,10 +3,10 @@ tables. Two are published (:data:`PROFILES`): ``cpu-profile``, README's main com
 into README.md and docs/workflow.md), and ``wnut17``, the own-data page's command (WNUT-17, rendered into
 docs/own-data.md).
 
-    python benchmarks/main_job.py run [--profile wnut17]   # run the profile's command, then `collect`
-    python benchmarks/main_job.py collect --log main_job.log --project . [--profile wnut17]
-    python benchmarks/main_job.py render           # write every profile's tables into its pages
-    python benchmarks/main_job.py render --check   # exit 1 when they differ from what results/ renders
+    python -m tools.main_job run [--profile wnut17]   # run the profile's command, then `collect`
+    python -m tools.main_job collect --log main_job.log --project . [--profile wnut17]
+    python -m tools.main_job render           # write every profile's tables into its pages
+    python -m tools.main_job render --check   # exit 1 when they differ from what results/ renders
 
 ``run`` reads the command between the profile's marker (README's ``<!-- main-command -->``) and the end of
 its code block, runs it with bash in the project folder and writes every output line to the log with the
@@ -36,14 +36,16 @@ from typing import Any, Callable, NamedTuple
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.common import REPO
+from spacy_bert_ner.evaluation.scores import percent
+
 RESULTS = REPO / "results" / "cpu-profile"
 README = REPO / "README.md"
 INDEX_DOC = REPO / "docs" / "index.md"
 WORKFLOW_DOC = REPO / "docs" / "workflow.md"
 OWN_DATA_DOC = REPO / "docs" / "own-data.md"
 MAIN_COMMAND_MARKER = "<!-- main-command -->"
-RENDER_COMMAND = "python benchmarks/main_job.py render"
+RENDER_COMMAND = "python -m tools.main_job render"
 
 # Step output in the project folder -> its copy under results/cpu-profile/.
 OUTPUTS = {
@@ -220,7 +222,8 @@ def load(results: Path = RESULTS) -> dict[str, Any]:
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.2f}"
+    """A figure (0-1) as the tables print it, an en dash where undefined."""
+    return percent(value, missing="–")
 
 
 def minutes(seconds: float) -> str:
@@ -342,8 +345,8 @@ def conditions(r: dict[str, Any]) -> list[str]:
     versions = ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
     dirty = " with uncommitted changes" if run["uncommitted_changes"] else ""
     return [
-        "Command: README's main command (`run.json` holds it verbatim), run once by `python",
-        f"benchmarks/main_job.py run` at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
+        "Command: README's main command (`run.json` holds it verbatim), run once by `python -m",
+        f"tools.main_job run` at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
         f"Machine: {m['cpu']}, {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
     ]
 

@@ -1,6 +1,6 @@
 """Do tokens near a transformer window's edge score worse? Entity F1 by distance to the nearest window edge.
 
-    python benchmarks/window_edges.py training/spacy/model-best corpus/dev.spacy
+    python -m benchmarks.studies.window_edges training/spacy/model-best corpus/dev.spacy
 
 The spaCy route's spacy-transformers backbone reads each doc in windows of spaCy tokens
 (``spacy-transformers.strided_spans.v1``: ``window`` tokens every ``stride``, read from the pipeline's
@@ -16,6 +16,9 @@ import argparse
 import os
 from collections import defaultdict
 from pathlib import Path
+
+from benchmarks.common import columns
+from spacy_bert_ner.evaluation.scores import prf
 
 BUCKETS = [(0, 0), (1, 3), (4, 7), (8, 15), (16, 31), (32, 63), (64, 10**9)]
 
@@ -78,7 +81,8 @@ def main() -> None:
         for ent in pred_ents - gold_ents:
             counts[bucket_of(edge_distance(ent[0], ent[1], n, window, stride))]["fp"] += 1
     print(f"{args.pipeline}: windows of {window} tokens every {stride}; {len(gold_docs)} docs of {args.data}")
-    print(f"{'distance to edge':>18} {'gold':>6} {'P':>7} {'R':>7} {'F':>7}")
+    widths = (18, 6, 7, 7, 7)
+    print(columns(("distance to edge", "gold", "P", "R", "F"), widths))
     order = [bucket_of(lo) for lo, _ in BUCKETS] + ["unread"]
     total = {"tp": 0, "fp": 0, "fn": 0, "gold": 0}
     for key in order:
@@ -87,14 +91,14 @@ def main() -> None:
         c = counts[key]
         for k in total:
             total[k] += c[k]
-        print(f"{key:>18} {c['gold']:>6} " + " ".join(f"{v * 100:>7.2f}" for v in prf(c)))
-    print(f"{'all':>18} {total['gold']:>6} " + " ".join(f"{v * 100:>7.2f}" for v in prf(total)))
+        print(bucket_row(key, c, widths))
+    print(bucket_row("all", total, widths))
 
 
-def prf(c: dict[str, int]) -> tuple[float, float, float]:
-    p = c["tp"] / max(1, c["tp"] + c["fp"])
-    r = c["tp"] / max(1, c["tp"] + c["fn"])
-    return p, r, 2 * c["tp"] / max(1, 2 * c["tp"] + c["fp"] + c["fn"])
+def bucket_row(name: str, c: dict[str, int], widths: tuple[int, ...]) -> str:
+    """A bucket's gold entities and its P / R / F (%), from its counts as spaCy's scorer takes them."""
+    figures = (f"{v * 100:.2f}" for v in prf(c["tp"], c["fp"], c["fn"]))
+    return columns((name, str(c["gold"]), *figures), widths)
 
 
 if __name__ == "__main__":

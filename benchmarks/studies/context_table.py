@@ -1,6 +1,7 @@
 """Test F1 of HF-route models read five ways: what document context changes, from gold sentences to raw text.
 
-    python benchmarks/context_table.py corpus/test.spacy training/hf_ctx0/model training/hf_ctx64/model
+    python -m benchmarks.studies.context_table corpus/test.spacy \\
+        training/hf_ctx0/model training/hf_ctx64/model
 
 Each model folder (``train-hf``'s ``model/``) is wrapped as ``assemble`` does (``line_sentences`` +
 ``sentencizer`` + ``bert_ner``, whose ``context`` defaults to what the model's config.json records) and scored
