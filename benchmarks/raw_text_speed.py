@@ -53,7 +53,7 @@ def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> 
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
-    from spacy_bert_ner.evaluation.pipeline import load_pipeline
+    from spacy_bert_ner.pipeline.load import load_pipeline
 
     nlp = load_pipeline(path)
     parts_by_threads: dict[int, dict[str, float]] = {}

@@ -141,7 +141,7 @@ def main() -> None:
             "\nexpected calibration error of entity scores on test (10 bins), "
             "before -> after the temperature:"
         )
-        from spacy_bert_ner.evaluation.pipeline import load_pipeline
+        from spacy_bert_ner.pipeline.load import load_pipeline
         from spacy_bert_ner.tuning.run import evaluate_settings
 
         for name, report in reports.items():  # the tuned settings on test, at temperature 1 and fitted

@@ -37,7 +37,7 @@ from typing import Any, Callable, NamedTuple
 import yaml
 
 from benchmarks.common import REPO
-from spacy_bert_ner.evaluation.scores import percent
+from spacy_bert_ner.scores import percent
 
 RESULTS = REPO / "results" / "cpu-profile"
 README = REPO / "README.md"

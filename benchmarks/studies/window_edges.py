@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks.common import columns
-from spacy_bert_ner.evaluation.scores import prf
+from spacy_bert_ner.scores import prf
 
 BUCKETS = [(0, 0), (1, 3), (4, 7), (8, 15), (16, 31), (32, 63), (64, 10**9)]
 
