@@ -340,13 +340,20 @@ def parity_line(name: str, parity: dict[str, Any]) -> str:
     )
 
 
+# When this recorder moved from benchmarks/main_job.py to tools/: runs started before name the old path.
+RECORDER_MOVED = "2026-12-04T07:00:00+00:00"
+
+
 def conditions(r: dict[str, Any]) -> list[str]:
     run, m = r["run"], r["run"]["machine"]
     versions = ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
     dirty = " with uncommitted changes" if run["uncommitted_changes"] else ""
+    recorder = "`python -m tools.main_job run`"
+    if run["started"] < RECORDER_MOVED:
+        recorder = "`python benchmarks/main_job.py run` (now `python -m tools.main_job run`)"
     return [
-        "Command: README's main command (`run.json` holds it verbatim), run once by `python -m",
-        f"tools.main_job run` at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
+        f"Command: README's main command (`run.json` holds it verbatim), run once by {recorder}",
+        f"at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
         f"Machine: {m['cpu']}, {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
     ]
 
