@@ -124,10 +124,10 @@ def reset_peak_rss() -> None:
 
 
 def entity_f1(sentences: list[list[str]], gold: list[Spans], predicted: list[Spans]) -> float:
-    """seqeval's entity F1 (default mode) of predicted against gold word spans, sentence by sentence."""
-    from seqeval.metrics import f1_score
-
+    """seqeval's entity F1 (default mode) of predicted against gold word spans, sentence by sentence; 0
+    when neither side has an entity."""
     from spacy_bert_ner.bio import spans_to_iob2
+    from spacy_bert_ner.scores import seqeval_scores
 
     def tags(spans_per_sentence: list[Spans]) -> list[list[str]]:
         return [
@@ -135,7 +135,7 @@ def entity_f1(sentences: list[list[str]], gold: list[Spans], predicted: list[Spa
             for words, spans in zip(sentences, spans_per_sentence, strict=True)
         ]
 
-    return f1_score(tags(gold), tags(predicted))
+    return seqeval_scores(tags(gold), tags(predicted))["f"] or 0.0
 
 
 def char_spans_to_words(words: list[str], entities: list[dict]) -> Spans:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
 from wasabi import msg
 
-from ..errors import ConfigError, DataWarning
+from ..errors import ConfigError
 from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
@@ -117,7 +116,7 @@ def convert_cli(
 ) -> None:
     """Convert a corpus (column files, annotation-tool JSON / JSONL, DocBins, a HF dataset) to spaCy DocBin
     files, with a stats table. Nothing is written when any input has an error."""
-    from ..data.sources import ConvertOptions, convert_splits, corpus_splits, named_splits
+    from ..data.sources import ConvertOptions, convert_splits, found_splits, named_splits
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if any(named.values()) and output_dir is None and source is not None:
@@ -150,9 +149,7 @@ def convert_cli(
         if any(named.values()):
             splits = named_splits(named)
         elif source is not None:
-            splits, missing = corpus_splits(source, revision)
-            for message in missing:
-                warnings.warn(message, DataWarning)
+            splits = found_splits(source, revision)
         else:
             raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
         return convert_splits(splits, output_dir, options)
@@ -208,7 +205,7 @@ def fetch_corpus_cli(
 ) -> None:
     """Put a corpus into DEST as train / dev / test files (copied byte for byte, or written from HF datasets)
     for `convert DEST`, with corpus.json naming where each came from. The workflow's `data` step."""
-    from ..data.sources import corpus_splits, fetch_corpus, named_splits
+    from ..data.sources import fetch_corpus, found_splits, named_splits
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if dest is None and source:  # fetch-corpus --train FILE ... DEST
@@ -222,9 +219,7 @@ def fetch_corpus_cli(
         if any(named.values()):
             splits = named_splits(named)
         elif source:
-            splits, missing = corpus_splits(source, revision)
-            for message in missing:
-                warnings.warn(message, DataWarning)
+            splits = found_splits(source, revision)
         else:
             raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
         return fetch_corpus(splits, dest)

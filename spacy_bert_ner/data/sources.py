@@ -214,6 +214,15 @@ def corpus_splits(source: str, revision: Optional[str] = None) -> tuple[list[Spl
     )
 
 
+def found_splits(source: str, revision: Optional[str] = None) -> list[SplitSource]:
+    """:func:`corpus_splits` for converting: a split the HF dataset lacks is a :class:`DataWarning` (the
+    others are converted), not an error."""
+    splits, missing = corpus_splits(source, revision)
+    for message in missing:
+        warnings.warn(message, DataWarning)
+    return splits
+
+
 def named_splits(files: Mapping[str, Optional[str | Path]]) -> list[SplitSource]:
     """``--train FILE --dev FILE --test FILE``: each given file as that split, whatever its name."""
     splits = []
@@ -337,10 +346,7 @@ def convert_source(
         progress=progress,
         **options,
     )
-    splits, missing = corpus_splits(source, revision)
-    for message in missing:
-        warnings.warn(message, DataWarning)
-    return convert_splits(splits, output_dir, settings)
+    return convert_splits(found_splits(source, revision), output_dir, settings)
 
 
 def fetch_corpus(splits: Sequence[SplitSource], dest: Path) -> dict[str, Path]:

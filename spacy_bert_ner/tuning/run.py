@@ -161,7 +161,7 @@ class TuneSettings:
     windows: Optional[tuple[int, ...]] = None
     dtypes: tuple[str, ...] = ()
     tries: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-    aggregations: tuple[str, ...] = AGGREGATIONS
+    aggregations: tuple[Aggregation, ...] = cast(tuple[Aggregation, ...], AGGREGATIONS)
     thresholds: bool = True
     temperature: bool = True
     progress: bool = True
@@ -217,7 +217,6 @@ def tune(
     start = time.perf_counter()
     objective, budget, timing = settings.objective, settings.budget, settings.timing
     use_thresholds, fit_temp, progress = settings.thresholds, settings.temperature, settings.progress
-    aggregations = check_aggregations(settings.aggregations)
     name, component = bert_ner_component(nlp, settings.component)
     data = Dataset.load(nlp, name, dev)
     grid = input_grid(
@@ -243,7 +242,7 @@ def tune(
     allowed = within(budget, cost)
     trials: list[Trial] = []
     for setting, cached in cache.items():
-        for aggregation in aggregations:
+        for aggregation in settings.aggregations:
             candidates = decode(component, data, cached, aggregation, 1.0).candidates
             thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
             plain, tuned = score(candidates), score(candidates, thresholds)
