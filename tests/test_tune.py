@@ -584,3 +584,5 @@ def test_tune_refuses_to_try_what_is_not_a_forward_option() -> None:
     )
     with pytest.raises(ConfigError, match=r"--try 'stride': write NAME=VALUE"):
         parse_tries(["stride"])
+    twice = TuneSettings(tries=parse_tries(["stride=64", "dtype=int8", "stride=96,64"]))
+    assert twice.tries == (("stride", (64, 96)), ("dtype", ("int8",)))

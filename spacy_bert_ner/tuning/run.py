@@ -175,10 +175,12 @@ class TuneSettings:
         for field_name in ("contexts", "windows"):
             value = getattr(self, field_name)
             set_(self, field_name, None if value is None else tuple(value))
-        tries = dict(self.tries)
-        for name, values in tries.items():
+        tries: dict[str, list[Any]] = {}  # a name given twice (--try stride=64 --try stride=96) keeps both
+        for name, values in self.tries:
             for value in values:
                 InputSetting.of(True, **{name: value})  # a forward option and a valid value, or a ConfigError
+                if value not in tries.setdefault(name, []):
+                    tries[name].append(value)
         set_(self, "tries", tuple((name, tuple(values)) for name, values in tries.items()))
 
 
