@@ -12,8 +12,8 @@ process, with the same ``torch.set_num_threads``:
 - ``bare-forward``: the floor: the fast tokenizer on pre-split words plus the model, 32 length-sorted
   sentences per padded batch; only that is timed (turning its argmax into spans for F1 is not);
 - ``bert_ner``: ``nlp.pipe`` over Docs of the same words (Doc creation timed too), float32, then bfloat16,
-  int8 dynamic quantization (``torch.ao.quantization.quantize_dynamic`` on the Linear layers) and other
-  wordpiece budgets (``batch_size``);
+  int8 (``dtype = "int8"``: an int8 ONNX graph read by ONNX Runtime, made when loaded by the default
+  recipe; ``optimize`` chooses one on dev instead) and other wordpiece budgets (``batch_size``);
 - document context (``ctx0``, ``ctx64``, ``ctx64-windows``): ``bert_ner`` on whole test articles (one Doc per
   article), with the gold sentence starts and ``context`` 0 or 64 (each sentence one model input with up to
   64 wordpieces of its article either side), with ``pack_sentences`` (consecutive sentences share an input
@@ -224,16 +224,11 @@ def article_method(model_dir: Path, article_of: list[int], sentence_starts: bool
     return setup, run, _as_is
 
 
-def bert_ner_method(model_dir: Path, dtype: str = "float32", quantize: bool = False, **config):
+def bert_ner_method(model_dir: Path, dtype: str = "float32", **config):
     def setup():
         from spacy.tokens import Doc
 
         nlp = bert_ner_pipeline(model_dir, dtype=dtype, **config)
-        ner = nlp.get_pipe("bert_ner")
-        if quantize:
-            ner.classifier.model = torch.ao.quantization.quantize_dynamic(
-                ner.classifier.model, {torch.nn.Linear}, dtype=torch.qint8
-            )
         return nlp, Doc
 
     def run(runner, sentences: list[list[str]]) -> list[Spans]:
@@ -300,7 +295,7 @@ def main() -> None:
         "bare": ("bare-forward (32 sorted)", bare_forward_method(model_dir)),
         "f32": ("bert_ner float32", bert_ner_method(model_dir)),
         "bf16": ("bert_ner bfloat16", bert_ner_method(model_dir, dtype="bfloat16")),
-        "int8": ("bert_ner int8 dynamic", bert_ner_method(model_dir, quantize=True)),
+        "int8": ("bert_ner int8 (onnx)", bert_ner_method(model_dir, dtype="int8")),
     }
     # pack_sentences and window default to what the model records (train-hf): set here unless measured so
     methods["ctx0"] = (

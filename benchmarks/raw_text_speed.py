@@ -1,21 +1,22 @@
 """Shipped pipelines on raw test articles: raw-text F1 and words/s beside the HF pipeline and bare forward.
 
     python -m benchmarks.raw_text_speed training/hf/tuned training/spacy/model-best
-    python -m benchmarks.raw_text_speed training/hf/tuned --threads 1,2 --repeat 2 --limit 80
+    python -m benchmarks.raw_text_speed training/hf/tuned training/hf/shipped --onnx --threads 1,2 --repeat 3
 
 Every method reads the same test articles in this one process, at each ``--threads`` count in turn:
 
 - each PIPELINE given: ``nlp.pipe`` over the articles as plain text, one line per CoNLL sentence (what
   ``evaluate-raw`` reads: the pipeline's own tokenizer and sentence splitters), scored by spaCy's NER scorer
-  through the alignment to the gold tokens; the time of each component (tokenizer included) is printed too;
+  through the alignment to the gold tokens; the time of each component (tokenizer included) is printed too.
+  A pipeline's ``bert_ner`` reads as its config says (an ``optimize`` copy: int8 through ONNX Runtime);
+  with ``--onnx``, the first pipeline is also read as a float32 ONNX graph (``runtime = "onnx"``, exported
+  when loaded), the same weights and settings on the other runtime;
 - ``hf-pipeline bs32``: ``transformers.pipeline("token-classification", aggregation_strategy="simple",
   batch_size=32)`` over the same lines, each line one input, with the first pipeline's ``bert_ner`` model and
   tokenizer (loaded once, shared); its character offsets are mapped to gold words for seqeval's F1;
 - ``bare forward``: the floor for that model: the gold words of every line tokenized in one batched call,
   sorted by length, batched under 1,024 wordpieces (sequences x longest), one ``torch.inference_mode``
   forward pass each, no context, first-wordpiece argmax; only that is timed (decoding for F1 is not).
-  With ``--int8``, also on an int8 copy of the model (``bert_ner``'s ``dtype = "int8"``), the floor for a
-  pipeline that reads in int8.
 
 Words/s is gold words (CoNLL tokens) over wall seconds, warm (a short untimed warm-up first; models loaded
 beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best; the table shows the
@@ -49,13 +50,21 @@ class Method:
     parts: dict[int, dict[str, float]] = field(default_factory=dict)  # threads -> component seconds
 
 
-def pipeline_method(name: str, path: str, gold_docs: list, texts: list[str]) -> tuple[Method, Any]:
+def pipeline_method(
+    name: str, path: str, gold_docs: list, texts: list[str], reading: dict[str, Any] | None = None
+) -> tuple[Method, Any]:
+    """``path`` loaded as saved, or with its bert_ner's config values changed by ``reading``."""
+    import spacy
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
     from spacy_bert_ner.pipeline.load import load_pipeline
 
-    nlp = load_pipeline(path)
+    nlp = (
+        load_pipeline(path)
+        if reading is None
+        else spacy.load(path, config={"components": {"bert_ner": reading}})
+    )
     parts_by_threads: dict[int, dict[str, float]] = {}
 
     def run() -> list:
@@ -151,7 +160,11 @@ def main() -> None:
         help="round-robin rounds; each method's best counts, the spread is shown",
     )
     parser.add_argument("--limit", type=int, help="only the first N articles")
-    parser.add_argument("--int8", action="store_true", help="also the bare forward pass of the model in int8")
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also the first pipeline read as a float32 ONNX graph (runtime onnx)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import spacy
@@ -169,16 +182,19 @@ def main() -> None:
     methods, first_nlp = [], None
     for path in args.pipelines:
         method, nlp = pipeline_method(path, path, gold_docs, texts)
+        if "bert_ner" in nlp.pipe_names:  # which reading: "training/hf/shipped (int8 onnx)"
+            classifier = nlp.get_pipe("bert_ner").classifier
+            method.name = f"{path} ({classifier.options.dtype} {classifier.runtime})"
         methods.append(method)
         first_nlp = first_nlp or nlp
+    if args.onnx:
+        name = f"{args.pipelines[0]} (float32 onnx)"
+        reading = {"dtype": "float32", "runtime": "onnx"}
+        methods.append(pipeline_method(name, args.pipelines[0], gold_docs, texts, reading)[0])
     ner = first_nlp.get_pipe("bert_ner")
-    model, tokenizer = ner.classifier.float_model, ner.classifier.tokenizer
+    model, tokenizer = ner.classifier.model, ner.classifier.tokenizer
     methods.append(hf_pipeline_method(model, tokenizer, lines, gold))
     methods.append(bare_method("bare forward", model, tokenizer, lines, gold))
-    if args.int8:
-        from spacy_bert_ner.hf.quantize import int8_model
-
-        methods.append(bare_method("bare forward int8", int8_model(model), tokenizer, lines, gold))
     threads = [int(n) for n in args.threads.split(",")]
     print(
         f"{len(gold_docs)} test articles, {len(lines)} lines, {n_words:,} words; torch {torch.__version__}, "

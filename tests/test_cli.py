@@ -39,13 +39,14 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "check-gpu": ["check-gpu", "--gpu-id=-1", "--output", str(out)],
         "annotate": ["annotate", str(tmp_path / "pipeline"), str(source), str(out)],
         "tune": ["tune", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), str(out)],
+        "optimize": ["optimize", str(tmp_path / "pipeline"), str(out), "--dev", str(tmp_path / "dev.spacy")],
     }
 
 
-FOLDER_OUTPUTS = {"convert", "fetch-conll", "fetch-corpus", "assemble", "annotate", "tune"}
+FOLDER_OUTPUTS = {"convert", "fetch-conll", "fetch-corpus", "assemble", "annotate", "tune", "optimize"}
 COMMANDS = [
     "convert", "fetch-conll", "fetch-corpus", "export-conll", "assemble", "parity", "evaluate-raw", "report",
-    "check-gpu", "annotate", "tune",
+    "check-gpu", "annotate", "tune", "optimize",
 ]  # fmt: skip
 
 

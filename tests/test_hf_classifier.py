@@ -15,7 +15,6 @@ from transformers import BertConfig, BertModel
 
 from spacy_bert_ner.errors import ConfigError, ModelError
 from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
-from spacy_bert_ner.hf.quantize import is_int8
 
 pytestmark = pytest.mark.core
 
@@ -174,42 +173,6 @@ def test_reduced_precision(tiny_model_dir: Path, tiny_sentences: list[list[str]]
     assert next(classifier.model.parameters()).dtype == getattr(torch, dtype)
     predictions = classifier.predict(tiny_sentences[:20])
     assert [len(p.label_ids) for p in predictions] == [len(s) for s in tiny_sentences[:20]]
-
-
-def test_int8_reads_on_a_quantized_copy_and_saves_the_float_weights(
-    rigged_dir: Path, tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
-) -> None:
-    words = ["John", "Smith", "visited", "Paris", "."]
-    full, int8 = load_token_classifier(str(rigged_dir)), load_token_classifier(str(rigged_dir), dtype="int8")
-    assert is_int8(int8.model) and not is_int8(int8.float_model) and not is_int8(full.model)
-    assert labels_of(int8, int8.predict([words])[0].label_ids) == labels_of(
-        full, full.predict([words])[0].label_ids
-    )
-    assert int8.predict([words])[0].scores == pytest.approx(full.predict([words])[0].scores, abs=0.05)
-    # a variant keeps the int8 copy; one back in float32 reads the float weights
-    assert int8.variant(context=0).model is int8.model and not is_int8(int8.variant(dtype="float32").model)
-    assert is_int8(full.variant(dtype="int8").model) and not is_int8(full.model)
-    # a random model: the int8 reading agrees with float32 on nearly every word
-    tiny, tiny8 = (
-        load_token_classifier(str(tiny_model_dir)),
-        load_token_classifier(str(tiny_model_dir), dtype="int8"),
-    )
-    same = [
-        (a.label_ids == b.label_ids).mean()
-        for a, b in zip(tiny.predict(tiny_sentences[:50]), tiny8.predict(tiny_sentences[:50]), strict=True)
-    ]
-    assert numpy.mean(same) > 0.9
-    tiny8.save_pretrained(tmp_path / "saved")
-    again = load_token_classifier(str(tmp_path / "saved"))
-    for name, tensor in tiny.model.state_dict().items():
-        assert torch.equal(again.model.state_dict()[name], tensor), name
-
-
-def test_int8_on_a_gpu_is_one_line(rigged_dir: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=r'dtype "int8" is dynamic quantization for CPU inference; on a GPU'
-    ):
-        load_token_classifier(str(rigged_dir), dtype="int8", device="cuda:0")
 
 
 def test_byte_level_bpe_tokenizer_gets_prefix_space(tmp_path: Path, tiny_sentences: list[list[str]]) -> None:

@@ -10,7 +10,7 @@ only the steps that use it.
 from __future__ import annotations
 
 # Imported in the order a user meets the commands, which is the order --help lists them in.
-from . import convert, train, tune, evaluate, annotate, workflow  # isort: skip  # noqa: F401 (add commands)
+from . import convert, train, tune, optimize, evaluate, annotate, workflow  # isort: skip  # noqa: F401 (add commands)
 from .app import app
 
 __all__ = ["app"]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 import numpy
 import torch
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ConfigWarning, ModelError
 from .context import (
     Wordpieces,
     pack_segments,
@@ -30,13 +31,15 @@ from .context import (
     with_context,
 )
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .onnx_export import ONNX_EXTRA_FIX, runtime_installed
+from .onnx_runtime import ONNX_DTYPES, OnnxGraphs, OnnxSession
 from .options import Aggregation, ReadingOptions, resolve
-from .quantize import QUANTIZED_DEVICE_FIX, int8_model
+from .quantize import QUANTIZED_DEVICE_FIX
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-# The dtype the weights are loaded in; "int8" loads float32 and quantizes the Linear layers (.quantize).
+# The dtype the torch weights are loaded in; "int8" keeps float32 weights and reads an int8 ONNX graph.
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
     "bfloat16": torch.bfloat16,
@@ -160,8 +163,9 @@ class TokenClassifier:
     wordpieces each segment sees on either side; ``stride`` how far consecutive windows of a long input
     advance; ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass;
     ``temperature`` divides the logits before the softmax (above 1, less confident scores; with ``average``
-    aggregation, a word's label can change). With ``dtype`` "int8" the forward passes run on an int8 copy of
-    ``model`` (``quantized``, if one was made already); ``float_model`` keeps the weights that are saved.
+    aggregation, a word's label can change). ``runtime`` and ``dtype`` choose what runs the forward pass
+    (:func:`onnx_dtype`): ``model`` itself, or an ONNX graph of it from ``graphs`` (those saved in the model
+    folder, else made from ``model``; shared with :meth:`variant` copies) read by ONNX Runtime in ``onnx``.
     """
 
     def __init__(
@@ -170,15 +174,15 @@ class TokenClassifier:
         tokenizer: Any,
         options: ReadingOptions = ReadingOptions(),
         source: str = "",
-        quantized: torch.nn.Module | None = None,
+        graphs: OnnxGraphs | None = None,
     ) -> None:
         one_thread_in_forked_children()
         source = source or str(getattr(model.config, "name_or_path", "")) or "the model"
         require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
-        self.float_model = model
         self.model = model
-        if options.dtype == "int8":
-            self.model = quantized if quantized is not None else int8_model(model)
+        self.graphs = graphs if graphs is not None else OnnxGraphs(model)
+        dtype = onnx_dtype(options, self.graphs, next(model.parameters()).device)
+        self.onnx: OnnxSession | None = self.graphs.session(dtype) if dtype else None
         self.tokenizer = tokenizer
         self.options = options
         self.source = source
@@ -195,15 +199,19 @@ class TokenClassifier:
         self.batch_size = options.batch_size
 
     def variant(self, **changes: Any) -> "TokenClassifier":
-        """This classifier with other reading options (:meth:`ReadingOptions.replace`), sharing its model and
-        tokenizer (and its int8 copy, if it has one; ``dtype="int8"`` makes one)."""
+        """This classifier with other reading options (:meth:`ReadingOptions.replace`), sharing its model,
+        tokenizer and ONNX graphs (``dtype="int8"`` makes an int8 graph if there is none)."""
         options = self.options.replace(**changes)
-        quantized = self.model if self.options.dtype == "int8" else None
-        return TokenClassifier(self.float_model, self.tokenizer, options, self.source, quantized)
+        return TokenClassifier(self.model, self.tokenizer, options, self.source, self.graphs)
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return torch.device("cpu") if self.onnx is not None else next(self.model.parameters()).device
+
+    @property
+    def runtime(self) -> str:
+        """What runs the forward pass: "torch", or "onnx" (ONNX Runtime)."""
+        return "torch" if self.onnx is None else "onnx"
 
     def _piece_segments(self, pieces: Wordpieces, segments: Segments) -> list[tuple[int, int]]:
         """The segments as wordpiece ranges (empty ones dropped); with ``pack_sentences``, consecutive
@@ -262,12 +270,14 @@ class TokenClassifier:
         left = right - 1
         return numpy.where(centring - starts[left] <= starts[right] - centring, left, right)
 
-    def _forward(self, sequences: list[numpy.ndarray]) -> list[numpy.ndarray]:
-        """Label probabilities [len, n_labels] per content sequence (special tokens added, then removed)."""
+    def _batches(
+        self, sequences: list[numpy.ndarray]
+    ) -> Iterator[tuple[list[int], numpy.ndarray, numpy.ndarray]]:
+        """The model inputs for content sequences: sorted by length, grouped while (sequences x longest)
+        stays within ``batch_size``, special tokens added, padded to the batch's longest. Yields the
+        sequences' indices, ``input_ids`` and ``attention_mask`` (int64 [batch, length]) per batch."""
         prefix, suffix = len(self._prefix), len(self._suffix)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-        out: list[numpy.ndarray] = [numpy.empty(0)] * len(sequences)
-        device = self.device
         start = 0
         while start < len(order):
             end = start + 1  # grow the batch while (sequences x longest) stays within the budget
@@ -284,16 +294,42 @@ class TokenClassifier:
                 n = len(sequences[i]) + prefix + suffix
                 input_ids[row, :n] = numpy.concatenate([self._prefix, sequences[i], self._suffix])
                 mask[row, :n] = 1
+            yield batch, input_ids, mask
+            start = end
+
+    def _forward(self, sequences: list[numpy.ndarray]) -> list[numpy.ndarray]:
+        """Label probabilities [len, n_labels] per content sequence (special tokens added, then removed)."""
+        prefix = len(self._prefix)
+        out: list[numpy.ndarray] = [numpy.empty(0)] * len(sequences)
+        device = self.device
+        for batch, input_ids, mask in self._batches(sequences):
             with torch.inference_mode():
-                logits = self.model(
-                    input_ids=torch.from_numpy(input_ids).to(device),
-                    attention_mask=torch.from_numpy(mask).to(device),
-                ).logits
+                if self.onnx is not None:
+                    logits = torch.from_numpy(self.onnx.logits(input_ids, mask))
+                else:
+                    logits = self.model(
+                        input_ids=torch.from_numpy(input_ids).to(device),
+                        attention_mask=torch.from_numpy(mask).to(device),
+                    ).logits
                 probs = logits.float().softmax(-1).cpu().numpy()
             for row, i in enumerate(batch):
                 out[i] = probs[row, prefix : prefix + len(sequences[i])]
-            start = end
         return out
+
+    def model_inputs(
+        self, docs: Sequence[Sequence[str]], segments: Sequence[Segments] | None = None
+    ) -> Iterator[dict[str, numpy.ndarray]]:
+        """The batches :meth:`predict` gives the model for these inputs (``input_ids``, ``attention_mask``):
+        what int8 calibration reads."""
+        if segments is None:
+            segments = [[(0, len(words))] for words in docs]
+        plans = [
+            self._plan(pieces, doc_segments)
+            for pieces, doc_segments in zip(tokenize_words(self._encoder, docs), segments, strict=True)
+        ]
+        sequences = [plan.pieces.ids[lo:hi] for plan in plans for lo, hi in plan.windows]
+        for _, input_ids, mask in self._batches(sequences):
+            yield {"input_ids": input_ids, "attention_mask": mask}
 
     def predict(
         self, docs: Sequence[Sequence[str]], segments: Sequence[Segments] | None = None
@@ -340,9 +376,49 @@ class TokenClassifier:
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write the model (safetensors; the float weights, also when reading in int8) and tokenizer to
-        ``path`` for :func:`load_token_classifier`."""
-        self.float_model.save_pretrained(path, safe_serialization=True)
+        ``path`` for :func:`load_token_classifier`, with the ONNX graphs the model folder came with or was
+        given (:meth:`OnnxGraphs.put`) and the one this classifier reads (``onnx/``)."""
+        self.model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
+        reads = self.options.dtype if self.onnx is not None else None
+        self.graphs.save(Path(path), lambda dtype: dtype in self.graphs.kept or dtype == reads)
+
+
+def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device) -> str | None:
+    """The dtype of the ONNX graph to read with ONNX Runtime, or None to run the torch model.
+
+    ``runtime`` "torch" runs torch; "onnx" reads a graph in ``dtype`` (float32 or int8, CPU); "auto" reads
+    one when ``dtype`` is int8 or a graph in ``dtype`` was saved with the model, on the CPU. A saved float32
+    graph without onnxruntime installed falls back to torch with a warning; int8 needs it.
+    """
+    dtype = options.dtype
+    if options.runtime == "torch":
+        if dtype == "int8":
+            raise ConfigError(
+                'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx", or dtype "float32"'
+            )
+        return None
+    if options.runtime == "auto" and not (dtype == "int8" or graphs.saved(dtype)):
+        return None
+    if device.type != "cpu":
+        if dtype == "int8":
+            raise ConfigError(f"{QUANTIZED_DEVICE_FIX} (device {device})")
+        if options.runtime == "onnx":
+            raise ConfigError(
+                f'runtime "onnx" reads on the CPU; on device {device} set runtime "torch" or "auto"'
+            )
+        return None  # auto: a GPU reads with torch, also when the folder holds a CPU graph
+    if dtype not in ONNX_DTYPES:
+        raise ConfigError(f'runtime "onnx" reads dtype float32 or int8, not {dtype!r}: set runtime "torch"')
+    if dtype == "float32" and options.runtime == "auto" and not runtime_installed():
+        warnings.warn(
+            f"the model folder holds an ONNX graph, but onnxruntime is not installed: reading with torch "
+            f"(slower). {ONNX_EXTRA_FIX}",
+            ConfigWarning,
+            stacklevel=3,
+        )
+        return None
+    return dtype
 
 
 def load_token_classifier(
@@ -396,4 +472,5 @@ def load_token_classifier(
             "token classifier. Fine-tune it with AutoModelForTokenClassification first."
         )
     model.to(device).eval()
-    return TokenClassifier(model, tokenizer, options, source)
+    folder = Path(source) if Path(source).is_dir() else None
+    return TokenClassifier(model, tokenizer, options, source, OnnxGraphs(model, folder))

@@ -22,6 +22,7 @@ from .context import Recorded, largest_context
 
 Aggregation = Literal["first", "average", "max"]
 DType = Literal["float32", "bfloat16", "float16", "int8"]
+Runtime = Literal["auto", "torch", "onnx"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 DTYPE_NAMES: tuple[str, ...] = get_args(DType)
 INVALID_OPTION = "invalid_option"  # the pydantic error type of this module's own checks
@@ -43,8 +44,12 @@ class ReadingOptions:
     batch_size: wordpieces (sequences x longest sequence) per forward pass; 1024 was fastest on CPU
         (benchmarks/inference.py).
     temperature: divides the logits before the softmax (``tune`` fits it); 1 keeps the model's own scores.
-    dtype: the torch dtype the weights are loaded in; "int8": float32 weights whose Linear layers are
-        dynamically quantized to int8 for reading (CPU only; :mod:`~spacy_bert_ner.hf.quantize`).
+    dtype: the precision the model reads in: "float32", "bfloat16", "float16" (torch weights in that dtype),
+        or "int8": an int8 ONNX graph read by ONNX Runtime on the CPU (:mod:`~spacy_bert_ner.hf.quantize`;
+        ``optimize`` saves one chosen on dev, else one is made by the default recipe when first read).
+    runtime: what runs the forward pass: "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the
+        ``onnx`` extra); "auto": ONNX Runtime when the model folder holds a graph in ``dtype``
+        (``onnx/<dtype>.onnx``) or the dtype is int8, and the device is the CPU, else torch.
 
     Each field's ``kind`` (:data:`KINDS`) says what changing it costs, which is how ``tune`` treats it:
     ``forward`` changes the model's inputs or weights (a forward pass of its own), ``decode`` is applied to
@@ -59,6 +64,7 @@ class ReadingOptions:
     batch_size: int = dataclasses.field(default=1024, metadata={"kind": "runtime"})
     temperature: float = dataclasses.field(default=1.0, metadata={"kind": "decode"})
     dtype: DType = dataclasses.field(default="float32", metadata={"kind": "forward"})
+    runtime: Runtime = dataclasses.field(default="auto", metadata={"kind": "runtime"})
 
     @field_validator("window", "stride", "batch_size")
     @classmethod

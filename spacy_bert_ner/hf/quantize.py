@@ -1,44 +1,177 @@
-"""int8 reading on CPU: dynamic quantization of a token classifier's Linear layers (torch only, no spaCy).
+"""int8 reading on CPU: an exported float32 ONNX graph quantized by ONNX Runtime, by one of a few recipes.
 
-The Linear layers' weights become int8 (per tensor); activations are quantized on the fly per batch. What
-it costs and buys is measured in docs/measurements.md ("int8"). It uses
-``torch.ao.quantization.quantize_dynamic``, which torch marks deprecated in favour of torchao but still ships
-(2.13 here); its two deprecation warnings are silenced where it is called, and a torch without it gets a
-one-line error naming the fix.
+onnx and onnxruntime only (the ``onnx`` extra; no spaCy). A recipe says how the Linear layers' MatMuls
+become int8: weight scales per tensor or per output channel; activation scales computed per batch
+(dynamic) or calibrated once on a sample of training text (static, QDQ); and which layers stay float32
+(in BERTs, the feed-forward output projections carry the activation outliers, and the classifier is
+small). ``optimize`` tries them and keeps the one that reads fastest within an F1 gate; what each costs
+and buys is measured in docs/measurements.md ("int8").
 """
 
 from __future__ import annotations
 
-import copy
-import warnings
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
 
-import torch
+import numpy
 
 from ..errors import ConfigError
+from .onnx_export import linear_layers, require_onnx
 
 QUANTIZED_DEVICE_FIX = (
-    'dtype "int8" is dynamic quantization for CPU inference; on a GPU use dtype "float16" or "bfloat16"'
+    'dtype "int8" reads an int8 ONNX graph with ONNX Runtime on the CPU; on a GPU use dtype "float16" or '
+    '"bfloat16"'
 )
+Batch = Mapping[str, numpy.ndarray]  # {"input_ids": int64 [b, n], "attention_mask": int64 [b, n]}
 
 
-def int8_model(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of float ``model`` (on the CPU) with every ``torch.nn.Linear`` dynamically quantized to int8;
-    ``model`` itself is left as it is."""
-    if next(model.parameters()).device.type != "cpu":
-        raise ConfigError(QUANTIZED_DEVICE_FIX)
-    quantization = getattr(torch.ao, "quantization", None)
-    quantize_dynamic = getattr(quantization, "quantize_dynamic", None)
-    if quantize_dynamic is None:
+@dataclass(frozen=True)
+class Recipe:
+    """How a float graph's Linear layers become int8.
+
+    static: activation scales calibrated on sample batches (QDQ); otherwise computed per batch at reading.
+    per_channel: one weight scale per output channel; otherwise one per weight matrix.
+    keep_float: regular expressions; a Linear layer whose name (``bert.encoder.layer.3.output.dense``)
+        one of them finds stays float32.
+    reduce_range: weights in 7 bits: CPUs without VNNI (AVX2 only) multiply uint8 by int8 in pairs summed
+        into int16, which saturates with full-range weights; 7 bits cannot.
+    """
+
+    name: str
+    static: bool
+    per_channel: bool
+    keep_float: tuple[str, ...] = ()
+    description: str = ""
+    reduce_range: bool = False
+
+
+FFN_OUTPUT = r"\.layer\.\d+\.output\.dense$"  # each block's feed-forward output projection
+CLASSIFIER = r"^classifier$"
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe("dynamic", False, False, (), "every Linear layer, one weight scale per matrix"),
+        Recipe("dynamic-per-channel", False, True, (), "every Linear layer, a weight scale per channel"),
+        Recipe(
+            "dynamic-per-channel-keep-ffn",
+            False,
+            True,
+            (FFN_OUTPUT, CLASSIFIER),
+            "per channel; the feed-forward output projections and the classifier stay float32",
+        ),
+        Recipe(
+            "dynamic-per-channel-7bit",
+            False,
+            True,
+            (),
+            "per channel, 7-bit weights (no int16 saturation on CPUs without VNNI)",
+            reduce_range=True,
+        ),
+        Recipe("static", True, True, (), "per channel, activation scales calibrated on training text"),
+        Recipe(
+            "static-7bit",
+            True,
+            True,
+            (),
+            "static, 7-bit weights (no int16 saturation on CPUs without VNNI)",
+            reduce_range=True,
+        ),
+        Recipe(
+            "static-keep-ffn",
+            True,
+            True,
+            (FFN_OUTPUT, CLASSIFIER),
+            "static; the feed-forward output projections and the classifier stay float32",
+        ),
+    )
+}
+DEFAULT_RECIPE = "dynamic-per-channel"
+
+
+def recipe_named(name: str) -> Recipe:
+    """The recipe called ``name``; an unknown name raises :class:`ConfigError` listing the known ones."""
+    if name not in RECIPES:
+        raise ConfigError(f"int8 recipe {name!r} is not one of: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def kept_float(graph_path: str | Path, recipe: Recipe) -> list[str]:
+    """The MatMul nodes of the float graph that ``recipe`` leaves in float32: those of the layers it keeps,
+    and those that are no Linear layer (attention's products of two activations), as torch's int8 did."""
+    import onnx
+
+    graph = onnx.load(str(graph_path)).graph
+    layers = linear_layers(graph)
+    return sorted(
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul"
+        and (node.name not in layers or any(re.search(rule, layers[node.name]) for rule in recipe.keep_float))
+    )
+
+
+class _Batches:
+    """ONNX Runtime's ``CalibrationDataReader`` protocol over a list of batches."""
+
+    def __init__(self, batches: Iterable[Batch]) -> None:
+        self._batches: Iterator[Batch] = iter(batches)
+
+    def get_next(self) -> dict[str, numpy.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else dict(batch)
+
+
+def quantize_graph(
+    float_graph: str | Path,
+    output: str | Path,
+    recipe: Recipe,
+    calibration: Iterable[Batch] = (),
+) -> Path:
+    """Write ``recipe``'s int8 copy of ``float_graph`` (from :func:`~.onnx_export.export_onnx`) to
+    ``output``; a static recipe calibrates on ``calibration``: model inputs built from training text, as
+    :meth:`~.classifier.TokenClassifier.model_inputs` builds them."""
+    require_onnx("int8 quantization")
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    batches = list(calibration)
+    if recipe.static and not batches:
         raise ConfigError(
-            f'dtype "int8": this torch ({torch.__version__}) no longer has torch.ao.quantization.'
-            'quantize_dynamic; install torch 2.13 (setup.cfg) or read in dtype "float32"'
+            f"int8 recipe {recipe.name!r} calibrates activation scales on sample text, and none was given: "
+            "pass training docs (optimize --calibration), or choose a dynamic recipe"
         )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
-        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor.*deprecated")
-        return quantize_dynamic(copy.deepcopy(model).float(), {torch.nn.Linear}, dtype=torch.qint8).eval()
-
-
-def is_int8(model: torch.nn.Module) -> bool:
-    """Whether ``model`` holds dynamically quantized Linear layers (made by :func:`int8_model`)."""
-    return any(type(module).__module__.startswith("torch.ao.nn.quantized") for module in model.modules())
+    exclude = kept_float(float_graph, recipe)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not recipe.static:
+        quantize_dynamic(
+            str(float_graph),
+            str(output),
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=exclude,
+        )
+        return output
+    quantize_static(
+        str(float_graph),
+        str(output),
+        _Batches(batches),
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=["MatMul"],
+        per_channel=recipe.per_channel,
+        reduce_range=recipe.reduce_range,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=exclude,
+        calibrate_method=CalibrationMethod.MinMax,
+    )
+    return output

@@ -1,0 +1,116 @@
+"""``optimize``: the int8 CPU copy of a bert_ner pipeline, shipped only within an F1 gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from wasabi import msg
+
+from .app import app
+from .output import guarded, say
+
+
+@app.command("optimize", rich_help_panel="Inference", no_args_is_help=True)
+def optimize_cli(
+    pipeline: str = typer.Argument(
+        ..., help="A saved pipeline with a bert_ner component (e.g. tune's output)"
+    ),
+    output: Path = typer.Argument(..., help="Where to save the int8 copy (with optimize.json)"),
+    dev: Path = typer.Option(
+        ..., "--dev", help="Gold .spacy DocBin to check the copy on (e.g. corpus/dev.spacy)"
+    ),
+    calibration: Optional[Path] = typer.Option(
+        None,
+        "--calibration",
+        help="Training DocBin whose first docs calibrate the static recipes (e.g. corpus/train.spacy)",
+    ),
+    recipes: Optional[str] = typer.Option(
+        None,
+        "--recipes",
+        help="int8 recipes to try, comma-separated; default: dynamic-per-channel,static,static-keep-ffn "
+        "(all: dynamic, dynamic-per-channel, dynamic-per-channel-keep-ffn, static, static-keep-ffn)",
+    ),
+    max_f1_drop: float = typer.Option(
+        0.3, "--max-f1-drop", help="The most dev F1 points the int8 copy may lose against the float pipeline"
+    ),
+    else_float: bool = typer.Option(
+        False, "--else-float", help="If no recipe passes the gate, save the float pipeline to OUTPUT instead"
+    ),
+    calibration_docs: int = typer.Option(
+        64, "--calibration-docs", help="How many training docs calibrate a static recipe"
+    ),
+    timing_rounds: int = typer.Option(
+        3, "--timing-rounds", help="Time each reading as the best of this many"
+    ),
+    timing_words: int = typer.Option(
+        10_000, "--timing-words", help="Time on the first dev docs up to this many words"
+    ),
+    component: Optional[str] = typer.Option(
+        None, "--component", help="The bert_ner component's name, if several"
+    ),
+    gpu_id: int = typer.Option(
+        -1,
+        "--gpu-id",
+        "-g",
+        help="A GPU run (>= 0) reads in float on the GPU: save the float pipeline as it is",
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+) -> None:
+    """Make bert_ner read in int8 on the CPU through ONNX Runtime: export the model, quantize it by each
+    recipe, check every copy on dev against the float pipeline (entities and F1, after choosing its own
+    temperature and thresholds) and save the fastest within --max-f1-drop to OUTPUT, with optimize.json.
+    Refuses, with the figures, when none is within it (needs the onnx extra)."""
+    from ..scores import percent
+    from ..tuning.forward import Timing
+    from ..tuning.optimize import DEFAULT_RECIPES, OptimizeSettings, optimize_pipeline
+
+    def run():
+        settings = OptimizeSettings(
+            component=component,
+            recipes=tuple(r.strip() for r in recipes.split(",") if r.strip()) if recipes else DEFAULT_RECIPES,
+            max_f1_drop=max_f1_drop,
+            calibration_docs=calibration_docs,
+            timing=Timing(timing_rounds, timing_words),
+            progress=progress,
+        )
+        return optimize_pipeline(
+            pipeline,
+            output,
+            dev,
+            settings,
+            calibration=calibration,
+            else_float=else_float,
+            gpu_id=gpu_id,
+        )
+
+    result = guarded(run)
+    if result is None:
+        say("ℹ", "blue", f"--gpu-id {gpu_id}: int8 reads on the CPU; saved the float pipeline to {output}")
+        return
+    base = result.float_torch
+    rows = [
+        [
+            reading.name,
+            percent(reading.scores.f),
+            f"{100 * (reading.scores.f - base.scores.f):+.2f}",
+            f"{reading.words_per_second:,.0f}",
+            f"{reading.words_per_second / base.words_per_second:.2f}",
+            str(len(reading.entities ^ base.entities)),
+            "chosen" if reading.name == result.chosen else "",
+        ]
+        for reading in [base, result.float_onnx, *result.recipes]
+    ]
+    msg.table(
+        rows,
+        header=["reading", "dev F1", "vs float", "words/s", "x float", "entities differing", ""],
+        divider=True,
+        aligns=["l", "r", "r", "r", "r", "r", "l"],
+    )
+    if result.passed:
+        say("✔", "green", f"int8 recipe {result.chosen}: saved to {output}: spacy.load({str(output)!r})")
+    else:
+        say("⚠", "yellow", result.refusal())
+        say("✔", "green", f"--else-float: saved the float pipeline to {output}")
+    say("✔", "green", f"Wrote {output / 'optimize.json'} ({result.seconds:.0f} s)")

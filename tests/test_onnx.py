@@ -1,0 +1,191 @@
+"""The ONNX Runtime reading: export, int8 recipes, which runtime reads, graphs saved beside the weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy
+import pytest
+import torch
+from tiny_models import save_rigged_classifier
+
+from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.hf import onnx_export
+from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
+from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
+from spacy_bert_ner.hf.onnx_runtime import OnnxSession
+from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
+
+onnx = pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
+pytestmark = pytest.mark.core
+
+WORDS = ["John", "Smith", "visited", "Paris", "."]
+
+
+@pytest.fixture(scope="module")
+def rigged_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_rigged_classifier(tmp_path_factory.mktemp("rigged"), {"John": "B-PER", "Paris": "B-LOC"})
+
+
+@pytest.fixture(scope="module")
+def float_graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = load_token_classifier(str(tiny_model_dir)).model
+    return export_onnx(model, tmp_path_factory.mktemp("graph") / "float32.onnx")
+
+
+def batches(classifier: TokenClassifier, sentences: list[list[str]]) -> list[dict[str, numpy.ndarray]]:
+    """Model inputs as the classifier builds them, a batch of 8 sentences each."""
+    out = []
+    for start in range(0, len(sentences), 8):
+        encoding = classifier.tokenizer(
+            sentences[start : start + 8], is_split_into_words=True, padding=True, return_tensors="np"
+        )
+        out.append({"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]})
+    return out
+
+
+def test_the_exported_graph_computes_the_torch_logits(
+    tiny_model_dir: Path, float_graph: Path, tiny_sentences: list[list[str]]
+) -> None:
+    classifier = load_token_classifier(str(tiny_model_dir))
+    session = OnnxSession(float_graph)
+    for batch in batches(classifier, tiny_sentences[:24]):
+        with torch.no_grad():
+            want = classifier.model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+        got = session.logits(batch["input_ids"], batch["attention_mask"])
+        mask = batch["attention_mask"].astype(bool)
+        assert numpy.abs(got - want)[mask].max() < 1e-4
+
+
+def test_linear_layers_names_every_linear_layer_of_the_model(tiny_model_dir: Path, float_graph: Path) -> None:
+    model = load_token_classifier(str(tiny_model_dir)).model
+    linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    assert sorted(linear_layers(onnx.load(str(float_graph)).graph).values()) == sorted(linear)
+    kept = kept_float(float_graph, RECIPES["dynamic-per-channel-keep-ffn"])
+    layers = linear_layers(onnx.load(str(float_graph)).graph)
+    kept_layers = sorted(layers[node] for node in kept if node in layers)
+    assert kept_layers == sorted(
+        name
+        for name in linear
+        if name == "classifier" or name.endswith(".output.dense") and "attention" not in name
+    )
+    # attention's products of two activations stay float in every recipe
+    assert len(kept) - len(kept_layers) == len(kept_float(float_graph, RECIPES["dynamic"])) > 0
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_reads_close_to_float(
+    name: str, tiny_model_dir: Path, float_graph: Path, tiny_sentences: list[list[str]], tmp_path: Path
+) -> None:
+    classifier = load_token_classifier(str(tiny_model_dir))
+    graph = quantize_graph(
+        float_graph, tmp_path / "int8.onnx", RECIPES[name], batches(classifier, tiny_sentences[:64])
+    )
+    float_session, int8_session = OnnxSession(float_graph), OnnxSession(graph)
+    agreement = []
+    for batch in batches(classifier, tiny_sentences[64:128]):
+        mask = batch["attention_mask"].astype(bool)
+        want = float_session.logits(batch["input_ids"], batch["attention_mask"]).argmax(-1)
+        got = int8_session.logits(batch["input_ids"], batch["attention_mask"]).argmax(-1)
+        agreement.append((want == got)[mask].mean())
+    assert numpy.mean(agreement) > 0.9
+    assert graph.stat().st_size < float_graph.stat().st_size
+
+
+def test_recipes_say_what_they_need() -> None:
+    with pytest.raises(ConfigError, match=r"int8 recipe 'int4' is not one of: dynamic, dynamic-per-channel"):
+        recipe_named("int4")
+    with pytest.raises(ConfigError, match=r"calibrates activation scales on sample text, and none was given"):
+        quantize_graph(Path("unused.onnx"), Path("out.onnx"), RECIPES["static"], [])
+
+
+def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
+    rigged_dir: Path, tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
+) -> None:
+    full, int8 = load_token_classifier(str(rigged_dir)), load_token_classifier(str(rigged_dir), dtype="int8")
+    assert (full.runtime, int8.runtime) == ("torch", "onnx")
+    assert int8.predict([WORDS])[0].label_ids.tolist() == full.predict([WORDS])[0].label_ids.tolist()
+    assert int8.predict([WORDS])[0].scores == pytest.approx(full.predict([WORDS])[0].scores, abs=0.05)
+    # variants share the graphs: no second quantization; back in float32, torch reads again
+    assert int8.variant(context=0).onnx is int8.onnx and int8.variant(dtype="float32").runtime == "torch"
+    tiny8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
+    tiny8.save_pretrained(tmp_path / "saved")
+    assert sorted(p.name for p in (tmp_path / "saved" / "onnx").iterdir()) == ["graphs.json", "int8.onnx"]
+    assert json.loads((tmp_path / "saved" / "onnx" / "graphs.json").read_text()) == {
+        "int8": {"recipe": "dynamic-per-channel"}
+    }
+    again = load_token_classifier(str(tmp_path / "saved"), dtype="int8")
+    assert again.graphs.found == {"int8"} and again.runtime == "onnx"
+    for a, b in zip(tiny8.predict(tiny_sentences[:30]), again.predict(tiny_sentences[:30]), strict=True):
+        assert a.label_ids.tolist() == b.label_ids.tolist()
+    tiny = load_token_classifier(str(tiny_model_dir))
+    for name, tensor in tiny.model.state_dict().items():
+        assert torch.equal(again.model.state_dict()[name], tensor), name
+    # a float32 reading of that folder reads torch (it holds no float32 graph), and saves the int8 graph
+    plain = load_token_classifier(str(tmp_path / "saved"))
+    assert plain.runtime == "torch"
+    plain.save_pretrained(tmp_path / "again")
+    assert (tmp_path / "again" / "onnx" / "int8.onnx").is_file()
+
+
+def test_a_saved_float32_graph_is_read_by_default(
+    tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
+) -> None:
+    onnx_reader = load_token_classifier(str(tiny_model_dir), runtime="onnx")
+    onnx_reader.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "onnx" / "float32.onnx").is_file()
+    auto = load_token_classifier(str(tmp_path / "m"))
+    torch_reader = load_token_classifier(str(tmp_path / "m"), runtime="torch")
+    assert (auto.runtime, torch_reader.runtime) == ("onnx", "torch")
+    for a, b in zip(
+        auto.predict(tiny_sentences[:50]), torch_reader.predict(tiny_sentences[:50]), strict=True
+    ):
+        assert a.label_ids.tolist() == b.label_ids.tolist()
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+
+
+def test_runtime_and_dtype_that_cannot_go_together_are_one_line(rigged_dir: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx"'
+    ):
+        load_token_classifier(str(rigged_dir), dtype="int8", runtime="torch")
+    with pytest.raises(
+        ConfigError, match=r'dtype "int8" reads an int8 ONNX graph with ONNX Runtime on the CPU'
+    ):
+        load_token_classifier(str(rigged_dir), dtype="int8", device="cuda:0")
+    with pytest.raises(ConfigError, match=r'runtime "onnx" reads dtype float32 or int8, not \'bfloat16\''):
+        load_token_classifier(str(rigged_dir), dtype="bfloat16", runtime="onnx")
+
+
+def test_without_the_onnx_extra_int8_names_it(rigged_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_export, "ONNX_MODULES", ("onnx", "no_such_module_here"))
+    with pytest.raises(
+        ConfigError,
+        match=r'needs no_such_module_here: install the onnx extra: pip install "spacy-bert-ner\[onnx\]"',
+    ):
+        load_token_classifier(str(rigged_dir), dtype="int8")
+
+
+def test_the_runtime_requirement_is_the_onnx_extra_pin() -> None:
+    """What optimize adds to a pipeline's requirements is setup.cfg's pin of onnxruntime."""
+    import configparser
+
+    from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).parents[1] / "setup.cfg")
+    extra = [line.strip() for line in config["options.extras_require"]["onnx"].splitlines() if line.strip()]
+    assert ONNX_RUNTIME_REQUIREMENT in extra
+
+
+def test_int8_reads_in_worker_processes(rigged_dir: Path) -> None:
+    """Each forked worker opens its own ONNX Runtime session (a session's threads do not survive a fork)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bert_ner", config={"model": str(rigged_dir), "dtype": "int8"})
+    texts = ["John visited Paris ."] * 6
+    alone = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+    forked = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, n_process=2, batch_size=2)]
+    assert forked == alone == [[("John", "PER"), ("Paris", "LOC")]] * 6

@@ -1,0 +1,174 @@
+"""optimize: the int8 copy, checked on dev against the float pipeline, saved only within the F1 gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from tiny_models import save_rigged_classifier
+from typer.testing import CliRunner
+
+from spacy_bert_ner.cli import app
+from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
+from spacy_bert_ner.tuning import optimize as optimize_module
+from spacy_bert_ner.tuning.optimize import OptimizeSettings, optimize_pipeline
+
+pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
+pytestmark = pytest.mark.core
+
+PIECES = {"John": "B-PER", "Smith": "I-PER", "Paris": "B-LOC", "Acme": "B-ORG", "Berlin": "B-LOC"}
+DEV = [
+    (["John", "Smith", "visited", "Paris", "."], [(0, 2, "PER"), (3, 4, "LOC")]),
+    (["Acme", "moved", "to", "Berlin", "."], [(0, 1, "ORG"), (3, 4, "LOC")]),
+    (["Paris", "and", "Berlin", "met", "John", "."], [(0, 1, "LOC"), (2, 3, "LOC"), (4, 5, "PER")]),
+]
+TEXTS = [" ".join(words) for words, _ in DEV]
+
+
+def settings(**changes) -> OptimizeSettings:
+    from spacy_bert_ner.tuning.forward import Timing
+
+    return OptimizeSettings(**{"timing": Timing(1, 50), "progress": False, **changes})
+
+
+@pytest.fixture(scope="module")
+def float_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = save_rigged_classifier(tmp_path_factory.mktemp("opt-rigged"), PIECES)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bert_ner", config={"model": str(model)})
+    path = tmp_path_factory.mktemp("opt-pipeline") / "float"
+    nlp.to_disk(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dev_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    vocab = spacy.blank("en").vocab
+    docs = []
+    for words, ents in DEV:
+        tags = ["O"] * len(words)
+        for start, end, label in ents:
+            tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
+        docs.append(Doc(vocab, words=words, ents=tags))
+    path = tmp_path_factory.mktemp("opt-dev") / "dev.spacy"
+    DocBin(docs=docs).to_disk(path)
+    return path
+
+
+def entities(nlp: spacy.Language) -> list[list[tuple[str, str]]]:
+    return [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(TEXTS)]
+
+
+def test_the_int8_copy_keeps_the_entities_and_loads_offline_in_a_fresh_process(
+    float_pipeline: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "int8"
+    result = optimize_pipeline(
+        str(float_pipeline),
+        out,
+        dev_path,
+        settings(recipes=("dynamic-per-channel", "static")),
+        calibration=dev_path,
+    )
+    assert result is not None and result.passed and result.chosen in ("dynamic-per-channel", "static")
+    report = json.loads((out / "optimize.json").read_text())
+    assert report["shipped"] == "int8" and report["chosen"] == result.chosen
+    assert report["float_onnx"]["entities_differing"] == 0
+    assert [r["name"] for r in report["recipes"]] == ["dynamic-per-channel", "static"]
+    assert all(r["f1_drop"] == 0 and r["words_per_second"] > 0 for r in report["recipes"])
+    graphs = out / "bert_ner" / "model" / "onnx"
+    assert json.loads((graphs / "graphs.json").read_text()) == {"int8": {"recipe": result.chosen}}
+    config = spacy.util.load_config(out / "config.cfg")
+    assert config["components"]["bert_ner"]["dtype"] == "int8"
+    assert ONNX_RUNTIME_REQUIREMENT in json.loads((out / "meta.json").read_text())["requirements"]
+    float_entities = entities(spacy.load(float_pipeline))
+    code = (
+        "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
+        "assert nlp.get_pipe('bert_ner').classifier.runtime == 'onnx'; "
+        "docs = nlp.pipe(json.loads(sys.argv[2])); "
+        "print(json.dumps([[[e.text, e.label_] for e in doc.ents] for doc in docs]))"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out), json.dumps(TEXTS)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [[tuple(e) for e in doc] for doc in json.loads(done.stdout)] == float_entities
+    assert float_entities[0] == [("John Smith", "PER"), ("Paris", "LOC")]
+
+
+def test_a_copy_over_the_gate_is_refused_with_its_figures(
+    float_pipeline: Path,
+    dev_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_model_dir: Path,
+) -> None:
+    """A recipe whose graph reads another (random) model loses the entities: no int8 copy is shipped."""
+    other = tiny_model_dir
+    real = optimize_module.quantize_graph
+
+    def quantize_the_wrong_model(float_graph, output, recipe, calibration=()):
+        from spacy_bert_ner.hf.classifier import load_token_classifier
+        from spacy_bert_ner.hf.onnx_export import export_onnx
+
+        wrong = export_onnx(load_token_classifier(str(other)).model, tmp_path / "wrong.onnx")
+        return real(wrong, output, recipe, calibration)
+
+    monkeypatch.setattr(optimize_module, "quantize_graph", quantize_the_wrong_model)
+    with pytest.raises(ConfigError) as refused:
+        optimize_pipeline(str(float_pipeline), tmp_path / "no", dev_path, settings(recipes=("dynamic",)))
+    assert str(refused.value).startswith(
+        "optimize: no int8 recipe keeps dev F1 within 0.3 points of the float pipeline's 100.00: dynamic "
+    )
+    assert "Pass --max-f1-drop" in str(refused.value) and "or --else-float" in str(refused.value)
+    assert not (tmp_path / "no").exists()
+    result = optimize_pipeline(
+        str(float_pipeline), tmp_path / "float", dev_path, settings(recipes=("dynamic",)), else_float=True
+    )
+    assert result is not None and not result.passed
+    report = json.loads((tmp_path / "float" / "optimize.json").read_text())
+    assert report["shipped"] == "float32" and report["refused"] == result.refusal()
+    assert (
+        spacy.util.load_config(tmp_path / "float" / "config.cfg")["components"]["bert_ner"]["dtype"]
+        == "float32"
+    )
+    assert not (tmp_path / "float" / "bert_ner" / "model" / "onnx").exists()
+    assert entities(spacy.load(tmp_path / "float")) == entities(spacy.load(float_pipeline))
+
+
+def test_settings_and_inputs_that_cannot_work_are_one_line(
+    float_pipeline: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"int8 recipe 'int4' is not one of: dynamic"):
+        settings(recipes=("int4",))
+    with pytest.raises(ConfigError, match=r"--max-f1-drop is in F1 points, from 0 to 100; got -1"):
+        settings(max_f1_drop=-1)
+    with pytest.raises(ConfigError, match=r"recipes static calibrate on training text: pass --calibration"):
+        optimize_pipeline(str(float_pipeline), tmp_path / "x", dev_path, settings(recipes=("static",)))
+    with pytest.raises(ConfigError, match=r"is the pipeline itself; optimize writes a copy"):
+        optimize_pipeline(str(float_pipeline), float_pipeline, dev_path, settings())
+
+
+def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
+    float_pipeline: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    args = ["optimize", str(float_pipeline), str(tmp_path / "out"), "--dev", str(dev_path)]
+    done = runner.invoke(app, [*args, "--recipes", "dynamic", "--timing-rounds", "1", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    for row in ("float32 torch", "float32 onnx", "dynamic", "int8 recipe dynamic: saved to"):
+        assert row in done.output
+    gpu = runner.invoke(
+        app, ["optimize", str(float_pipeline), str(tmp_path / "gpu"), "--dev", str(dev_path), "-g", "0"]
+    )
+    assert gpu.exit_code == 0, gpu.output
+    assert json.loads((tmp_path / "gpu" / "optimize.json").read_text())["shipped"] == "float32"
+    assert "int8 reads on the CPU; saved the float pipeline" in gpu.output
