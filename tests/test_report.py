@@ -258,3 +258,36 @@ def test_report_with_own_labels(tmp_path: Path) -> None:
     assert pairs == set(label_colors(["person", "creative-work", "corporation"]).items())
     assert len({colour for _, colour in pairs}) == 3 and "#ddd" not in {colour for _, colour in pairs}
     assert "missed: Globex (corporation)" in examples
+
+
+def optimize_json(shipped: str, f1_drop: float) -> dict:
+    reading = {"dev": {"p": 0.9, "r": 0.9, "f": 0.9}, "words_per_second": 1000.0}
+    recipe = {**reading, "name": "static", "dev": {"p": 0.9, "r": 0.9, "f": 0.9 - f1_drop / 100}}
+    recipe.update(words_per_second=2500.0, f1_drop=f1_drop, speedup=2.5, entities_differing=12)
+    return {
+        "shipped": shipped,
+        "chosen": "static" if shipped == "int8" else None,
+        "max_f1_drop": 0.3,
+        "float_torch": reading,
+        "float_onnx": {**reading, "f1_drop": 0.0, "speedup": 1.1, "entities_differing": 0},
+        "recipes": [recipe],
+    }
+
+
+def test_the_report_says_which_reading_was_shipped(tmp_path: Path) -> None:
+    from spacy_bert_ner.evaluation.optimize_section import load_optimize_report
+
+    int8, kept = tmp_path / "int8.json", tmp_path / "float.json"
+    int8.write_text(json.dumps(optimize_json("int8", 0.12)))
+    kept.write_text(json.dumps(optimize_json("float32", 0.52)))
+    reports = {"hf": load_optimize_report("hf", int8), "hf-float": load_optimize_report("hf-float", kept)}
+    page = build_report([], [], optimize_reports=reports)
+    assert (
+        "<b>hf</b> ships int8 (recipe static): dev F1 89.88 against the float pipeline&#x27;s 90.00" in page
+    )
+    assert "(-0.12, gate 0.3), 2.50x its words/s on dev" in page
+    assert "<b>hf-float</b> ships the float pipeline: no int8 recipe kept dev F1 within 0.3 points" in page
+    assert "<td>int8 static <b>(shipped)</b></td>" in page and "<td>2,500</td>" in page
+    with pytest.raises(DataError, match=r"--optimize x=.*: no 'shipped'; not an optimize.json"):
+        (tmp_path / "bad.json").write_text("{}")
+        load_optimize_report("x", tmp_path / "bad.json")

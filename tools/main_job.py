@@ -61,6 +61,8 @@ OUTPUTS = {
     "training/spacy/model-best/meta.json": "spacy_meta.json",
     "training/device.json": "device.json",
 }
+# Outputs of steps that runs before optimize-hf (commit 3d97bb8) did not have: copied when there.
+LATER_OUTPUTS = {"training/hf/shipped/optimize.json": "optimize.json"}
 PACKAGES = ["spacy", "spacy-transformers", "thinc", "transformers", "torch", "datasets", "seqeval"]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DIVIDER = re.compile(r"^=+ (\S+) =+$")
@@ -193,7 +195,8 @@ def collect(
         raise SystemExit(f"{project}: missing step output(s) {names}: run the main job to the end first")
     steps, marks = step_seconds(log, workflow_steps(project))
     out.mkdir(parents=True, exist_ok=True)
-    for src, dest in OUTPUTS.items():
+    found = {**OUTPUTS, **{src: dest for src, dest in LATER_OUTPUTS.items() if (project / src).exists()}}
+    for src, dest in found.items():
         shutil.copyfile(project / src, out / dest)
     changed = [ln for ln in git(project, "status", "--porcelain", "--untracked-files=no").splitlines() if ln]
     record = {
@@ -207,7 +210,7 @@ def collect(
         "install_seconds": marks["workflow_start"] - marks["log_start"],
         "workflow_seconds": marks["end"] - marks["workflow_start"],
         "steps": steps,
-        "files": {dest: src for src, dest in OUTPUTS.items()},
+        "files": {dest: src for src, dest in found.items()},
     }
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf8")
     return record
@@ -267,9 +270,43 @@ def pipelines(r: dict[str, Any]) -> list[tuple[str, dict, dict | None, float]]:
             r["raw_spacy"],
             r["spacy_meta"]["performance"]["ents_f"],
         ),
-        ("HF route, shipped (`training/hf/tuned`)", r["hf"], r["raw_hf"], tune["dev_tuned"]["f"]),
+        (f"HF route, shipped ({shipped(r)})", r["hf"], r["raw_hf"], shipped_dev_f1(r)),
         ("HF route, before `tune` (`training/hf/pipeline`)", r["hf_default"], None, tune["dev_default"]["f"]),
     ]
+
+
+def shipped(r: dict[str, Any]) -> str:
+    """The HF route's shipped pipeline: `training/hf/tuned` in runs before optimize-hf, else
+    `training/hf/shipped` and whether it reads in int8 (the recipe) or float32."""
+    if "optimize" not in r:
+        return "`training/hf/tuned`"
+    report = r["optimize"]
+    if report["shipped"] == "int8":
+        return f"`training/hf/shipped`, int8 ONNX, recipe {report['chosen']}"
+    return "`training/hf/shipped`, float32"
+
+
+def shipped_dev_f1(r: dict[str, Any]) -> float:
+    """Dev F1 of the shipped HF pipeline: tune's, or the int8 copy's own (after its thresholds)."""
+    report = r.get("optimize")
+    if report and report["shipped"] == "int8":
+        return next(x["dev"]["f"] for x in report["recipes"] if x["name"] == report["chosen"])
+    return r["tune"]["dev_tuned"]["f"]
+
+
+def optimize_line(report: dict[str, Any]) -> str:
+    """optimize-hf in one line: what it shipped, each recipe's dev F1 change and speed-up on dev."""
+    recipes = "; ".join(
+        f"{x['name']} {x['f1_drop']:+.2f} F1 points lost, {x['speedup']:.2f}x"
+        for x in report.get("recipes", [])
+    )
+    onnx = report.get("float_onnx", {})
+    return (
+        f"- `optimize-hf` (gate {report.get('max_f1_drop', '?')} dev F1 points): shipped {report['shipped']}"
+        + (f" (recipe {report['chosen']})" if report.get("chosen") else "")
+        + (f"; float32 ONNX: {onnx['entities_differing']} dev entities differ from torch's" if onnx else "")
+        + (f"; recipes: {recipes}." if recipes else ".")
+    )
 
 
 # The backbones of published runs by the last two parts of their folder: what a reader knows them as.
@@ -290,7 +327,7 @@ def headline(r: dict[str, Any]) -> str:
     the backbone and the training time beside it."""
     run = r["run"]
     rows = [
-        ("HF route + `bert_ner`, tuned (`training/hf/tuned`)", r["raw_hf"], r["hf"], "train-hf", "tune-hf"),
+        (f"HF route + `bert_ner`, tuned ({shipped(r)})", r["raw_hf"], r["hf"], "train-hf", "tune-hf"),
         ("spaCy route (`training/spacy/model-best`)", r["raw_spacy"], r["spacy"], "train-spacy", None),
     ]
     timed = all("speed" in raw for _, raw, _, _, _ in rows)
@@ -404,6 +441,7 @@ def notes(r: dict[str, Any]) -> list[str]:
         f"temperature {tune['chosen']['temperature']:g}, per-label thresholds; "
         f"{cost['words_per_second']:,.0f} words/s on dev, {cost['time_ratio']:.3f}x the time of context 0 "
         f"per sentence; dev F1 {pct(tune['dev_default']['f'])} -> {pct(tune['dev_tuned']['f'])}.",
+        *([optimize_line(r["optimize"])] if "optimize" in r else []),
         parity_line("Parity, spaCy route", r["parity_spacy"]),
         parity_line("Parity, HF route", r["parity_hf"]),
     ]

@@ -145,6 +145,12 @@ def report_cli(
     tune: Optional[list[str]] = typer.Option(
         None, "--tune", "-t", help="NAME=FILE, repeatable: a tune.json (chosen settings, reliability plot)"
     ),
+    optimize: Optional[list[str]] = typer.Option(
+        None,
+        "--optimize",
+        "-O",
+        help="NAME=FILE, repeatable: an optimize.json (the shipped reading, int8 or float)",
+    ),
     data: Optional[Path] = typer.Option(None, "--data", "-d", help="Gold .spacy file the pipelines run over"),
     n_examples: int = typer.Option(20, "--n-examples", "-n", min=0, help="Differing sentences per pipeline"),
     seed: int = typer.Option(0, help="Seed of the sample of differing sentences (shown in corpus order)"),
@@ -173,6 +179,7 @@ def report_cli(
             gpu_id=gpu_id,
             title=title,
             tune=named_tune,
+            optimize=parse_named(optimize or [], "--optimize"),
         )
 
     written = guarded(run)

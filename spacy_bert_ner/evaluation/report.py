@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..errors import ConfigError, ConfigWarning, DataError
 from ..scores import FIGURES, Scores, from_spacy
 from .markup import DASH, escaped, html_percent
+from .optimize_section import load_optimize_report, optimize_section
 from .parity import aligned_lines, load_and_predict
 from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
 from .tune_section import load_tune_report, tune_section
@@ -309,6 +310,7 @@ def build_report(
     data: Optional[Path] = None,
     title: str = "NER evaluation report",
     tune_reports: Optional[Mapping[str, dict[str, Any]]] = None,
+    optimize_reports: Optional[Mapping[str, dict[str, Any]]] = None,
 ) -> str:
     """The whole page as a string."""
     parts = [
@@ -329,6 +331,8 @@ def build_report(
             "<h2 id='tune'>Tuned inference settings and calibration</h2>",
             tune_section(dict(tune_reports)),
         ]
+    if optimize_reports:
+        parts += ["<h2 id='optimize'>Shipped reading: int8 or float</h2>", optimize_section(optimize_reports)]
     parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
@@ -349,6 +353,7 @@ def write_report(
     gpu_id: int = -1,
     title: str = "NER evaluation report",
     tune: Optional[Mapping[str, Path]] = None,
+    optimize: Optional[Mapping[str, Path]] = None,
 ) -> Path:
     """Read the metrics (and tune.json files), run each pipeline over ``data``, and write the page to
     ``output``."""
@@ -358,6 +363,7 @@ def write_report(
             "and/or --tune NAME=tune.json"
         )
     tune_reports = {name: load_tune_report(name, path) for name, path in (tune or {}).items()}
+    optimize_reports = {name: load_optimize_report(name, path) for name, path in (optimize or {}).items()}
     if pipelines and data is None:
         raise ConfigError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
     if data is not None and not pipelines:
@@ -373,5 +379,7 @@ def write_report(
     ]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(build_report(entries, sections, data, title, tune_reports), encoding="utf-8")
+    output.write_text(
+        build_report(entries, sections, data, title, tune_reports, optimize_reports), encoding="utf-8"
+    )
     return output
