@@ -10,9 +10,9 @@ import pytest
 import torch
 from tiny_models import save_rigged_classifier
 
-from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.errors import ConfigError, ConfigWarning
 from spacy_bert_ner.hf import onnx_export
-from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
+from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier, onnx_dtype
 from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
 from spacy_bert_ner.hf.onnx_runtime import OnnxSession
 from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
@@ -150,10 +150,13 @@ def test_runtime_and_dtype_that_cannot_go_together_are_one_line(rigged_dir: Path
         ConfigError, match=r'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx"'
     ):
         load_token_classifier(str(rigged_dir), dtype="int8", runtime="torch")
-    with pytest.raises(
-        ConfigError, match=r'dtype "int8" reads an int8 ONNX graph with ONNX Runtime on the CPU'
-    ):
-        load_token_classifier(str(rigged_dir), dtype="int8", device="cuda:0")
+    with pytest.raises(ConfigError, match=r'runtime "onnx" reads on the CPU; on a GPU set runtime "auto"'):
+        load_token_classifier(str(rigged_dir), runtime="onnx", device="cuda:0")
+    # on a GPU, an int8 pipeline reads its float weights with torch (CI has no GPU: the choice itself)
+    int8 = load_token_classifier(str(rigged_dir), dtype="int8")
+    with pytest.warns(ConfigWarning, match=r'dtype "int8" is a CPU reading \(ONNX Runtime\); on cuda:0'):
+        assert onnx_dtype(int8.options, int8.graphs, torch.device("cuda:0")) is None
+    assert onnx_dtype(int8.options, int8.graphs, torch.device("cpu")) == "int8"
     with pytest.raises(ConfigError, match=r'runtime "onnx" reads dtype float32 or int8, not \'bfloat16\''):
         load_token_classifier(str(rigged_dir), dtype="bfloat16", runtime="onnx")
 

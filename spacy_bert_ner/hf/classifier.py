@@ -34,7 +34,6 @@ from .loading import label_names, load_word_tokenizer, max_input_length, require
 from .onnx_export import ONNX_EXTRA_FIX, runtime_installed
 from .onnx_runtime import ONNX_DTYPES, OnnxGraphs, OnnxSession
 from .options import Aggregation, ReadingOptions, resolve
-from .quantize import QUANTIZED_DEVICE_FIX
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -47,6 +46,9 @@ DTYPES: dict[str, torch.dtype] = {
     "int8": torch.float32,
 }
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
+ONNX_DEVICE_FIX = (
+    'runtime "onnx" reads on the CPU; on a GPU set runtime "auto" (torch on the float weights) or "torch"'
+)
 FAST_TOKENIZER_FIX = (
     "bert_ner needs one: save a fast tokenizer next to the model with "
     "AutoTokenizer.from_pretrained(<base model>, use_fast=True).save_pretrained(<model dir>)"
@@ -387,9 +389,10 @@ class TokenClassifier:
 def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device) -> str | None:
     """The dtype of the ONNX graph to read with ONNX Runtime, or None to run the torch model.
 
-    ``runtime`` "torch" runs torch; "onnx" reads a graph in ``dtype`` (float32 or int8, CPU); "auto" reads
-    one when ``dtype`` is int8 or a graph in ``dtype`` was saved with the model, on the CPU. A saved float32
-    graph without onnxruntime installed falls back to torch with a warning; int8 needs it.
+    ``runtime`` "torch" runs torch; "onnx" reads a graph in ``dtype`` (float32 or int8, CPU only); "auto"
+    reads one when ``dtype`` is int8 or a graph in ``dtype`` was saved with the model, on the CPU; on a GPU
+    it runs torch on the float weights (with a warning for int8). A saved float32 graph without onnxruntime
+    installed falls back to torch with a warning; int8 needs it.
     """
     dtype = options.dtype
     if options.runtime == "torch":
@@ -401,11 +404,14 @@ def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device
     if options.runtime == "auto" and not (dtype == "int8" or graphs.saved(dtype)):
         return None
     if device.type != "cpu":
-        if dtype == "int8":
-            raise ConfigError(f"{QUANTIZED_DEVICE_FIX} (device {device})")
         if options.runtime == "onnx":
-            raise ConfigError(
-                f'runtime "onnx" reads on the CPU; on device {device} set runtime "torch" or "auto"'
+            raise ConfigError(f"{ONNX_DEVICE_FIX} (device {device})")
+        if dtype == "int8":
+            warnings.warn(
+                f'dtype "int8" is a CPU reading (ONNX Runtime); on {device} bert_ner reads its float weights '
+                "with torch",
+                ConfigWarning,
+                stacklevel=3,
             )
         return None  # auto: a GPU reads with torch, also when the folder holds a CPU graph
     if dtype not in ONNX_DTYPES:
@@ -439,8 +445,8 @@ def load_token_classifier(
         raise ModelError(f"bert_ner needs a model: {ADD_PIPE_HINT}")
     if changes:
         options = options.replace(**changes)
-    if options.dtype == "int8" and torch.device(device).type != "cpu":
-        raise ConfigError(f"{QUANTIZED_DEVICE_FIX} (device {device})")
+    if options.runtime == "onnx" and torch.device(device).type != "cpu":
+        raise ConfigError(f"{ONNX_DEVICE_FIX} (device {device})")
     fix = f"point bert_ner at a folder saved with save_pretrained, or a hub id: {ADD_PIPE_HINT}"
     source = resolve_model(name_or_path, fix=fix)
     where = f"{source!r}" + (f" (revision {revision})" if revision else "")

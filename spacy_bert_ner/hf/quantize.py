@@ -20,10 +20,6 @@ import numpy
 from ..errors import ConfigError
 from .onnx_export import linear_layers, require_onnx
 
-QUANTIZED_DEVICE_FIX = (
-    'dtype "int8" reads an int8 ONNX graph with ONNX Runtime on the CPU; on a GPU use dtype "float16" or '
-    '"bfloat16"'
-)
 Batch = Mapping[str, numpy.ndarray]  # {"input_ids": int64 [b, n], "attention_mask": int64 [b, n]}
 
 
