@@ -109,6 +109,10 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
     assert int8.predict([WORDS])[0].scores == pytest.approx(full.predict([WORDS])[0].scores, abs=0.05)
     # variants share the graphs: no second quantization; back in float32, torch reads again
     assert int8.variant(context=0).onnx is int8.onnx and int8.variant(dtype="float32").runtime == "torch"
+    # an int8 graph made for a variant (tune --dtypes) is not saved with the float pipeline
+    assert full.variant(dtype="int8").runtime == "onnx"
+    full.save_pretrained(tmp_path / "float")
+    assert not (tmp_path / "float" / "onnx").exists()
     tiny8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
     tiny8.save_pretrained(tmp_path / "saved")
     assert sorted(p.name for p in (tmp_path / "saved" / "onnx").iterdir()) == ["graphs.json", "int8.onnx"]

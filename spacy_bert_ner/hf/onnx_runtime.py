@@ -113,8 +113,9 @@ class OnnxGraphs:
             if dtype == "float32":
                 self.paths[dtype] = export_onnx(self.model, self._scratch_dir() / "float32.onnx")
                 self.made[dtype] = {"exporter": "torch.onnx.export(dynamo=True)"}
-            else:
-                self.put("int8", self._quantized(DEFAULT_RECIPE), {"recipe": DEFAULT_RECIPE})
+            else:  # not kept: saved only if the classifier reads it (TokenClassifier.save_pretrained)
+                self.paths[dtype] = self._quantized(DEFAULT_RECIPE)
+                self.made[dtype] = {"recipe": DEFAULT_RECIPE}
         return self.paths[dtype]
 
     def _quantized(self, recipe: str) -> Path:
