@@ -117,7 +117,7 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
     tiny8.save_pretrained(tmp_path / "saved")
     assert sorted(p.name for p in (tmp_path / "saved" / "onnx").iterdir()) == ["graphs.json", "int8.onnx"]
     assert json.loads((tmp_path / "saved" / "onnx" / "graphs.json").read_text()) == {
-        "int8": {"recipe": "dynamic-per-channel"}
+        "int8": {"recipe": "dynamic-per-channel-7bit"}
     }
     again = load_token_classifier(str(tmp_path / "saved"), dtype="int8")
     assert again.graphs.found == {"int8"} and again.runtime == "onnx"

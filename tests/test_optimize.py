@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,14 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
     assert gpu.exit_code == 0, gpu.output
     assert json.loads((tmp_path / "gpu" / "optimize.json").read_text())["shipped"] == "float32"
     assert "int8 reads on the CPU; saved the float pipeline" in gpu.output
+
+
+def test_the_command_help_names_the_recipes_the_library_has() -> None:
+    """--recipes' help is written out (the CLI module does not import torch to build it): it must name the
+    library's default recipes and every recipe."""
+    from spacy_bert_ner.hf.quantize import RECIPES
+    from spacy_bert_ner.tuning.optimize import DEFAULT_RECIPES
+
+    source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")
+    text = re.sub(r'"\s+"', "", source)  # implicit string concatenation joined
+    assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(RECIPES)};" in text

@@ -29,8 +29,10 @@ def optimize_cli(
     recipes: Optional[str] = typer.Option(
         None,
         "--recipes",
-        help="int8 recipes to try, comma-separated; default: dynamic-per-channel,static,static-keep-ffn "
-        "(all: dynamic, dynamic-per-channel, dynamic-per-channel-keep-ffn, static, static-keep-ffn)",
+        help="int8 recipes to try, comma-separated; default: "
+        "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn (all: dynamic, "
+        "dynamic-per-channel, dynamic-per-channel-7bit, dynamic-per-channel-keep-ffn, static, static-7bit, "
+        "static-keep-ffn; static ones need --calibration)",
     ),
     max_f1_drop: float = typer.Option(
         0.3, "--max-f1-drop", help="The most dev F1 points the int8 copy may lose against the float pipeline"

@@ -83,7 +83,9 @@ RECIPES: dict[str, Recipe] = {
         ),
     )
 }
-DEFAULT_RECIPE = "dynamic-per-channel"
+# What dtype "int8" reads when no graph was saved: the recipe optimize chose on the CPU profile's model
+# (docs/measurements.md, "int8"); per channel, 7-bit weights, no calibration needed.
+DEFAULT_RECIPE = "dynamic-per-channel-7bit"
 
 
 def recipe_named(name: str) -> Recipe:
