@@ -18,6 +18,9 @@ Every method reads the same test articles in this one process, at each ``--threa
   sorted by length, batched under 1,024 wordpieces (sequences x longest), one ``torch.inference_mode``
   forward pass each, no context, first-wordpiece argmax; only that is timed (decoding for F1 is not).
 
+Before the timed rounds, each pipeline's entities on the test articles are compared with the first
+pipeline's (start, end and label on the raw text): how many differ.
+
 Words/s is gold words (CoNLL tokens) over wall seconds, warm (a short untimed warm-up first; models loaded
 beforehand). ``--repeat N`` runs N round-robin rounds and keeps each method's best; the table shows the
 median round's words/s and the spread (how much longer the slowest round took than the best) beside it.
@@ -202,9 +205,19 @@ def main() -> None:
         f"best of {args.repeat}",
         flush=True,
     )
+    entities: dict[str, set] = {}
     for method in methods:  # warm-up and F1, untimed
         torch.set_num_threads(max(threads))
-        method.f1 = method.score(method.run())
+        output = method.run()
+        method.f1 = method.score(output)
+        if method.name.startswith(tuple(args.pipelines)):
+            entities[method.name] = {
+                (i, e.start_char, e.end_char, e.label_) for i, doc in enumerate(output) for e in doc.ents
+            }
+    first = methods[0].name
+    for name, found in list(entities.items())[1:]:
+        differing = len(found ^ entities[first])
+        print(f"entities differing from {first}'s: {name}: {differing} of {len(entities[first]):,}")
     for round_ in range(args.repeat):
         for n in threads:
             torch.set_num_threads(n)
