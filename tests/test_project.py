@@ -210,7 +210,7 @@ def test_hf_workflow_is_the_hf_half_of_all() -> None:
     by_name = {command["name"]: command for command in config["commands"]}
     workflows = config["workflows"]
     assert [step for step in workflows["hf"] if step in workflows["all"]] == [
-        "data", "convert", "train-hf", "assemble-hf", "tune-hf"
+        "data", "convert", "train-hf", "assemble-hf", "tune-hf", "optimize-hf"
     ]  # fmt: skip
     own = [step for step in workflows["hf"] if step not in workflows["all"]]
     assert [step.removesuffix("-hf") for step in own] == [
