@@ -31,7 +31,7 @@ def optimize_cli(
         "--recipes",
         help="int8 recipes to try, comma-separated; default: "
         "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn (all: dynamic, "
-        "dynamic-per-channel, dynamic-per-channel-7bit, dynamic-per-channel-keep-ffn, static, static-7bit, "
+        "dynamic-per-channel, dynamic-per-channel-keep-ffn, dynamic-per-channel-7bit, static, static-7bit, "
         "static-keep-ffn; static ones need --calibration)",
     ),
     max_f1_drop: float = typer.Option(
