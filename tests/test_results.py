@@ -6,6 +6,7 @@ import importlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -46,17 +47,26 @@ def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: 
 def test_the_headline_takes_the_raw_text_passes_own_speed(main_job: ModuleType, tmp_path: Path) -> None:
     """Where evaluate-raw timed its pass, the headline's words/s is that pass's, and says so; a run from
     before that falls back to `spacy evaluate`'s words/s and says that instead."""
-    assert "predates `evaluate-raw`'s own timing" in main_job.rendered(RESULTS)[main_job.README]
     copy = tmp_path / "cpu-profile"
     shutil.copytree(RESULTS, copy)
+    f1 = {}
     for name, speed in (("raw_hf", 4321.0), ("raw_spacy", 1234.0)):
         raw = json.loads((copy / f"{name}.json").read_text())
         raw["speed"] = speed
+        f1[name] = f"{100 * raw['ents_f']:.2f}"
         (copy / f"{name}.json").write_text(json.dumps(raw))
     pages = main_job.rendered(copy)
     for page in (main_job.README, main_job.INDEX_DOC):
-        assert "| **87.32** | 4,321 |" in pages[page] and "| **86.70** | 1,234 |" in pages[page]
+        assert (
+            f"| **{f1['raw_hf']}** | 4,321 |" in pages[page]
+            and f"| **{f1['raw_spacy']}** | 1,234 |" in pages[page]
+        )
         assert "words/s of that pass" in pages[page] and "predates" not in pages[page]
+    for name in ("raw_hf", "raw_spacy"):
+        raw = json.loads((copy / f"{name}.json").read_text())
+        del raw["speed"]
+        (copy / f"{name}.json").write_text(json.dumps(raw))
+    assert "predates `evaluate-raw`'s own timing" in main_job.rendered(copy)[main_job.README]
 
 
 def test_the_per_type_columns_are_the_results_own_types(main_job: ModuleType, tmp_path: Path) -> None:
@@ -154,3 +164,20 @@ def test_run_logs_each_line_with_its_second_and_the_exit_status(main_job: Module
     assert main_job.exit_status(log) == 3
     steps, _ = main_job.step_seconds(log, ["check"])
     assert [step["step"] for step in steps] == ["check"]
+
+
+def test_the_recorders_own_copies_are_not_uncommitted_changes(main_job: ModuleType, tmp_path: Path) -> None:
+    """run.json's uncommitted_changes names changed code, not the results/ files `collect` itself wrote."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "results" / "p").mkdir(parents=True)
+    for name in ("code.py", "results/p/hf.json"):
+        (tmp_path / name).write_text("1\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    (tmp_path / "results" / "p" / "hf.json").write_text("2\n")
+    assert main_job.uncommitted_changes(tmp_path, tmp_path / "results" / "p") == []
+    (tmp_path / "code.py").write_text("2\n")
+    assert [
+        line.split()[-1] for line in main_job.uncommitted_changes(tmp_path, tmp_path / "results" / "p")
+    ] == ["code.py"]

@@ -185,6 +185,15 @@ def git(project: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def uncommitted_changes(project: Path, out: Path) -> list[str]:
+    """``git status`` lines of tracked files changed in ``project``, less those under ``out``: the recorder's
+    own copies (from this or an earlier ``collect``) are not changes to the code that ran."""
+    lines = git(project, "status", "--porcelain", "--untracked-files=no").splitlines()
+    own = out.resolve()
+    paths = {ln: ln.split(maxsplit=1)[1].split(" -> ")[-1] for ln in lines if ln.strip()}  # "XY path"
+    return [ln for ln, path in paths.items() if not (project.resolve() / path).resolve().is_relative_to(own)]
+
+
 def collect(
     project: Path, log: Path, out: Path, command: str, profile: str = "cpu-profile"
 ) -> dict[str, Any]:
@@ -198,7 +207,7 @@ def collect(
     found = {**OUTPUTS, **{src: dest for src, dest in LATER_OUTPUTS.items() if (project / src).exists()}}
     for src, dest in found.items():
         shutil.copyfile(project / src, out / dest)
-    changed = [ln for ln in git(project, "status", "--porcelain", "--untracked-files=no").splitlines() if ln]
+    changed = uncommitted_changes(project, out)
     record = {
         "profile": profile,
         "command": command,
