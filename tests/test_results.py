@@ -170,8 +170,9 @@ def test_the_recorders_own_copies_are_not_uncommitted_changes(main_job: ModuleTy
     """run.json's uncommitted_changes names changed code, not the results/ files `collect` itself wrote."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "results" / "p").mkdir(parents=True)
-    for name in ("code.py", "results/p/hf.json"):
-        (tmp_path / name).write_text("1\n")
+    copies = tmp_path / "results" / "p"
+    for path in (tmp_path / "code.py", copies / "hf.json"):
+        path.write_text("1\n")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
