@@ -169,16 +169,14 @@ def test_run_logs_each_line_with_its_second_and_the_exit_status(main_job: Module
 def test_the_recorders_own_copies_are_not_uncommitted_changes(main_job: ModuleType, tmp_path: Path) -> None:
     """run.json's uncommitted_changes names changed code, not the results/ files `collect` itself wrote."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "results" / "p").mkdir(parents=True)
     copies = tmp_path / "results" / "p"
+    copies.mkdir(parents=True)
     for path in (tmp_path / "code.py", copies / "hf.json"):
         path.write_text("1\n")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
-    (tmp_path / "results" / "p" / "hf.json").write_text("2\n")
-    assert main_job.uncommitted_changes(tmp_path, tmp_path / "results" / "p") == []
+    (copies / "hf.json").write_text("2\n")
+    assert main_job.uncommitted_changes(tmp_path, copies) == []
     (tmp_path / "code.py").write_text("2\n")
-    assert [
-        line.split()[-1] for line in main_job.uncommitted_changes(tmp_path, tmp_path / "results" / "p")
-    ] == ["code.py"]
+    assert [line.split()[-1] for line in main_job.uncommitted_changes(tmp_path, copies)] == ["code.py"]

@@ -188,10 +188,13 @@ def git(project: Path, *args: str) -> str:
 def uncommitted_changes(project: Path, out: Path) -> list[str]:
     """``git status`` lines of tracked files changed in ``project``, less those under ``out``: the recorder's
     own copies (from this or an earlier ``collect``) are not changes to the code that ran."""
-    lines = git(project, "status", "--porcelain", "--untracked-files=no").splitlines()
-    own = out.resolve()
-    paths = {ln: ln.split(maxsplit=1)[1].split(" -> ")[-1] for ln in lines if ln.strip()}  # "XY path"
-    return [ln for ln, path in paths.items() if not (project.resolve() / path).resolve().is_relative_to(own)]
+    here, own = project.resolve(), out.resolve()
+    outside = ["--", ".", f":(exclude){own.relative_to(here).as_posix()}"] if own.is_relative_to(here) else []
+    return [
+        ln
+        for ln in git(project, "status", "--porcelain", "--untracked-files=no", *outside).splitlines()
+        if ln
+    ]
 
 
 def collect(
