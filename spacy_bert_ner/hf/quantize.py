@@ -11,6 +11,7 @@ and buys is measured in docs/measurements.md ("int8").
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -129,15 +130,13 @@ def quantize_graph(
 ) -> Path:
     """Write ``recipe``'s int8 copy of ``float_graph`` (from :func:`~.onnx_export.export_onnx`) to
     ``output``; a static recipe calibrates on ``calibration``: model inputs built from training text, as
-    :meth:`~.classifier.TokenClassifier.model_inputs` builds them."""
+    :meth:`~.classifier.TokenClassifier.model_inputs` builds them.
+
+    The float graph is first prepared as ONNX Runtime's quantizer asks (``quant_pre_process``: symbolic
+    shape inference and basic graph optimization); it keeps node names, so the layers a recipe keeps float
+    are found by name in the exported graph, whose nodes still say which torch module they ran in."""
     require_onnx("int8 quantization")
-    from onnxruntime.quantization import (
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_dynamic,
-        quantize_static,
-    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     batches = list(calibration)
     if recipe.static and not batches:
@@ -148,9 +147,25 @@ def quantize_graph(
     exclude = kept_float(float_graph, recipe)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bert_ner_quantize_") as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
+        quant_pre_process(str(float_graph), str(prepared), auto_merge=True)
+        return _quantize(prepared, output, recipe, batches, exclude)
+
+
+def _quantize(prepared: Path, output: Path, recipe: Recipe, batches: list[Batch], exclude: list[str]) -> Path:
+    """ONNX Runtime's dynamic or static quantizer on the prepared graph, as ``recipe`` says."""
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
     if not recipe.static:
         quantize_dynamic(
-            str(float_graph),
+            str(prepared),
             str(output),
             per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range,
@@ -160,7 +175,7 @@ def quantize_graph(
         )
         return output
     quantize_static(
-        str(float_graph),
+        str(prepared),
         str(output),
         _Batches(batches),
         quant_format=QuantFormat.QDQ,
