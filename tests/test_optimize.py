@@ -18,8 +18,15 @@ from typer.testing import CliRunner
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
+from spacy_bert_ner.scores import CountedScores
 from spacy_bert_ner.tuning import optimize as optimize_module
-from spacy_bert_ner.tuning.optimize import OptimizeSettings, optimize_pipeline
+from spacy_bert_ner.tuning.optimize import (
+    OptimizeResult,
+    OptimizeSettings,
+    Reading,
+    choose,
+    optimize_pipeline,
+)
 
 pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
 pytestmark = pytest.mark.core
@@ -145,6 +152,35 @@ def test_a_copy_over_the_gate_is_refused_with_its_figures(
     assert entities(spacy.load(tmp_path / "float")) == entities(spacy.load(float_pipeline))
 
 
+def reading(name: str, f1: float, words_per_second: float) -> Reading:
+    return Reading(name, "", CountedScores(f1, f1, f1), 1.0, {}, set(), words_per_second)
+
+
+@pytest.mark.parametrize(
+    "tolerance, recipes, chosen",
+    [
+        # 1% apart reads alike: the one losing 0.13 beats the one losing 0.26
+        (0.05, [("a", 91.52, 4_545), ("b", 91.66, 4_500)], "b"),
+        (0.0, [("a", 91.52, 4_545), ("b", 91.66, 4_500)], "a"),
+        # 10% apart is faster, not alike
+        (0.05, [("a", 91.52, 5_000), ("b", 91.66, 4_500)], "a"),
+        # over the gate (0.3) never ships, however fast
+        (0.05, [("a", 91.40, 9_000), ("b", 91.66, 4_500)], "b"),
+        # alike and as accurate: the faster
+        (0.05, [("a", 91.66, 4_400), ("b", 91.66, 4_500)], "b"),
+        (0.05, [("a", 91.00, 4_400)], None),
+    ],
+)
+def test_timing_noise_does_not_choose_between_recipes_that_read_alike(
+    tolerance: float, recipes: list[tuple[str, float, float]], chosen: str | None
+) -> None:
+    base = reading("float32 torch", 0.9178, 3_500)
+    result = OptimizeResult("bert_ner", settings(), base, base)
+    result.recipes = [reading(name, f1 / 100, speed) for name, f1, speed in recipes]
+    best = choose(result, settings(speed_tolerance=tolerance))
+    assert (best.name if best else None) == chosen
+
+
 def test_settings_and_inputs_that_cannot_work_are_one_line(
     float_pipeline: Path, dev_path: Path, tmp_path: Path
 ) -> None:
@@ -152,6 +188,8 @@ def test_settings_and_inputs_that_cannot_work_are_one_line(
         settings(recipes=("int4",))
     with pytest.raises(ConfigError, match=r"--max-f1-drop is in F1 points, from 0 to 100; got -1"):
         settings(max_f1_drop=-1)
+    with pytest.raises(ConfigError, match=r"--speed-tolerance is a fraction .* from 0 to below 1; got 5"):
+        settings(speed_tolerance=5)
     with pytest.raises(ConfigError, match=r"recipes static calibrate on training text: pass --calibration"):
         optimize_pipeline(str(float_pipeline), tmp_path / "x", dev_path, settings(recipes=("static",)))
     with pytest.raises(ConfigError, match=r"is the pipeline itself; optimize writes a copy"):

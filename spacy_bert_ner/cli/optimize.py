@@ -40,6 +40,12 @@ def optimize_cli(
     else_float: bool = typer.Option(
         False, "--else-float", help="If no recipe passes the gate, save the float pipeline to OUTPUT instead"
     ),
+    speed_tolerance: float = typer.Option(
+        0.05,
+        "--speed-tolerance",
+        help="Recipes within this fraction of the fastest one's words/s read alike: of those within "
+        "--max-f1-drop, the one losing the least dev F1 is saved",
+    ),
     calibration_docs: int = typer.Option(
         64, "--calibration-docs", help="How many training docs calibrate a static recipe"
     ),
@@ -62,7 +68,8 @@ def optimize_cli(
 ) -> None:
     """Make bert_ner read in int8 on the CPU through ONNX Runtime: export the model, quantize it by each
     recipe, check every copy on dev against the float pipeline (entities and F1, after choosing its own
-    temperature and thresholds) and save the fastest within --max-f1-drop to OUTPUT, with optimize.json.
+    temperature and thresholds) and save the fastest within --max-f1-drop to OUTPUT (of recipes within
+    --speed-tolerance of its words/s, the one losing the least F1), with optimize.json.
     Refuses, with the figures, when none is within it (needs the onnx extra)."""
     from ..scores import percent
     from ..tuning.forward import Timing
@@ -74,6 +81,7 @@ def optimize_cli(
             recipes=tuple(r.strip() for r in recipes.split(",") if r.strip()) if recipes else DEFAULT_RECIPES,
             max_f1_drop=max_f1_drop,
             calibration_docs=calibration_docs,
+            speed_tolerance=speed_tolerance,
             timing=Timing(timing_rounds, timing_words),
             progress=progress,
         )
