@@ -15,6 +15,7 @@ from spacy_bert_ner.errors import ConfigError, ConfigWarning
 from spacy_bert_ner.hf import onnx_export
 from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier, onnx_dtype
 from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
+from spacy_bert_ner.hf.onnx_fusion import FusionError, fuse_graph
 from spacy_bert_ner.hf.onnx_runtime import OnnxSession
 from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
 
@@ -91,7 +92,12 @@ def test_every_recipe_reads_close_to_float(
         )
     # the graph is prepared as the quantizer asks, so it has nothing to warn of
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
-    if not RECIPES[name].static:  # the kept layers' MatMuls, found by name in the prepared graph, stay float
+    ops = [node.op_type for node in onnx.load(str(graph)).graph.node]
+    if RECIPES[name].fused:  # every layer's attention is one int8 kernel, and no product stays float
+        assert ops.count("QAttention") == 2 and "MatMul" not in ops and "Attention" not in ops
+    elif not RECIPES[
+        name
+    ].static:  # the kept layers' MatMuls, found by name in the prepared graph, stay float
         float_matmuls = [n.name for n in onnx.load(str(graph)).graph.node if n.op_type == "MatMul"]
         assert sorted(float_matmuls) == kept_float(float_graph, RECIPES[name])
     float_session, int8_session = OnnxSession(float_graph), OnnxSession(graph)
@@ -103,6 +109,51 @@ def test_every_recipe_reads_close_to_float(
         agreement.append((want == got)[mask].mean())
     assert numpy.mean(agreement) > 0.9
     assert graph.stat().st_size < float_graph.stat().st_size
+
+
+def test_the_fused_graph_computes_the_exported_logits_with_the_padding_mask_as_mask_index(
+    tiny_model_dir: Path, float_graph: Path, tiny_sentences: list[list[str]], tmp_path: Path
+) -> None:
+    counts = fuse_graph(float_graph, tmp_path / "fused.onnx")
+    assert counts == {"Attention": 2, "SkipLayerNormalization": 4, "BiasGelu": 2}  # 2 layers
+    graph = onnx.load(str(tmp_path / "fused.onnx")).graph
+    for node in graph.node:
+        if node.op_type == "Attention":
+            assert list(node.input) == [*node.input[:3], "attention_mask_int32"]
+            assert "qkv_hidden_sizes" not in [a.name for a in node.attribute]
+    classifier = load_token_classifier(str(tiny_model_dir))
+    exported, fused = OnnxSession(float_graph), OnnxSession(tmp_path / "fused.onnx")
+    for batch in batches(classifier, tiny_sentences[:24]):  # padded: sentences of different lengths
+        mask = batch["attention_mask"].astype(bool)
+        assert not mask.all()
+        want = exported.logits(batch["input_ids"], batch["attention_mask"])
+        got = fused.logits(batch["input_ids"], batch["attention_mask"])
+        assert numpy.abs(got - want)[mask].max() < 1e-4
+
+
+def test_a_graph_that_cannot_be_fused_is_one_line(
+    float_graph: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx_ir
+    import onnxscript.rewriter.ort_fusions as fusions
+    from onnx import TensorProto, helper
+
+    from spacy_bert_ner.hf import onnx_fusion
+
+    fused = onnx_ir.to_proto(fusions.optimize_for_ort(onnx_ir.load(str(float_graph)))[0])
+    attention = next(node for node in fused.graph.node if node.op_type == "Attention")
+    fused.graph.node.insert(0, helper.make_node("Cast", ["input_ids"], ["ids_bias"], to=TensorProto.FLOAT))
+    attention.input[5] = "ids_bias"  # a bias computed from the ids, not only from the padding mask
+    with pytest.raises(FusionError, match=rf"x.onnx: attention {attention.name} is masked by more than the"):
+        onnx_fusion._mask_as_index(fused, "x.onnx")
+    monkeypatch.setattr(onnx_fusion, "MAX_LOGIT_DIFFERENCE", -1.0)
+    with pytest.raises(FusionError, match=r"fused.onnx: the fused graph's logits differ from the exported"):
+        fuse_graph(float_graph, tmp_path / "fused.onnx")
+    monkeypatch.setattr(fusions, "optimize_for_ort", lambda model: (model, {}))
+    with pytest.raises(
+        FusionError, match=r"float32.onnx: onnxscript's ORT fusions found no attention to fuse"
+    ):
+        fuse_graph(float_graph, tmp_path / "unfused.onnx")
 
 
 def test_recipes_say_what_they_need() -> None:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
+from spacy_bert_ner.hf.onnx_fusion import FusionError
 from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
 from spacy_bert_ner.scores import CountedScores
 from spacy_bert_ner.tuning import optimize as optimize_module
@@ -82,14 +83,15 @@ def test_the_int8_copy_keeps_the_entities_and_loads_offline_in_a_fresh_process(
         str(float_pipeline),
         out,
         dev_path,
-        settings(recipes=("dynamic-per-channel", "static")),
+        settings(recipes=("dynamic-per-channel-fused", "static")),
         calibration=dev_path,
     )
-    assert result is not None and result.passed and result.chosen in ("dynamic-per-channel", "static")
+    assert result is not None and result.passed and result.chosen in ("dynamic-per-channel-fused", "static")
     report = json.loads((out / "optimize.json").read_text())
     assert report["shipped"] == "int8" and report["chosen"] == result.chosen
     assert report["float_onnx"]["entities_differing"] == 0
-    assert [r["name"] for r in report["recipes"]] == ["dynamic-per-channel", "static"]
+    assert [r["name"] for r in report["recipes"]] == ["dynamic-per-channel-fused", "static"]
+    assert report["skipped"] == {}
     assert all(r["f1_drop"] == 0 and r["words_per_second"] > 0 for r in report["recipes"])
     graphs = out / "bert_ner" / "model" / "onnx"
     assert json.loads((graphs / "graphs.json").read_text()) == {"int8": {"recipe": result.chosen}}
@@ -152,6 +154,31 @@ def test_a_copy_over_the_gate_is_refused_with_its_figures(
     assert entities(spacy.load(tmp_path / "float")) == entities(spacy.load(float_pipeline))
 
 
+def test_a_recipe_whose_graph_does_not_fuse_is_skipped_and_said(
+    float_pipeline: Path, dev_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spacy_bert_ner.hf import quantize
+
+    def does_not_fuse(float_graph, output):
+        raise FusionError("float32.onnx: onnxscript's ORT fusions found no attention to fuse")
+
+    monkeypatch.setattr(quantize, "fuse_graph", does_not_fuse)
+    both = settings(recipes=("dynamic-per-channel-fused", "dynamic"))
+    result = optimize_pipeline(str(float_pipeline), tmp_path / "out", dev_path, both)
+    assert result is not None and result.chosen == "dynamic"
+    report = json.loads((tmp_path / "out" / "optimize.json").read_text())
+    assert report["skipped"] == {
+        "dynamic-per-channel-fused": "float32.onnx: onnxscript's ORT fusions found no attention to fuse"
+    }
+    assert [r["name"] for r in report["recipes"]] == ["dynamic"]
+    with pytest.raises(
+        ConfigError, match=r"^optimize: no int8 recipe could be made: float32.onnx: onnxscript"
+    ):
+        optimize_pipeline(
+            str(float_pipeline), tmp_path / "no", dev_path, settings(recipes=("dynamic-per-channel-fused",))
+        )
+
+
 def reading(name: str, f1: float, words_per_second: float) -> Reading:
     return Reading(name, "", CountedScores(f1, f1, f1), 1.0, {}, set(), words_per_second)
 
@@ -200,16 +227,18 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
     float_pipeline: Path, dev_path: Path, tmp_path: Path
 ) -> None:
     runner = CliRunner()
-    args = ["optimize", str(float_pipeline), str(tmp_path / "out"), "--dev", str(dev_path)]
+    out = tmp_path / "new" / "out"  # its parent does not exist yet
+    args = ["optimize", str(float_pipeline), str(out), "--dev", str(dev_path)]
     done = runner.invoke(app, [*args, "--recipes", "dynamic", "--timing-rounds", "1", "--no-progress"])
     assert done.exit_code == 0, done.output
     for row in ("float32 torch", "float32 onnx", "dynamic", "int8 recipe dynamic: saved to"):
         assert row in done.output
     gpu = runner.invoke(
-        app, ["optimize", str(float_pipeline), str(tmp_path / "gpu"), "--dev", str(dev_path), "-g", "0"]
+        app,
+        ["optimize", str(float_pipeline), str(tmp_path / "new2" / "gpu"), "--dev", str(dev_path), "-g", "0"],
     )
     assert gpu.exit_code == 0, gpu.output
-    assert json.loads((tmp_path / "gpu" / "optimize.json").read_text())["shipped"] == "float32"
+    assert json.loads((tmp_path / "new2" / "gpu" / "optimize.json").read_text())["shipped"] == "float32"
     assert "int8 reads on the CPU; saved the float pipeline" in gpu.output
 
 

@@ -295,7 +295,7 @@ def test_tune_finds_the_known_best_settings(rigged_dir: Path, dev_path: Path, tm
 
 
 def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
-    output = tmp_path / "tuned"
+    output = tmp_path / "new" / "tuned"  # its parent is made too
     runner = CliRunner()
     pipeline = tmp_path / "pipeline"
     bert_ner(rigged_dir).to_disk(pipeline)

@@ -30,9 +30,11 @@ def optimize_cli(
         None,
         "--recipes",
         help="int8 recipes to try, comma-separated; default: "
-        "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn (all: dynamic, "
-        "dynamic-per-channel, dynamic-per-channel-keep-ffn, dynamic-per-channel-7bit, static, static-7bit, "
-        "static-keep-ffn; static ones need --calibration)",
+        "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn,"
+        "dynamic-per-channel-7bit-fused (all: dynamic, dynamic-per-channel, dynamic-per-channel-keep-ffn, "
+        "dynamic-per-channel-7bit, dynamic-per-channel-7bit-fused, dynamic-per-channel-fused, static, "
+        "static-7bit, static-keep-ffn; static ones need --calibration; -fused ones read with ONNX "
+        "Runtime's fused attention kernels)",
     ),
     max_f1_drop: float = typer.Option(
         0.3, "--max-f1-drop", help="The most dev F1 points the int8 copy may lose against the float pipeline"
@@ -118,6 +120,8 @@ def optimize_cli(
         divider=True,
         aligns=["l", "r", "r", "r", "r", "r", "l"],
     )
+    for recipe, why in result.skipped.items():
+        say("⚠", "yellow", f"skipped {recipe}: {why}")
     if result.passed:
         say("✔", "green", f"int8 recipe {result.chosen}: saved to {output}: spacy.load({str(output)!r})")
     else:

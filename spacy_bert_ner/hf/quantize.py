@@ -20,6 +20,7 @@ import numpy
 
 from ..errors import ConfigError
 from .onnx_export import linear_layers, require_onnx
+from .onnx_fusion import fuse_graph
 
 Batch = Mapping[str, numpy.ndarray]  # {"input_ids": int64 [b, n], "attention_mask": int64 [b, n]}
 
@@ -34,6 +35,9 @@ class Recipe:
         one of them finds stays float32.
     reduce_range: weights in 7 bits: CPUs without VNNI (AVX2 only) multiply uint8 by int8 in pairs summed
         into int16, which saturates with full-range weights; 7 bits cannot.
+    fused: the graph is first fused into ONNX Runtime's transformer kernels (:mod:`.onnx_fusion`), and each
+        layer's attention becomes one int8 ``QAttention`` (its Q, K and V weights in 7 bits, per channel);
+        dynamic recipes only.
     """
 
     name: str
@@ -42,6 +46,11 @@ class Recipe:
     keep_float: tuple[str, ...] = ()
     description: str = ""
     reduce_range: bool = False
+    fused: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fused and self.static:
+            raise ConfigError(f"int8 recipe {self.name!r}: a fused graph is quantized dynamically only")
 
 
 FFN_OUTPUT = r"\.layer\.\d+\.output\.dense$"  # each block's feed-forward output projection
@@ -65,6 +74,23 @@ RECIPES: dict[str, Recipe] = {
             (),
             "per channel, 7-bit weights (no int16 saturation on CPUs without VNNI)",
             reduce_range=True,
+        ),
+        Recipe(
+            "dynamic-per-channel-7bit-fused",
+            False,
+            True,
+            (),
+            "per channel, 7-bit, ONNX Runtime's fused attention, layer norm and GELU kernels, int8 attention",
+            reduce_range=True,
+            fused=True,
+        ),
+        Recipe(
+            "dynamic-per-channel-fused",
+            False,
+            True,
+            (),
+            "per channel, ONNX Runtime's fused attention, layer norm and GELU kernels, int8 attention",
+            fused=True,
         ),
         Recipe("static", True, True, (), "per channel, activation scales calibrated on training text"),
         Recipe(
@@ -138,16 +164,20 @@ def quantize_graph(
     require_onnx("int8 quantization")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    source = float_graph
     batches = list(calibration)
     if recipe.static and not batches:
         raise ConfigError(
             f"int8 recipe {recipe.name!r} calibrates activation scales on sample text, and none was given: "
             "pass training docs (optimize --calibration), or choose a dynamic recipe"
         )
-    exclude = kept_float(float_graph, recipe)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bert_ner_quantize_") as scratch:
+        if recipe.fused:
+            float_graph = Path(scratch) / "fused.onnx"
+            fuse_graph(source, float_graph)
+        exclude = kept_float(float_graph, recipe)
         prepared = Path(scratch) / "prepared.onnx"
         quant_pre_process(str(float_graph), str(prepared), auto_merge=True)
         return _quantize(prepared, output, recipe, batches, exclude)
@@ -170,7 +200,7 @@ def _quantize(prepared: Path, output: Path, recipe: Recipe, batches: list[Batch]
             per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range,
             weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"] if recipe.fused else ["MatMul"],
             nodes_to_exclude=exclude,
         )
         return output

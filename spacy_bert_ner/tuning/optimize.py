@@ -25,6 +25,7 @@ from spacy.tokens import Doc
 
 from ..errors import ConfigError
 from ..hf.classifier import TokenClassifier
+from ..hf.onnx_fusion import FusionError
 from ..hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..hf.quantize import RECIPES, quantize_graph, recipe_named
 from ..pipeline.bert_ner import BertNER
@@ -45,13 +46,14 @@ from .forward import (
 from .run import Objective, settings_of, thresholds_for, write_tuned
 from .thresholds import score
 
-# Tried by default: the dynamic recipes that kept the CPU profile's dev F1 within 0.3 points when all seven
-# were measured (docs/measurements.md, "int8": the static ones lost more, or read slower); none needs
-# calibration text. The others stay available with --recipes.
+# Tried by default: the dynamic recipes that kept the CPU profile's dev F1 within 0.3 points when all were
+# measured (docs/measurements.md, "int8": the static ones lost more, or read slower; the fused one without
+# 7-bit weights lost 0.32); none needs calibration text. The others stay available with --recipes.
 DEFAULT_RECIPES: tuple[str, ...] = (
     "dynamic-per-channel-7bit",
     "dynamic-per-channel",
     "dynamic-per-channel-keep-ffn",
+    "dynamic-per-channel-7bit-fused",
 )
 CALIBRATION_DOCS = 64  # training docs whose model inputs calibrate a static recipe's activation scales
 # Recipes reading within this fraction of the fastest one's words/s are equally fast: in two optimize runs on
@@ -134,6 +136,7 @@ class OptimizeResult:
     float_torch: Reading
     float_onnx: Reading
     recipes: list[Reading] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # recipe -> why its graph could not be made
     chosen: Optional[str] = None
     graph: Optional[Path] = None  # the chosen recipe's int8 graph
     seconds: float = 0.0
@@ -148,6 +151,8 @@ class OptimizeResult:
 
     def refusal(self) -> str:
         """One line: why no int8 copy is shipped, the figures, and the flags that change it."""
+        if not self.recipes:
+            return f"optimize: no int8 recipe could be made: {' '.join(self.skipped.values())}"
         best = min(self.recipes, key=self.drop)
         figures = "; ".join(f"{r.name} {100 * r.scores.f:.2f} ({-self.drop(r):+.2f})" for r in self.recipes)
         return (
@@ -170,6 +175,7 @@ class OptimizeResult:
             "float_torch": self.float_torch.as_dict(),
             "float_onnx": self.float_onnx.as_dict(self.float_torch),
             "recipes": [r.as_dict(self.float_torch) for r in self.recipes],
+            "skipped": self.skipped,
             "chosen": self.chosen,
             "shipped": shipped,
             "seconds": round(self.seconds, 1),
@@ -298,9 +304,13 @@ def optimize(
     for recipe_name in settings.recipes:
         recipe = RECIPES[recipe_name]
         made = time.perf_counter()
-        paths[recipe_name] = quantize_graph(
-            graphs.path("float32"), scratch / f"int8-{recipe_name}.onnx", recipe, batches
-        )
+        try:
+            paths[recipe_name] = quantize_graph(
+                graphs.path("float32"), scratch / f"int8-{recipe_name}.onnx", recipe, batches
+            )
+        except FusionError as error:  # this model's graph does not fuse: the other recipes still count
+            result.skipped[recipe_name] = str(error)
+            continue
         recipe_graphs = OnnxGraphs(base.model)
         recipe_graphs.put("int8", paths[recipe_name], {"recipe": recipe_name})
         reader = TokenClassifier(
@@ -346,6 +356,7 @@ def optimize_pipeline(
     if gpu_id >= 0:
         nlp = load_pipeline(pipeline, -1)
         name, _ = bert_ner_component(nlp, settings.component)
+        output.mkdir(parents=True, exist_ok=True)
         nlp.to_disk(output)
         report = {"pipeline": pipeline, "output": str(output), "component": name, "shipped": "float32"}
         report["reason"] = f"--gpu-id {gpu_id}: the pipeline reads on a GPU, and int8 is a CPU reading"

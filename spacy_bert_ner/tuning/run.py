@@ -337,9 +337,11 @@ def settings_of(component: BertNER) -> dict[str, Any]:
 
 
 def write_tuned(nlp: Language, name: str, chosen: dict[str, Any], output: Path) -> None:
-    """``nlp`` saved to ``output`` with ``chosen`` in its config.cfg's ``[components.<name>]``."""
+    """``nlp`` saved to ``output`` (made with its parents) with ``chosen`` in its config.cfg's
+    ``[components.<name>]``."""
     from spacy.util import load_config
 
+    output.mkdir(parents=True, exist_ok=True)  # nlp.to_disk makes the folder, not its parents
     nlp.to_disk(output)
     config = load_config(output / "config.cfg", interpolate=False)
     config["components"][name].update(chosen)
