@@ -7,11 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from test_component_serialization import can_build_wheels
 from tiny_models import save_rigged_classifier
 from typer.testing import CliRunner
 
@@ -251,3 +253,48 @@ def test_the_command_help_names_the_recipes_the_library_has() -> None:
     source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")
     text = re.sub(r'"\s+"', "", source)  # implicit string concatenation joined
     assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(RECIPES)};" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not can_build_wheels(),
+    reason="spacy package --build wheel needs the 'wheel' or 'build' package (or setuptools>=70.1)",
+)
+def test_spacy_package_of_the_int8_copy_installs_and_loads_offline(
+    float_pipeline: Path, dev_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "int8"
+    optimize_pipeline(str(float_pipeline), out, dev_path, settings(recipes=("dynamic-per-channel-7bit",)))
+    meta = json.loads((out / "meta.json").read_text())
+    meta["name"], meta["version"] = "tiny_int8", "0.0.1"
+    (out / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "dist").mkdir()
+    package = [sys.executable, "-m", "spacy", "package", str(out), str(tmp_path / "dist"), "--build", "wheel"]
+    subprocess.run(package, check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("*/dist/*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # the graph travels in the component's folder
+        assert any(name.endswith("/bert_ner/model/onnx/int8.onnx") for name in archive.namelist())
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    (metadata,) = site.glob("en_tiny_int8-*.dist-info/METADATA")
+    requires = {
+        line.removeprefix("Requires-Dist:").replace(" ", "")
+        for line in metadata.read_text().splitlines()
+        if line.startswith("Requires-Dist:")
+    }
+    assert "onnxruntime<2,>=1.20" in requires, requires
+    code = (
+        "import json, sys, spacy; nlp = spacy.load('en_tiny_int8'); c = nlp.get_pipe('bert_ner').classifier; "
+        "assert (c.runtime, c.options.dtype) == ('onnx', 'int8'), (c.runtime, c.options.dtype); "
+        "docs = nlp.pipe(json.loads(sys.argv[1])); "
+        "print(json.dumps([[[e.text, e.label_] for e in doc.ents] for doc in docs]))"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(site)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(TEXTS)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [[tuple(e) for e in doc] for doc in json.loads(done.stdout)] == entities(
+        spacy.load(float_pipeline)
+    )
