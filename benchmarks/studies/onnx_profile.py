@@ -1,6 +1,6 @@
 """Where a bert_ner model's reading time goes: its ONNX graphs timed and profiled on the pipeline's batches.
 
-    python -m benchmarks.studies.onnx_profile training/hf/tuned --test corpus/test.spacy --threads 2 --repeat 3
+    python -m benchmarks.studies.onnx_profile training/hf/tuned --test corpus/test.spacy --repeat 3
 
 The pipeline's components before ``bert_ner`` read the raw test articles (one line per CoNLL sentence, as
 ``evaluate-raw`` reads them), and ``bert_ner`` builds the batches it would give its model (context, packing

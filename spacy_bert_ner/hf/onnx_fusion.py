@@ -85,8 +85,12 @@ def _mask_as_index(model: Any, name: str) -> None:
     _drop_unused(graph)
 
 
+SHAPE_OPS = ("Shape", "Size")  # read a tensor's shape, not its values
+
+
 def _graph_inputs_of(value: str, made_by: dict[str, Any]) -> set[str]:
-    """The graph inputs ``value`` is computed from (initializers and constants are none)."""
+    """The graph inputs whose values ``value`` is computed from (initializers and constants are none; an
+    input whose shape alone is read, as transformers 5 reads ``input_ids``' length, is none either)."""
     seen: set[str] = set()
     found: set[str] = set()
     todo = [value]
@@ -96,7 +100,8 @@ def _graph_inputs_of(value: str, made_by: dict[str, Any]) -> set[str]:
             continue
         seen.add(name)
         if name in made_by:
-            todo.extend(made_by[name].input)
+            if made_by[name].op_type not in SHAPE_OPS:
+                todo.extend(made_by[name].input)
         else:
             found.add(name)
     return found & set(INPUT_NAMES)
