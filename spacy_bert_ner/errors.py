@@ -25,6 +25,11 @@ class ConfigError(BertNerError):
     """A setting out of range or unknown: a train-hf config field, a component setting, a CLI option."""
 
 
+class FusionError(ConfigError):
+    """An ONNX graph could not be fused into ONNX Runtime's kernels as an int8 recipe needs: the reason,
+    and the recipes to choose instead (``optimize`` skips that recipe and says why)."""
+
+
 class ModelError(BertNerError):
     """A model, tokenizer or saved pipeline that cannot be loaded or cannot serve as a word-level tagger."""
 

@@ -34,6 +34,7 @@ def test_exception_and_warning_classes_are_defined_only_in_errors_py() -> None:
         "errors.py: BertNerError",
         "errors.py: DataError",
         "errors.py: ConfigError",
+        "errors.py: FusionError",
         "errors.py: ModelError",
         "errors.py: BertNerWarning",
         "errors.py: DataWarning",

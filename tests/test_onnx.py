@@ -11,11 +11,11 @@ import pytest
 import torch
 from tiny_models import save_rigged_classifier
 
-from spacy_bert_ner.errors import ConfigError, ConfigWarning
+from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
 from spacy_bert_ner.hf import onnx_export
 from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier, onnx_dtype
 from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
-from spacy_bert_ner.hf.onnx_fusion import FusionError, fuse_graph
+from spacy_bert_ner.hf.onnx_fusion import fuse_graph
 from spacy_bert_ner.hf.onnx_runtime import OnnxSession
 from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
 

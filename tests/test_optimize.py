@@ -18,8 +18,7 @@ from tiny_models import save_rigged_classifier
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.onnx_fusion import FusionError
+from spacy_bert_ner.errors import ConfigError, FusionError
 from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
 from spacy_bert_ner.scores import CountedScores
 from spacy_bert_ner.tuning import optimize as optimize_module

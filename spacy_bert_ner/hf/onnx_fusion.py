@@ -17,17 +17,13 @@ from typing import Any
 
 import numpy
 
-from ..errors import ConfigError
+from ..errors import FusionError
 from .onnx_export import INPUT_NAMES, OUTPUT_NAME, require_onnx
 
 MASK_INPUT = INPUT_NAMES[1]  # "attention_mask", int64 [batch, length]
 MASK_INDEX = "attention_mask_int32"  # what each Attention reads as its mask_index
 MS_DOMAIN = "com.microsoft"
 MAX_LOGIT_DIFFERENCE = 1e-3  # fused against exported float logits, on real tokens of the check batch
-
-
-class FusionError(ConfigError):
-    """The graph could not be fused as a recipe needs: the reason, and what to choose instead."""
 
 
 def fuse_graph(float_graph: str | Path, output: str | Path) -> dict[str, int]:
@@ -37,8 +33,15 @@ def fuse_graph(float_graph: str | Path, output: str | Path) -> dict[str, int]:
     than the padding mask, or when the fused graph's logits differ from the exported graph's."""
     require_onnx("fusing an ONNX graph")
     import onnx
-    import onnx_ir
-    from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
+    try:
+        import onnx_ir
+        from onnxscript.rewriter.ort_fusions import optimize_for_ort
+    except ImportError as error:  # an onnxscript older than its ORT fusions
+        raise FusionError(
+            f"fusing a graph needs onnxscript's ORT fusions ({error}): pip install -U onnxscript, or "
+            "choose a recipe whose name does not end in -fused"
+        ) from error
 
     fused, _ = optimize_for_ort(onnx_ir.load(str(float_graph)))
     model = onnx_ir.to_proto(fused)

@@ -23,9 +23,8 @@ from typing import Any, Optional, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FusionError
 from ..hf.classifier import TokenClassifier
-from ..hf.onnx_fusion import FusionError
 from ..hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..hf.quantize import RECIPES, quantize_graph, recipe_named
 from ..pipeline.bert_ner import BertNER
