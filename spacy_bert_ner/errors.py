@@ -34,6 +34,11 @@ class ModelError(BertNerError):
     """A model, tokenizer or saved pipeline that cannot be loaded or cannot serve as a word-level tagger."""
 
 
+class TrainingError(BertNerError):
+    """A training run that ended without a usable model (dev F1 under the floor, no entity predicted): the
+    figures, the likely causes and the settings to change."""
+
+
 class BertNerWarning(UserWarning):
     """Input used with a change or a gap; the message says where, what, and the way out."""
 
@@ -48,3 +53,8 @@ class RepairWarning(DataWarning):
 
 class ConfigWarning(BertNerWarning):
     """A setting or option that has nothing to act on for this input, so it changes nothing."""
+
+
+class TrainingWarning(BertNerWarning):
+    """A training run that ended with a model worth checking: stopped while dev F1 was still rising, or kept
+    on purpose though it did not learn."""

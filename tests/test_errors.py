@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 
 from spacy_bert_ner import errors
-from spacy_bert_ner.errors import BertNerError, BertNerWarning, ConfigError, DataError, ModelError
+from spacy_bert_ner.errors import (
+    BertNerError,
+    BertNerWarning,
+    ConfigError,
+    DataError,
+    ModelError,
+    TrainingError,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "spacy_bert_ner"
 
 
-@pytest.mark.parametrize("error", [DataError, ConfigError, ModelError])
+@pytest.mark.parametrize("error", [DataError, ConfigError, ModelError, TrainingError])
 def test_every_kind_is_a_bert_ner_error_and_a_value_error(error: type[Exception]) -> None:
     assert issubclass(error, BertNerError) and issubclass(error, ValueError)
 
@@ -36,10 +43,12 @@ def test_exception_and_warning_classes_are_defined_only_in_errors_py() -> None:
         "errors.py: ConfigError",
         "errors.py: FusionError",
         "errors.py: ModelError",
+        "errors.py: TrainingError",
         "errors.py: BertNerWarning",
         "errors.py: DataWarning",
         "errors.py: RepairWarning",
         "errors.py: ConfigWarning",
+        "errors.py: TrainingWarning",
     ]
 
 

@@ -13,7 +13,7 @@ import torch
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from tiny_models import CONLL_LABELS, save_backbone
-from train_hf_inputs import CONFIG, cli_args
+from train_hf_inputs import CONFIG, NO_CHECKPOINTS, cli_args
 from transformers import BertForTokenClassification
 from typer.testing import CliRunner
 
@@ -246,9 +246,7 @@ def test_train_own_labels_from_a_fine_tuned_backbone(
     labels and metrics.json's record of labels, backbone and reading."""
     output = tmp_path / "run"
     args = cli_args(own_corpus, tiny_model_dir, output, "--paths.test", str(own_corpus / "test.spacy"))
-    result = CliRunner().invoke(
-        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
-    )
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", *NO_CHECKPOINTS])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     dev = f'[paths] dev = "{own_corpus / "dev.spacy"}"'

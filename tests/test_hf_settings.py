@@ -40,7 +40,9 @@ def test_shipped_config_is_the_course_recipe(hf_corpus: Path) -> None:
     args = make_training_args(settings)
     assert (args.learning_rate, args.num_train_epochs, args.weight_decay, args.seed) == (2e-5, 3, 0.01, 42)
     assert (args.per_device_train_batch_size, args.per_device_eval_batch_size) == (8, 8)
-    assert (args.eval_strategy, args.save_strategy) == ("epoch", "epoch")
+    assert (args.eval_strategy, args.save_strategy) == ("no", "steps")  # [budget] sets them from the corpus
+    budget = settings.budget
+    assert (budget.min_steps, budget.evaluations, budget.patience, budget.warmup) == (600, 6, 3, None)
     assert args.output_dir == "training/hf_bert_ner/checkpoints"
     assert args.report_to == []
 
@@ -61,11 +63,8 @@ def test_cpu_config_is_the_recipe_reading_packed_articles(hf_corpus: Path) -> No
     assert settings.model.alignment == course.model.alignment
     args, course_args = make_training_args(settings), make_training_args(course)
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (5e-5, 5, 1)
-    assert (args.weight_decay, args.seed, args.eval_strategy) == (
-        course_args.weight_decay,
-        course_args.seed,
-        course_args.eval_strategy,
-    )
+    assert (args.weight_decay, args.seed) == (course_args.weight_decay, course_args.seed)
+    assert (settings.budget.min_steps, settings.budget.evaluations, settings.budget.patience) == (600, 5, 2)
 
 
 def test_output_override_moves_checkpoints(hf_corpus: Path, tmp_path: Path) -> None:
@@ -155,9 +154,25 @@ BAD_INPUTS = [
     ),
     (
         "bad TrainingArguments value",
-        ["--training_args.eval_strategy", "sometimes"],
+        ["--training_args.lr_scheduler_type", "sometimes"],
         ["[training_args]", "sometimes"],
     ),
+    (
+        "a TrainingArguments field the budget sets",
+        ["--training_args.eval_steps", "10"],
+        ["[training_args] eval_steps", "set by [budget] evaluations = 6", "remove it", "evaluations = null"],
+    ),
+    (
+        "warmup set twice",
+        ["--budget.warmup", "0.1", "--training_args.warmup_steps", "10"],
+        ["[training_args] warmup_steps", "set by [budget] warmup = 0.1", "[budget] warmup = null"],
+    ),
+    (
+        "patience without evaluations",
+        ["--budget.evaluations", "null"],
+        ["[budget] patience = 3", "set [budget] evaluations", "patience = null"],
+    ),
+    ("floor out of range", ["--budget.min_dev_f1", "101"], ["[budget] min_dev_f1 = 101", "0 to 100"]),
     ("misspelt model setting", ["--model.backbon", "x"], ["[model]", "'backbon'", "did you mean 'backbone'"]),
     ("override of an unknown section", ["--trainer.x", "1"], ["trainer -> x", "can be overridden"]),
     (
@@ -238,7 +253,7 @@ def test_error_messages_name_the_config(hf_corpus: Path) -> None:
 def test_texts_config_reads_each_short_text_alone(hf_corpus: Path) -> None:
     """configs/hf_bert_ner_texts_cpu.cfg (docs/own-data.md's, for one-sentence Docs such as tweets) differs
     from the course recipe in reading (context 0, no packing) and a CPU budget (batch 16 grouped by length,
-    lr 1e-4, 3 epochs, no checkpoints)."""
+    lr 1e-4, 5 epochs but at least 600 steps, dev scored 12 times and the best weights kept)."""
     overrides = {"paths.train": str(hf_corpus / "train.spacy"), "paths.dev": str(hf_corpus / "dev.spacy")}
     settings = load_settings(CONFIG.with_name("hf_bert_ner_texts_cpu.cfg"), overrides)
     course = load_settings(CONFIG, overrides)
@@ -249,13 +264,12 @@ def test_texts_config_reads_each_short_text_alone(hf_corpus: Path) -> None:
     )
     assert settings.model.labels is None and settings.model.alignment == course.model.alignment
     args, course_args = make_training_args(settings), make_training_args(course)
-    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (1e-4, 3, 16)
-    assert groups_by_length(args) and args.save_strategy == "no"
-    assert (args.weight_decay, args.seed, args.eval_strategy) == (
-        course_args.weight_decay,
-        course_args.seed,
-        course_args.eval_strategy,
-    )
+    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (1e-4, 5, 16)
+    assert groups_by_length(args) and args.save_only_model and args.save_total_limit == 1
+    budget = settings.budget
+    assert (budget.min_steps, budget.evaluations, budget.patience, budget.warmup) == (600, 12, 4, 0.1)
+    assert (budget.min_dev_f1, budget.keep_unlearned) == (5.0, False)
+    assert (args.weight_decay, args.seed) == (course_args.weight_decay, course_args.seed)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,14 @@ import pytest
 import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.tokens import Doc, DocBin
-from train_hf_inputs import CONFIG, DEV_ARTICLES, MAX_STEPS, TRAIN_ARTICLES, cli_args
+from train_hf_inputs import (
+    CONFIG,
+    DEV_ARTICLES,
+    MAX_STEPS,
+    NO_CHECKPOINTS,
+    TRAIN_ARTICLES,
+    cli_args,
+)
 from typer.testing import CliRunner
 
 from spacy_bert_ner.bio import spans_to_iob2
@@ -151,9 +158,7 @@ def test_without_context_the_pipeline_reads_single_sentences(
     args = cli_args(hf_corpus, backbone, tmp_path / "run", "--model.context", "0")
     if grouped:
         args += ["--training_args.group_by_length", "true", "--training_args.per_device_eval_batch_size", "3"]
-    result = CliRunner().invoke(
-        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
-    )
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", *NO_CHECKPOINTS])
     assert result.exit_code == 0, result.output
     nlp = assembled(tmp_path / "run" / "model", tmp_path / "pipeline")
     assert nlp.get_pipe("bert_ner").classifier.context == 0
@@ -177,9 +182,7 @@ def test_packed_training_is_what_the_assembled_pipeline_reads(
     exactly the entities behind metrics.json's word-level F1."""
     extra = ["--model.pack_sentences", "true", "--model.max_length", "256", "--model.context", "16"]
     args = cli_args(hf_corpus, backbone, tmp_path / "run", *extra)
-    result = CliRunner().invoke(
-        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
-    )
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", *NO_CHECKPOINTS])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["pack_sentences"] is True
@@ -202,9 +205,7 @@ def test_packed_training_is_what_the_assembled_pipeline_reads(
 def test_first_subword_alignment_scores_words(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
     """With first_subword labels the course's metric sees one position per word: both scores agree."""
     args = cli_args(hf_corpus, backbone, tmp_path, "--model.alignment", "first_subword")
-    result = CliRunner().invoke(
-        app, [*args, "--training_args.max_steps", "2", "--training_args.save_strategy", "no"]
-    )
+    result = CliRunner().invoke(app, [*args, "--training_args.max_steps", "2", *NO_CHECKPOINTS])
     assert result.exit_code == 0, result.output
     dev = json.loads((tmp_path / "metrics.json").read_text())["dev"]
     figures = ("p", "r", "f", "accuracy")
@@ -214,7 +215,7 @@ def test_first_subword_alignment_scores_words(hf_corpus: Path, backbone: Path, t
 
 def test_time_budget_stops_training(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
     args = cli_args(hf_corpus, backbone, tmp_path, "--limits.max_seconds", "0.001")
-    result = CliRunner().invoke(app, [*args, "--training_args.save_strategy", "no"])
+    result = CliRunner().invoke(app, [*args, *NO_CHECKPOINTS])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "metrics.json").read_text())["train"]["global_step"] == 1
 
@@ -284,7 +285,7 @@ def test_two_processes_train_one_model(hf_corpus: Path, backbone: Path, tmp_path
         "-m", "spacy_bert_ner", *args,
         "--training_args.max_steps", "-1", "--training_args.num_train_epochs", "1",
         "--training_args.use_cpu", "true", "--training_args.ddp_backend", "gloo",
-        "--training_args.save_strategy", "no", "--training_args.eval_strategy", "no",
+        *NO_CHECKPOINTS, "--training_args.eval_strategy", "no", "--budget.min_steps", "null",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)

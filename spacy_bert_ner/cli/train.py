@@ -37,7 +37,7 @@ def train_hf_cli(
     if is_main_process():
         for line in prepared.notes:
             say("ℹ", "blue", line)
-    metrics = fit(prepared)
+    metrics = guarded(lambda: fit(prepared))  # a model that did not learn stops here, exit 1
     if is_main_process():
         typer.echo(json.dumps(metrics, indent=2))
         for line in summary(metrics):

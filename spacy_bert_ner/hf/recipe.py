@@ -30,7 +30,6 @@ import json
 import math
 import os
 import resource
-import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,12 +44,19 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerFast,
     Trainer,
-    TrainerCallback,
     set_seed,
 )
 
 from ..bio import TaggedSentence, tags_to_spans
-from ..errors import ConfigError, ConfigWarning, DataError, DataWarning, ModelError
+from ..errors import (
+    ConfigError,
+    ConfigWarning,
+    DataError,
+    DataWarning,
+    ModelError,
+    TrainingError,
+    TrainingWarning,
+)
 from ..scores import seqeval_scores
 from .align import MISSING, Alignment, align_labels, word_tags
 from .compat import evaluation_in_order
@@ -65,7 +71,9 @@ from .context import (
 )
 from .course_metric import course_compute_metrics, course_scores
 from .loading import classifier_labels, load_word_tokenizer, max_input_length, require_fast, resolve_model
+from .schedule import Schedule, plan_training
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
+from .verdict import not_learned, still_rising
 
 # -- data ---------------------------------------------------------------------------------------------------
 
@@ -80,12 +88,12 @@ def known_tags(tags: Sequence[str]) -> list[str]:
 
 def entity_types(documents: Documents) -> Counter:
     """How many entities of each type one split holds."""
-    return Counter(
-        type_
-        for document in documents
-        for _, tags in document
-        for _, _, type_ in tags_to_spans(known_tags(tags))
-    )
+    return sentence_entity_types(tags for document in documents for _, tags in document)
+
+
+def sentence_entity_types(sentences_tags: Iterable[Sequence[str]]) -> Counter:
+    """How many entities of each type sentences' gold tags hold."""
+    return Counter(type_ for tags in sentences_tags for _, _, type_ in tags_to_spans(known_tags(tags)))
 
 
 def check_sentences(settings: HFTrainSettings, splits: Mapping[str, Documents]) -> None:
@@ -402,25 +410,29 @@ def word_level_tags(
 # -- training -----------------------------------------------------------------------------------------------
 
 
-class TimeBudget(TrainerCallback):
-    """Stop training after ``seconds`` of wall time (``[limits] max_seconds``); all processes agree."""
+class InOrderTrainer(Trainer):
+    """The Trainer, with each evaluation reading its dataset in order (with length grouping on, both
+    transformers lines' Trainer also batches evaluation inputs by length), so that the word-level metric
+    pairs each prediction with its own sentence's words."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.start = time.monotonic()
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        with evaluation_in_order(self.args):
+            return super().evaluate(*args, **kwargs)
 
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.start = time.monotonic()
 
-    def on_step_end(self, args, state, control, **kwargs):
-        stop = time.monotonic() - self.start >= self.seconds
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            flag = torch.tensor([float(stop)], device=args.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            stop = bool(flag.item())
-        if stop:
-            control.should_training_stop = True
-        return control
+def training_metrics(labels: Sequence[str], dev: Encoded) -> Callable[[Any], dict[str, float]]:
+    """The Trainer's ``compute_metrics`` for dev: the course's subword-level scores and the word-level entity
+    scores (``word_p``, ``word_r``, ``word_f``: what ``bert_ner`` gets, the metric the best checkpoint and
+    early stopping follow); an undefined figure is logged as 0."""
+    course = course_compute_metrics(labels)
+    id2label = dict(enumerate(labels))
+
+    def compute_metrics(eval_prediction: Any) -> dict[str, float]:
+        scores = word_scores(dev.tags, word_level_tags(eval_prediction.predictions, dev, id2label))
+        words = {f"word_{key}": scores[key] or 0.0 for key in ("p", "r", "f")}
+        return {**course(eval_prediction), **words}
+
+    return compute_metrics
 
 
 @dataclass
@@ -431,6 +443,7 @@ class Prepared:
     trainer: Trainer
     splits: dict[str, Encoded]
     labels: list[str]
+    schedule: Schedule
     backbone_labels: Optional[list[str]] = None  # what a fine-tuned backbone's head was for
     data: dict[str, dict[str, int]] = field(default_factory=dict)  # per split: how it was read
     notes: list[str] = field(default_factory=list)  # lines for the terminal (the CLI prints them)
@@ -494,21 +507,22 @@ def prepare(
                 "subwords were cut; their last words are not trained on and count as O in word-level scores",
                 DataWarning,
             )
-    max_seconds = settings.limits.max_seconds
-    callbacks = [TimeBudget(max_seconds)] if max_seconds else []
-    trainer = Trainer(
+    plan = plan_training(settings.budget, args, len(encoded["train"].word_ids))
+    schedule = Schedule.of(plan, settings.budget, settings.limits.max_seconds)
+    trainer = InOrderTrainer(
         model=model,
-        args=args,
+        args=make_training_args(settings, plan.arguments()),
         data_collator=DataCollatorForTokenClassification(tokenizer),
         train_dataset=encoded["train"].dataset,
         eval_dataset=encoded["dev"].dataset,
         processing_class=tokenizer,
-        compute_metrics=course_compute_metrics(labels),
+        compute_metrics=training_metrics(labels, encoded["dev"]),
         preprocess_logits_for_metrics=_argmax,
-        callbacks=callbacks,
+        callbacks=schedule.callbacks,
     )
     read = {split: dict(counts) for split, counts in (data or {}).items()}
-    return Prepared(settings, trainer, encoded, labels, backbone_labels, read, [note] if note else [])
+    notes = [line for line in (note, plan.describe()) if line]
+    return Prepared(settings, trainer, encoded, labels, schedule, backbone_labels, read, notes)
 
 
 def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, Any]:
@@ -518,10 +532,16 @@ def word_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
 
 
 def predict_in_order(trainer: Trainer, dataset: Any, prefix: str) -> Any:
-    """``trainer.predict`` with the predictions in the dataset's order: with ``group_by_length`` the Trainer
-    also groups evaluation inputs by length, which would pair each prediction with another input's words."""
-    with evaluation_in_order(trainer.args):
-        return trainer.predict(dataset, metric_key_prefix=prefix)
+    """``trainer.predict`` with the predictions in the dataset's order (with ``group_by_length`` the Trainer
+    also groups evaluation inputs by length, which would pair each prediction with another input's words),
+    and without the Trainer's ``compute_metrics`` (the caller scores the predictions; the training metric
+    knows dev's words only)."""
+    compute_metrics, trainer.compute_metrics = trainer.compute_metrics, None
+    try:
+        with evaluation_in_order(trainer.args):
+            return trainer.predict(dataset, metric_key_prefix=prefix)
+    finally:
+        trainer.compute_metrics = compute_metrics
 
 
 def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
@@ -533,6 +553,8 @@ def evaluate_split(prepared: Prepared, split: str) -> dict[str, Any]:
     return {
         "sentences": len(encoded.tags),
         "words": encoded.n_words,
+        "gold_entities": sum(len(tags_to_spans(known_tags(tags))) for tags in encoded.tags),
+        "predicted_entities": sum(len(tags_to_spans(tags)) for tags in predicted_tags),
         "subword_seqeval": course_scores(output.predictions, output.label_ids, prepared.labels),
         "word_seqeval": word_scores(encoded.tags, predicted_tags),
     }
@@ -545,17 +567,22 @@ def _jsonable(value: Any) -> Any:
 
 
 def fit(prepared: Prepared) -> dict[str, Any]:
-    """Train, save the model folder, evaluate dev (and test); write and return the metrics.
+    """Train (the best checkpoint restored when dev was scored along the way), evaluate dev (and test), judge
+    whether the model learned, save the model folder; write and return the metrics.
 
     The metrics JSON (``[paths] output``/metrics.json) holds, per evaluated split, ``subword_seqeval`` (the
     course's ``compute_metrics`` over labelled subwords) and ``word_seqeval`` (first-subword prediction per
     word, decoded by seqeval's default mode = :func:`spacy_bert_ner.bio.tags_to_spans`), plus the labels
     (``labels``; ``backbone_labels``: those of a fine-tuned backbone, else null), how each split was read
-    (``data``), the per-epoch evaluations, throughput and peak memory.
+    (``data``), the evaluations during training, the budget (:meth:`.schedule.Schedule.record`: steps
+    planned and taken, best step, dev F1 curve, why training stopped), throughput and peak memory.
+
+    A model that did not learn (:func:`.verdict.not_learned`) is not saved: metrics.json is written and a
+    :class:`~spacy_bert_ner.errors.TrainingError` raised, unless ``[budget] keep_unlearned``; a run stopped
+    while dev F1 was rising warns (:class:`~spacy_bert_ner.errors.TrainingWarning`).
     """
     settings, trainer = prepared.settings, prepared.trainer
     result = trainer.train()
-    trainer.save_model(str(settings.model_dir))
     train = prepared.splits["train"]
     args = trainer.args
     # Inputs actually trained on (the Trainer's own *_per_second figures assume every planned step ran,
@@ -590,13 +617,29 @@ def fit(prepared: Prepared) -> dict[str, Any]:
             if "eval_subword_f" in entry
         ],
     }
+    metrics["budget"] = prepared.schedule.record(result.global_step)
     for split in ("dev", "test"):
         if split in prepared.splits:
             metrics[split] = evaluate_split(prepared, split)
     metrics["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    types = {split: sentence_entity_types(prepared.splits[split].tags) for split in ("train", "dev")}
+    problem = not_learned(
+        settings, metrics["dev"], metrics["budget"], types["train"], types["dev"], args.learning_rate
+    )
+    rising = still_rising(settings, metrics["budget"])
+    metrics["learned"] = problem is None
+    if rising:
+        warnings.warn(rising, TrainingWarning)
+    keep = problem is None or settings.budget.keep_unlearned
+    if problem is not None and keep:
+        warnings.warn(f"{problem.found}; kept, as [budget] keep_unlearned asks", TrainingWarning)
+    if keep:
+        trainer.save_model(str(settings.model_dir))
     if trainer.is_world_process_zero():
         settings.metrics_path.parent.mkdir(parents=True, exist_ok=True)
         settings.metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    if problem is not None and not keep:
+        raise TrainingError(problem.message)
     return metrics
 
 

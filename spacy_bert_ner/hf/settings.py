@@ -120,6 +120,50 @@ class LimitsSection(_Section):
     max_seconds: Optional[float] = Field(None, gt=0, description="must be null or a positive number")
 
 
+# The TrainingArguments that [budget] evaluations sets (evaluation and checkpoint interval, the best
+# checkpoint restored at the end): a config that sets [budget] evaluations must leave them out.
+BUDGET_ARGUMENTS = (
+    "eval_strategy",
+    "eval_steps",
+    "save_strategy",
+    "save_steps",
+    "load_best_model_at_end",
+    "metric_for_best_model",
+    "greater_is_better",
+)
+
+
+class BudgetSection(_Section):
+    """How long to train, chosen from the corpus (:mod:`.schedule`), and the floor a run must reach."""
+
+    min_steps: Optional[int] = Field(
+        None, ge=1, description="must be null or a number of optimizer steps >= 1 (e.g. 600)"
+    )
+    evaluations: Optional[int] = Field(
+        None, ge=1, description="must be null or how many times dev is scored over the planned steps (>= 1)"
+    )
+    patience: Optional[int] = Field(
+        None, ge=1, description="must be null or a number of evaluations without a better dev F1 (>= 1)"
+    )
+    warmup: Optional[float] = Field(
+        None, ge=0, lt=1, description="must be null or the fraction of the planned steps to warm up, 0 to 1"
+    )
+    min_dev_f1: float = Field(
+        5.0, ge=0, le=100, description="must be a dev entity F1 in points, 0 to 100 (e.g. 5.0)"
+    )
+    keep_unlearned: bool = Field(False, description="must be true or false")
+
+    @field_validator("patience")
+    @classmethod
+    def _patience_needs_evaluations(cls, value: Optional[int], info: Any) -> Optional[int]:
+        if value is not None and info.data.get("evaluations") is None:
+            raise _invalid(
+                "early stopping counts evaluations of dev; set [budget] evaluations (e.g. 12) too, or "
+                "patience = null"
+            )
+        return value
+
+
 # [training_args]: the keys are the TrainingArguments fields (length grouping in either transformers line's
 # spelling: .compat); their values are checked by TrainingArguments itself (make_training_args), which
 # knows its own rules.
@@ -142,6 +186,7 @@ class HFTrainSettings(BaseModel):
     paths: PathsSection
     model: ModelSection
     limits: LimitsSection = LimitsSection()
+    budget: BudgetSection = BudgetSection()
     training_args: TrainingArgsSection
     _source: str = PrivateAttr("")
 
@@ -180,6 +225,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "paths": PathsSection,
     "model": ModelSection,
     "limits": LimitsSection,
+    "budget": BudgetSection,
     "training_args": TrainingArgsSection,
 }
 
@@ -216,10 +262,38 @@ def load_settings(path: str | Path, overrides: Optional[Mapping[str, Any]] = Non
     return settings
 
 
-def make_training_args(settings: HFTrainSettings) -> TrainingArguments:
-    """``TrainingArguments(**[training_args])``; ``output_dir`` defaults to ``[paths] output``/checkpoints."""
+def check_budget_arguments(settings: HFTrainSettings) -> None:
+    """With ``[budget] evaluations`` set, the budget sets when dev is scored and which checkpoint is kept, and
+    with ``[budget] warmup`` the warmup steps: ``[training_args]`` must leave those arguments out."""
+    given = settings.training_arguments
+    warmup = settings.budget.warmup
+    clash: list[str] = [
+        name for name in ("warmup_steps", "warmup_ratio") if warmup is not None and name in given
+    ]
+    if clash:
+        raise ConfigError(
+            f"{settings.source} [training_args] {clash[0]}: set by [budget] warmup = {warmup:g} (that "
+            "fraction of the steps planned for the corpus); remove it, or set [budget] warmup = null"
+        )
+    if settings.budget.evaluations is None:
+        return
+    clash = [name for name in BUDGET_ARGUMENTS if name in given]
+    if clash:
+        raise ConfigError(
+            f"{settings.source} [training_args] {clash[0]}: set by [budget] evaluations = "
+            f"{settings.budget.evaluations} (dev is scored, and the best checkpoint kept, at an interval "
+            "chosen from the corpus); remove it, or set [budget] evaluations = null to choose it yourself"
+        )
+
+
+def make_training_args(
+    settings: HFTrainSettings, planned: Optional[Mapping[str, Any]] = None
+) -> TrainingArguments:
+    """``TrainingArguments(**[training_args])`` with ``planned`` (what :mod:`.schedule` chose from the corpus)
+    over them; ``output_dir`` defaults to ``[paths] output``/checkpoints."""
+    check_budget_arguments(settings)
     given = training_arguments(settings.training_arguments, f"{settings.source} [training_args]")
-    args = {"output_dir": str(settings.output / CHECKPOINTS_DIR), **given}
+    args = {"output_dir": str(settings.output / CHECKPOINTS_DIR), **given, **(planned or {})}
     args.setdefault("dataloader_pin_memory", torch.cuda.is_available())  # without a GPU, pinning only warns
     try:
         return TrainingArguments(**args)
