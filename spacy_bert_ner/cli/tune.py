@@ -167,6 +167,12 @@ def tune_cli(
         f"{percent(result.tuned.r)}); calibration error {result.ece_before:.4f} -> {result.ece_after:.4f} at "
         f"temperature {result.temperature:g}; {result.seconds:.1f} s",
     )
+    if result.held_out is not None:
+        say(
+            "ℹ" if result.held_out.kept else "⚠",
+            "blue" if result.held_out.kept else "yellow",
+            result.held_out.reason(),
+        )
     missed = sorted(label for label, reached in result.reached.items() if not reached)
     if missed:
         say(

@@ -36,6 +36,7 @@ from .forward import (
     scores_at_temperature,
     time_settings,
 )
+from .held_out import HeldOut, check_held_out
 from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
 
 
@@ -110,6 +111,7 @@ class Result:
     chosen_cost: Optional[Cost] = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
     settings: Optional["TuneSettings"] = None  # what was tried, as asked
+    held_out: Optional[HeldOut] = None  # the temperature and thresholds checked on held-out halves of dev
 
 
 def thresholds_for(
@@ -268,6 +270,11 @@ def tune(
         temperature = fit_temperature(scores_at, untempered.candidates.correct)
     calibrated = decode(component, data, chosen_cache, best.aggregation, temperature)
     thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
+    held_out = None
+    if objective.metric == "f1" and (fit_temp or use_thresholds) and len(data.docs) >= 2:
+        held_out = check_held_out(component, data, chosen_cache, best.aggregation, fit_temp, use_thresholds)
+        if not held_out.kept:  # they fit dev's noise: the untuned reading of the chosen setting
+            temperature, thresholds, calibrated = 1.0, {}, untempered
     chosen = {
         **best.setting.as_config(),
         "aggregation": best.aggregation,
@@ -293,6 +300,7 @@ def tune(
         timing=timing,
         chosen_cost=best.cost,
         settings=settings,
+        held_out=held_out,
     )
 
 
@@ -377,6 +385,7 @@ def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> di
             "reliability_before": [b.as_dict() for b in result.reliability_before],
             "reliability_after": [b.as_dict() for b in result.reliability_after],
         },
+        "held_out": result.held_out.as_dict() if result.held_out is not None else None,
         "evaluation": result.evaluation,
         "seconds": round(result.seconds, 2),
     }

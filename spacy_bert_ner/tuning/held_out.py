@@ -1,0 +1,141 @@
+"""Whether ``tune``'s temperature and thresholds hold beyond the dev docs they were fitted on.
+
+Per-label thresholds fitted to a small dev set can fit its noise and lower F1 on new text. So dev is cut in
+two halves (alternate docs), the temperature and thresholds are fitted on one half and scored on the other,
+both ways; ``tune`` keeps them only when the two held-out halves, pooled, score a better F1 with them than
+without (temperature 1, no thresholds). Counting only: the forward pass is the one ``tune`` already made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy
+
+from ..hf.options import Aggregation
+from ..pipeline.bert_ner import BertNER
+from ..scores import CountedScores
+from .calibration import fit_temperature
+from .forward import Cached, Dataset, Decoded, decode, scores_at_temperature
+from .thresholds import Candidates, Thresholds, best_f1, score
+
+HALVES = ("even", "odd")  # the docs of dev at even and at odd positions
+
+
+@dataclass
+class HalfCheck:
+    """What one half fitted, and the other half's scores without and with it."""
+
+    fitted_on: str
+    temperature: float
+    thresholds: Thresholds
+    untuned: CountedScores  # the held-out half at temperature 1, no thresholds
+    tuned: CountedScores  # the held-out half with this half's temperature and thresholds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fitted_on": self.fitted_on,
+            "scored_on": HALVES[1 - HALVES.index(self.fitted_on)],
+            "temperature": self.temperature,
+            "thresholds": self.thresholds,
+            "untuned": self.untuned.as_dict(),
+            "tuned": self.tuned.as_dict(),
+        }
+
+
+@dataclass
+class HeldOut:
+    """Both halves' checks and their pooled held-out scores; :attr:`kept` decides."""
+
+    halves: list[HalfCheck]
+    untuned: CountedScores
+    tuned: CountedScores
+
+    @property
+    def kept(self) -> bool:
+        return self.tuned.f > self.untuned.f
+
+    def reason(self) -> str:
+        """One line: what the held-out halves scored, and what tune does with it."""
+        figures = (
+            f"fitted on one half of dev and scored on the other, both ways, F1 {100 * self.untuned.f:.2f} "
+            f"without them, {100 * self.tuned.f:.2f} with them"
+        )
+        if self.kept:
+            return f"temperature and thresholds kept: {figures}"
+        return (
+            f"temperature and thresholds left out (temperature 1, no thresholds): {figures}, so on this dev "
+            "set they fit its noise; a larger dev set may let them help"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kept": self.kept,
+            "reason": self.reason(),
+            "untuned": self.untuned.as_dict(),
+            "tuned": self.tuned.as_dict(),
+            "halves": [half.as_dict() for half in self.halves],
+        }
+
+
+def gold_per_half(data: Dataset) -> list[Counter]:
+    """The gold entities per label of each half of dev (docs the scorer skips left out)."""
+    counts: list[Counter] = [Counter(), Counter()]
+    for index, example in enumerate(data.examples):
+        if example.reference.has_annotation("ENT_IOB"):
+            counts[index % 2].update(ent.label_ for ent in example.reference.ents)
+    return counts
+
+
+def half(decoded: Decoded, gold: Counter, which: int) -> tuple[Candidates, numpy.ndarray]:
+    """The candidates of the docs of one half, and which of all candidates they are."""
+    mine = decoded.where[:, 0] % 2 == which if len(decoded.where) else numpy.zeros(0, bool)
+    c = decoded.candidates
+    return Candidates(c.labels[mine], c.scores[mine], c.correct[mine], dict(gold)), mine
+
+
+def pooled(scores: Sequence[CountedScores]) -> CountedScores:
+    """The scores of the halves' counts added up."""
+    counts: dict[str, dict[str, int]] = {}
+    for part in scores:
+        for label, c in part.counts.items():
+            total = counts.setdefault(label, {"tp": 0, "fp": 0, "fn": 0})
+            for key in total:
+                total[key] += c[key]
+    return CountedScores.from_counts(counts)
+
+
+def check_held_out(
+    component: BertNER,
+    data: Dataset,
+    cached: Cached,
+    aggregation: Aggregation,
+    temperature: bool,
+    thresholds: bool,
+) -> HeldOut:
+    """Fit the temperature (if ``temperature``) and best-F1 thresholds (if ``thresholds``) on each half of
+    dev and score them on the other; ``decode`` at temperature 1 is the untuned reading."""
+    untempered = decode(component, data, cached, aggregation, 1.0)
+    gold = gold_per_half(data)
+    scores_at = scores_at_temperature(cached, data.docs, aggregation, untempered)
+    checks = []
+    for which in (0, 1):
+        fit_on, fit_mask = half(untempered, gold[which], which)
+        fitted_temperature = 1.0
+        if temperature:
+            fitted_temperature = fit_temperature(lambda t: scores_at(t)[fit_mask], fit_on.correct)
+        calibrated = decode(component, data, cached, aggregation, fitted_temperature)
+        fitted = best_f1(half(calibrated, gold[which], which)[0]) if thresholds else {}
+        other = 1 - which
+        checks.append(
+            HalfCheck(
+                HALVES[which],
+                fitted_temperature,
+                fitted,
+                score(half(untempered, gold[other], other)[0]),
+                score(half(calibrated, gold[other], other)[0], fitted),
+            )
+        )
+    return HeldOut(checks, pooled([c.untuned for c in checks]), pooled([c.tuned for c in checks]))
