@@ -40,13 +40,16 @@ def command_args(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "annotate": ["annotate", str(tmp_path / "pipeline"), str(source), str(out)],
         "tune": ["tune", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), str(out)],
         "optimize": ["optimize", str(tmp_path / "pipeline"), str(out), "--dev", str(tmp_path / "dev.spacy")],
+        "train-curve": ["train-curve", str(tmp_path / "x.cfg"), str(out)],
     }
 
 
-FOLDER_OUTPUTS = {"convert", "fetch-conll", "fetch-corpus", "assemble", "annotate", "tune", "optimize"}
+FOLDER_OUTPUTS = {
+    "convert", "fetch-conll", "fetch-corpus", "assemble", "annotate", "tune", "optimize", "train-curve"
+}  # fmt: skip
 COMMANDS = [
     "convert", "fetch-conll", "fetch-corpus", "export-conll", "assemble", "parity", "evaluate-raw", "report",
-    "check-gpu", "annotate", "tune", "optimize",
+    "check-gpu", "annotate", "tune", "optimize", "train-curve",
 ]  # fmt: skip
 
 

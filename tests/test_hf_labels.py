@@ -18,7 +18,7 @@ from transformers import BertForTokenClassification
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.errors import DataError
+from spacy_bert_ner.errors import DataError, ModelError
 from spacy_bert_ner.hf.recipe import (
     check_sentences,
     data_labels,
@@ -234,6 +234,31 @@ def test_a_plain_encoder_has_no_labels(own_corpus: Path, plain_encoder: Path, tm
     _, model, backbone_labels = load_backbone(settings, OWN_LABELS)
     assert backbone_labels is None and head_note(str(plain_encoder), None, OWN_LABELS) is None
     assert model.classifier.weight.shape[0] == len(OWN_LABELS)
+
+
+@pytest.mark.parametrize("start_from", ["tiny_model_dir", "", None])
+def test_start_from_a_fine_tuned_classifier_instead_of_the_backbone(
+    own_corpus: Path, tiny_model_dir: Path, plain_encoder: Path, tmp_path: Path, start_from: str | None
+) -> None:
+    """[model] start_from (the workflow's hf_start_from) names a fine-tuned token classifier to start from in
+    place of [model] backbone; empty or null, the backbone is the start."""
+    given = str(tiny_model_dir) if start_from == "tiny_model_dir" else start_from
+    overrides = {"model.backbone": str(plain_encoder), "model.start_from": given}
+    settings = own_settings(own_corpus, tmp_path, **overrides)
+    _, model, backbone_labels = load_backbone(settings, OWN_LABELS)
+    if start_from == "tiny_model_dir":
+        assert settings.model.start == ("start_from", str(tiny_model_dir)) and backbone_labels == CONLL_LABELS
+        source = BertForTokenClassification.from_pretrained(tiny_model_dir)
+        assert all(torch.equal(model.bert.state_dict()[n], w) for n, w in source.bert.state_dict().items())
+    else:
+        assert settings.model.start_from is None and backbone_labels is None
+        assert settings.model.start == ("backbone", str(plain_encoder))
+
+
+def test_a_missing_start_from_names_its_setting(own_corpus: Path, tmp_path: Path) -> None:
+    settings = own_settings(own_corpus, tmp_path, **{"model.start_from": str(tmp_path / "nope")})
+    with pytest.raises(ModelError, match=r"\[model\] start_from = .*nope.*set \[model\] start_from"):
+        load_backbone(settings, OWN_LABELS)
 
 
 # -- end to end ---------------------------------------------------------------------------------------------

@@ -151,6 +151,9 @@ def report_cli(
         "-O",
         help="NAME=FILE, repeatable: an optimize.json (the shipped reading, int8 or float)",
     ),
+    curve: Optional[list[str]] = typer.Option(
+        None, "--curve", help="NAME=FILE, repeatable: a curve.json from train-curve (the learning curve)"
+    ),
     data: Optional[Path] = typer.Option(None, "--data", "-d", help="Gold .spacy file the pipelines run over"),
     n_examples: int = typer.Option(20, "--n-examples", "-n", min=0, help="Differing sentences per pipeline"),
     seed: int = typer.Option(0, help="Seed of the sample of differing sentences (shown in corpus order)"),
@@ -180,6 +183,7 @@ def report_cli(
             title=title,
             tune=named_tune,
             optimize=parse_named(optimize or [], "--optimize"),
+            curve=parse_named(curve or [], "--curve"),
         )
 
     written = guarded(run)

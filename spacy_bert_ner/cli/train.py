@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import ConfigError
 from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
@@ -44,6 +45,57 @@ def train_hf_cli(
             say("ℹ", "blue", line)
         settings = prepared.settings
         say("✔", "green", f"Saved the model to {settings.model_dir}, metrics to {settings.metrics_path}")
+
+
+@app.command(
+    "train-curve",
+    rich_help_panel="Training",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train_curve_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., help="A train-hf config, e.g. configs/hf_bert_ner_texts_cpu.cfg"),
+    output: Path = typer.Argument(..., help="Where each share's run and curve.json go"),
+    fractions: str = typer.Option(
+        "0.25,0.5,0.75,1", help="Shares of the training set to train on, comma-separated; the last 1"
+    ),
+) -> None:
+    """How much data is enough: train-hf on growing shares of the training set (the same config and budget
+    rule), dev entity F1 for each, and what the curve's end says about annotating more.
+
+    Override settings as train-hf takes them (--paths.train corpus/train.spacy ...). Writes OUTPUT/curve.json
+    (the report draws it: report --curve NAME=OUTPUT/curve.json) and one run folder per share.
+    """
+    from spacy.cli._util import parse_config_overrides
+    from wasabi import msg
+
+    from ..training.train_curve import train_curve
+
+    def run() -> dict:
+        check_output(output, "folder", "OUTPUT")
+        try:
+            shares = [float(part) for part in fractions.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"--fractions {fractions!r}: numbers, e.g. 0.25,0.5,0.75,1") from None
+        return train_curve(config_path, output, parse_config_overrides(ctx.args), shares)
+
+    curve = guarded(run)
+    rows = [
+        [
+            f"{100 * p['fraction']:.0f}%",
+            f"{p['sentences']:,}",
+            f"{100 * p['dev_f']:.2f}",
+            f"{p['best_step']:,}" if p["best_step"] is not None else "-",
+            f"{p['steps_taken']:,}",
+            f"{p['train_seconds'] / 60:.1f}",
+            "yes" if p["learned"] else "no",
+        ]
+        for p in curve["points"]
+    ]
+    header = ["share", "sentences", "dev F1", "best step", "steps", "minutes", "learned"]
+    msg.table(rows, header=header, divider=True, aligns=["r"] * len(header))
+    say("ℹ", "blue", curve["reading"])
+    say("✔", "green", f"Wrote {output / 'curve.json'}")
 
 
 @app.command("assemble", rich_help_panel="Training")

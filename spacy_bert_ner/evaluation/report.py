@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ConfigError, ConfigWarning, DataError
 from ..scores import FIGURES, Scores, from_spacy
+from .curve_section import curve_section, load_curve_report
 from .markup import DASH, escaped, html_percent
 from .optimize_section import load_optimize_report, optimize_section
 from .parity import aligned_lines, load_and_predict
@@ -311,6 +312,7 @@ def build_report(
     title: str = "NER evaluation report",
     tune_reports: Optional[Mapping[str, dict[str, Any]]] = None,
     optimize_reports: Optional[Mapping[str, dict[str, Any]]] = None,
+    curve_reports: Optional[Mapping[str, dict[str, Any]]] = None,
 ) -> str:
     """The whole page as a string."""
     parts = [
@@ -333,6 +335,8 @@ def build_report(
         ]
     if optimize_reports:
         parts += ["<h2 id='optimize'>Shipped reading: int8 or float</h2>", optimize_section(optimize_reports)]
+    if curve_reports:
+        parts += ["<h2 id='curve'>How much data is enough: learning curve</h2>", curve_section(curve_reports)]
     parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
@@ -354,16 +358,18 @@ def write_report(
     title: str = "NER evaluation report",
     tune: Optional[Mapping[str, Path]] = None,
     optimize: Optional[Mapping[str, Path]] = None,
+    curve: Optional[Mapping[str, Path]] = None,
 ) -> Path:
     """Read the metrics (and tune.json files), run each pipeline over ``data``, and write the page to
     ``output``."""
-    if not metrics and not pipelines and not tune:
+    if not metrics and not pipelines and not tune and not curve:
         raise ConfigError(
-            "nothing to report: pass --metrics NAME=metrics.json, --pipeline NAME=PATH "
-            "and/or --tune NAME=tune.json"
+            "nothing to report: pass --metrics NAME=metrics.json, --pipeline NAME=PATH, "
+            "--tune NAME=tune.json and/or --curve NAME=curve.json"
         )
     tune_reports = {name: load_tune_report(name, path) for name, path in (tune or {}).items()}
     optimize_reports = {name: load_optimize_report(name, path) for name, path in (optimize or {}).items()}
+    curve_reports = {name: load_curve_report(name, path) for name, path in (curve or {}).items()}
     if pipelines and data is None:
         raise ConfigError("--pipeline needs --data: the gold .spacy file to run the pipelines over")
     if data is not None and not pipelines:
@@ -380,6 +386,7 @@ def write_report(
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(
-        build_report(entries, sections, data, title, tune_reports, optimize_reports), encoding="utf-8"
+        build_report(entries, sections, data, title, tune_reports, optimize_reports, curve_reports),
+        encoding="utf-8",
     )
     return output

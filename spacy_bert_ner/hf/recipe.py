@@ -299,23 +299,25 @@ def encode(
 def load_backbone(
     settings: HFTrainSettings, labels: Sequence[str]
 ) -> tuple[PreTrainedTokenizerFast, PreTrainedModel, Optional[list[str]]]:
-    """The backbone as an ``AutoModelForTokenClassification`` for ``labels``, its fast tokenizer, and the
-    labels it was fine-tuned for (None for a plain encoder).
+    """The backbone (``[model] start_from`` when set, else ``[model] backbone``) as an
+    ``AutoModelForTokenClassification`` for ``labels``, its fast tokenizer, and the labels it was fine-tuned
+    for (None for a plain encoder).
 
     A backbone that is already a token classifier keeps its encoder; its classifier head is kept only for
     the same labels in the same order, and made anew (as for a plain encoder) otherwise, even for as many
     labels.
     """
     model = settings.model
-    where = settings.field("model", "backbone", model.backbone)
+    key, name = model.start
+    where = settings.field("model", key, name)
     fix = (
-        "set [model] backbone (or --model.backbone) to a local model folder or a hub id; a hub id needs "
+        f"set [model] {key} (or --model.{key}) to a local model folder or a hub id; a hub id needs "
         "the hub or the HF cache (HF_HUB_OFFLINE=1)"
     )
     source = resolve_model(
-        model.backbone,
+        name,
         where=f"{where}: ",
-        fix="set [model] backbone (or --model.backbone) to a folder saved with save_pretrained "
+        fix=f"set [model] {key} (or --model.{key}) to a folder saved with save_pretrained "
         "or to a hub id such as bert-base-cased",
     )
     id2label = dict(enumerate(labels))
@@ -474,7 +476,7 @@ def prepare(
     args = make_training_args(settings)
     set_seed(args.seed)  # the classifier head is initialised in load_backbone
     tokenizer, model, backbone_labels = load_backbone(settings, labels)
-    note = head_note(settings.model.backbone, backbone_labels, labels)
+    note = head_note(settings.model.start[1], backbone_labels, labels)
     label2id = {label: i for i, label in enumerate(labels)}
     max_length = max_input_length(tokenizer, model.config, settings.model.max_length)
     check_context(settings, tokenizer, max_length)
@@ -593,6 +595,7 @@ def fit(prepared: Prepared) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "config": settings.source,
         "backbone": settings.model.backbone,
+        "start_from": settings.model.start_from,  # a fine-tuned classifier trained on instead, or null
         "alignment": settings.model.alignment,
         "context": settings.model.context,
         "pack_sentences": settings.model.pack_sentences,

@@ -99,6 +99,10 @@ class ModelSection(_Section):
         description="a HF hub id or model folder is required, e.g. --model.backbone bert-base-cased",
     )
     revision: Optional[str] = Field(None, description="null or a hub revision (branch, tag or commit)")
+    start_from: Optional[str] = Field(
+        None,
+        description="must be null (or empty) or a fine-tuned token classifier: a model folder or hub id",
+    )
     labels: Optional[Annotated[list[str], AfterValidator(_label_set)]] = Field(
         None,
         description="must be null (the labels of the training data) or a list of IOB2 labels, e.g. "
@@ -114,6 +118,16 @@ class ModelSection(_Section):
         0, ge=0, description="must be a number of subwords >= 0 (0: single sentences, 64: FLERT's choice)"
     )
     pack_sentences: bool = Field(False, description="must be true or false")
+
+    @field_validator("start_from", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value  # the workflow passes "" for "not set"
+
+    @property
+    def start(self) -> tuple[str, str]:
+        """The setting training starts from and its value: ``start_from`` when set, else ``backbone``."""
+        return ("start_from", self.start_from) if self.start_from else ("backbone", self.backbone)
 
 
 class LimitsSection(_Section):
