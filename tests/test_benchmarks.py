@@ -137,3 +137,20 @@ def test_columns_align_as_format_specs_do() -> None:
     widths = (-10, 7, 6)
     assert columns(("method", "1,234", "0.50"), widths) == f"{'method':<10} {1234:>7,} {0.5:>6.2f}"
     assert columns(("a", "b"), (-3, 3), sep="") == "a    b"
+
+
+@pytest.mark.parametrize(
+    "n, kept, counted",
+    [
+        (1, ["-DOCSTART- -X- -X- O\n", "\n", "EU B-ORG\n", "rejects O\n", "\n"], 1),
+        (2, ["-DOCSTART- -X- -X- O\n", "\n", "EU B-ORG\n", "rejects O\n", "\n", "Peter B-PER\n", "\n"], 2),
+        (5, ["-DOCSTART- -X- -X- O\n", "\n", "EU B-ORG\n", "rejects O\n", "\n", "Peter B-PER\n", "\n"], 2),
+    ],
+)
+def test_small_corpora_cut_after_the_nth_sentence(n: int, kept: list[str], counted: int) -> None:
+    """A sentence is a run of non-blank lines that is not a -DOCSTART- line; the cut keeps the blank line
+    that ends the last one (a file without a final blank line gets one)."""
+    from benchmarks.small_corpora import first_sentences
+
+    lines = ["-DOCSTART- -X- -X- O\n", "\n", "EU B-ORG\n", "rejects O\n", "\n", "Peter B-PER\n"]
+    assert first_sentences(lines, n) == (kept, counted)

