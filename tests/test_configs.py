@@ -14,6 +14,7 @@ from tiny_models import conll_sentences, save_backbone
 
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
+from spacy_bert_ner.errors import TrainingError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SPACY_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.cfg") if "nlp" in load_config(p))
@@ -110,7 +111,10 @@ def test_config_trains_a_few_steps_on_a_tiny_backbone(
         "training.eval_frequency": 2,
         "system.gpu_allocator": None,
     }
-    train(path, tmp_path / "out", overrides=overrides)
+    # a tiny random backbone learns nothing in 4 steps: the floor logger stops the run, naming the fix
+    with pytest.raises(TrainingError, match=r"the model did not learn: .* after 4 steps"):
+        train(path, tmp_path / "stopped", overrides=overrides)
+    train(path, tmp_path / "out", overrides={**overrides, "training.logger.keep_unlearned": True})
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.pipe_names == ["transformer", "ner"]
     assert set(nlp.get_pipe("ner").labels) == {"PER", "LOC", "ORG", "MISC"}

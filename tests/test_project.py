@@ -65,7 +65,7 @@ def workflow_vars(project: dict[str, Path]) -> dict[str, object]:
         "spacy_config": "configs/bert_ner_cpu.cfg",
         "spacy_max_steps": 4,
         "hf_max_steps": 4,
-        "hf_keep_unlearned": "true",  # a tiny random backbone learns nothing in 4 steps: keep it anyway
+        "keep_unlearned": "true",  # a tiny random backbone learns nothing in 4 steps: keep it anyway
         "n_examples": 3,
     }
 
