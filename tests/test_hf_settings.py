@@ -268,7 +268,7 @@ def test_texts_config_reads_each_short_text_alone(hf_corpus: Path) -> None:
     assert groups_by_length(args) and args.save_only_model and args.save_total_limit == 1
     budget = settings.budget
     assert (budget.min_steps, budget.evaluations, budget.patience, budget.warmup) == (600, 12, 4, 0.1)
-    assert (budget.min_dev_f1, budget.keep_unlearned) == (5.0, False)
+    assert (budget.min_dev_f1, budget.keep_unlearned, budget.min_delta) == (5.0, False, 0.5)
     assert (args.weight_decay, args.seed) == (course_args.weight_decay, course_args.seed)
 
 

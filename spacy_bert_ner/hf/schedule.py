@@ -5,9 +5,10 @@ word is O". :func:`plan_training` counts the optimizer steps instead: ``[trainin
 epochs, but at least ``[budget] min_steps`` (``[training_args] max_steps`` > 0 fixes the count). With
 ``[budget] evaluations`` dev is scored that many times over the plan (word-level entity F1, ``eval_word_f``),
 a checkpoint is written at each, the best one is restored at the end (the Trainer's
-``load_best_model_at_end``), and ``[budget] patience`` evaluations without a better dev F1 stop the run (the
-Trainer's ``EarlyStoppingCallback``). :class:`DevCurve` records each evaluation and makes sure the last step
-is scored too, whether the run ends by the plan or by ``[limits] max_seconds`` (:class:`TimeBudget`).
+``load_best_model_at_end``), and ``[budget] patience`` evaluations without a dev F1 better by more than
+``[budget] min_delta`` points stop the run (the Trainer's ``EarlyStoppingCallback``). :class:`DevCurve`
+records each evaluation and makes sure the last step is scored too, whether the run ends by the plan or by
+``[limits] max_seconds`` (:class:`TimeBudget`).
 
 transformers / torch only, no spaCy.
 """
@@ -198,7 +199,9 @@ class Schedule:
     @classmethod
     def of(cls, plan: Plan, budget: BudgetSection, max_seconds: Optional[float]) -> "Schedule":
         early = (
-            EarlyStoppingCallback(early_stopping_patience=budget.patience)
+            # a gain of min_delta points or less does not reset the patience (the best checkpoint is still
+            # the best evaluation's, however small its lead)
+            EarlyStoppingCallback(budget.patience, early_stopping_threshold=budget.min_delta / 100)
             if plan.interval is not None and budget.patience is not None
             else None
         )
@@ -241,6 +244,7 @@ class Schedule:
             "steps_per_epoch": self.plan.steps_per_epoch,
             "eval_interval": self.plan.interval,
             "patience": self.early.early_stopping_patience if self.early is not None else None,
+            "min_delta": 100 * self.early.early_stopping_threshold if self.early is not None else None,
             "steps_taken": steps_taken,
             "best_step": best.step if best is not None else None,
             "best_dev_word_f": best.word_f if best is not None else None,

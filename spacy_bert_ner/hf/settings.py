@@ -159,6 +159,9 @@ class BudgetSection(_Section):
     patience: Optional[int] = Field(
         None, ge=1, description="must be null or a number of evaluations without a better dev F1 (>= 1)"
     )
+    min_delta: float = Field(
+        0.0, ge=0, le=100, description="must be a dev F1 gain in points, 0 to 100 (e.g. 0.5)"
+    )
     warmup: Optional[float] = Field(
         None, ge=0, lt=1, description="must be null or the fraction of the planned steps to warm up, 0 to 1"
     )
