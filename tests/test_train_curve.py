@@ -95,6 +95,7 @@ def test_train_curve_then_report(hf_corpus: Path, backbone: Path, tmp_path: Path
     html = page.read_text()
     assert "<h2 id='curve'>" in html and "learning curve: dev entity F1 against training sentences" in html
     assert html.count("<circle") == 2 and curve["reading"] in html
+    assert "<h2 id='subword'>" not in html  # no metrics files: no scores to compare
     bad = CliRunner().invoke(
         app, ["report", str(tmp_path / "r2.html"), "--curve", f"x={hf_corpus / 'x.json'}"]
     )

@@ -337,7 +337,8 @@ def build_report(
         parts += ["<h2 id='optimize'>Shipped reading: int8 or float</h2>", optimize_section(optimize_reports)]
     if curve_reports:
         parts += ["<h2 id='curve'>How much data is enough: learning curve</h2>", curve_section(curve_reports)]
-    parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
+    if entries:  # a page of tune, optimize or curve files alone has no scores to set side by side
+        parts += ["<h2 id='subword'>Subword-level (course) vs word-level F1</h2>", subword_section(entries)]
     if sections:
         parts.append("<h2 id='examples'>Where predictions differ from gold</h2>")
         parts += [examples_section(section) for section in sections]
