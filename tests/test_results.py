@@ -32,6 +32,47 @@ def test_published_tables_equal_what_results_render(main_job: ModuleType, profil
         )
 
 
+def test_own_data_small_corpora_table_equals_what_results_render(main_job: ModuleType) -> None:
+    """docs/own-data.md's small-corpora table is what results/small-corpora/ renders."""
+    page = main_job.OWN_DATA_DOC
+    assert main_job.rendered_small_corpora({})[page] == page.read_text(encoding="utf8"), (
+        "docs/own-data.md differs from what results/small-corpora/ renders: "
+        "run `python -m tools.main_job render`"
+    )
+
+
+def small_run(variant: str, rc: int, dev: float, test: float) -> dict:
+    return {
+        "variant": variant, "rc": rc, "dev_f": dev, "test_f": test, "cpu": "CPU X", "train_sentences": 100,
+        "steps_taken": 450, "best_step": 250, "train_seconds": 300.0,
+    }  # fmt: skip
+
+
+def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path) -> None:
+    """The documented run's test F1, the sweep's best by dev F1 and by test F1, tune's figures, and a run
+    that did not learn, in corpus-size order."""
+    runs = {
+        "wnut17-1000": {"documented": {**small_run("documented", 0, 0.5, 0.4), "tune": {
+            "dev_before": 0.5, "dev_after": 0.52, "test_before": 0.41, "test_after": 0.409}}},
+        "wnut17-100": {
+            "documented": small_run("documented", 1, 0.0, 0.0),
+            "lr2e-4": small_run("lr2e-4", 0, 0.3, 0.2),
+            "steps1200": small_run("steps1200", 0, 0.2, 0.25),
+        },
+    }  # fmt: skip
+    for corpus, variants in runs.items():
+        (tmp_path / corpus).mkdir()
+        for name, run in variants.items():
+            (tmp_path / corpus / f"{name}.json").write_text(json.dumps(run))
+    table = main_job.small_corpora_table(main_job.load_small_corpora(tmp_path))
+    rows = [line for line in table.splitlines() if line.startswith("| wnut17")]
+    assert rows[0].startswith("| wnut17-100 | 100 | **did not learn** | 450 (250) | 5.0 min |")
+    assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | – | – |" in rows[0]
+    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min | not run | not run | "
+                            "50.00 → 52.00 | 41.00 → 40.90 |")  # fmt: skip
+    assert "CPU: CPU X, 2 cores" in table
+
+
 def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: Path) -> None:
     """Change one figure in a copy of results/ and the rendered README table changes with it."""
     copy = tmp_path / "cpu-profile"

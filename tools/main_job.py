@@ -40,6 +40,7 @@ from benchmarks.common import REPO
 from spacy_bert_ner.scores import percent
 
 RESULTS = REPO / "results" / "cpu-profile"
+SMALL_CORPORA = REPO / "results" / "small-corpora"  # benchmarks.own_data: one folder per corpus
 README = REPO / "README.md"
 INDEX_DOC = REPO / "docs" / "index.md"
 WORKFLOW_DOC = REPO / "docs" / "workflow.md"
@@ -499,6 +500,71 @@ def own_data_tables(r: dict[str, Any]) -> str:
     return "\n\n".join("\n".join(part) for part in parts)
 
 
+def load_small_corpora(results: Path = SMALL_CORPORA) -> dict[str, dict[str, Any]]:
+    """``results``/CORPUS/VARIANT.json (benchmarks.own_data) by corpus, then variant."""
+    return {
+        folder.name: {
+            path.stem: json.loads(path.read_text(encoding="utf8")) for path in sorted(folder.glob("*.json"))
+        }
+        for folder in sorted(results.iterdir())
+        if folder.is_dir()
+    }
+
+
+def corpus_order(name: str) -> tuple[str, int]:
+    """conll2003-100 before conll2003-1000; -all last."""
+    source, size = name.rsplit("-", 1)
+    return source, int(size) if size.isdigit() else 10**9
+
+
+def test_f1(result: dict[str, Any]) -> str:
+    return pct(result["test_f"]) if result["rc"] == 0 else "did not learn"
+
+
+def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
+    """docs/own-data.md's small-corpora table: the documented path's test F1 beside the sweep's, train time,
+    and tune's dev and test F1 before and after."""
+    lines = header(
+        "corpus", "train sentences", "test F1, as documented", "steps (best)", "train time",
+        "sweep: best by dev F1 (its test F1)", "sweep: best test F1", "`tune` dev F1", "`tune` test F1",
+    )  # fmt: skip
+    cpus = set()
+    for name in sorted(corpora, key=corpus_order):
+        variants = corpora[name]
+        documented = variants["documented"]
+        cpus.add(documented["cpu"])
+        swept = len(variants) > 1  # the documented run and at least one variant of it
+        learned = [v for v in variants.values() if v["rc"] == 0]
+        by_dev = max(learned, key=lambda v: v["dev_f"]) if learned and swept else None
+        by_test = max(learned, key=lambda v: v["test_f"]) if learned and swept else None
+        no_sweep = "not run" if not swept else "–"
+        tune = documented.get("tune")
+        lines.append(
+            row(
+                name,
+                f"{documented['train_sentences']:,}",
+                f"**{test_f1(documented)}**",
+                f"{documented['steps_taken']:,} ({documented['best_step']:,})",
+                minutes(documented["train_seconds"]),
+                f"{pct(by_dev['test_f'])} ({by_dev['variant']})" if by_dev else no_sweep,
+                f"{pct(by_test['test_f'])} ({by_test['variant']})" if by_test else no_sweep,
+                f"{pct(tune['dev_before'])} → {pct(tune['dev_after'])}" if tune else "–",
+                f"{pct(tune['test_before'])} → {pct(tune['test_after'])}" if tune else "–",
+            )
+        )
+    variants = sorted({v for corpus in corpora.values() for v in corpus})
+    notes = [
+        "Test F1: `train-hf`'s word-level seqeval on the test sentences (gold tokens), best checkpoint; "
+        "`tune` columns: `spacy evaluate` of the assembled pipeline before and after `tune` on dev. "
+        f"Variants of the sweep: {', '.join(f'`{v}`' for v in variants)} (`benchmarks/own_data.py` lists "
+        "their overrides). Train time: `train-hf`'s train_runtime, evaluations of dev included. "
+        f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
+        f"Rendered from `results/small-corpora/` by `{RENDER_COMMAND}`; made by `python -m "
+        "benchmarks.small_corpora` and `python -m benchmarks.own_data` (commands in the module docstrings).",
+    ]
+    return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
+
+
 class Profile(NamedTuple):
     """A published command: where it is written, where its results live, which pages render them."""
 
@@ -552,9 +618,25 @@ def rendered(results: Path = RESULTS, profile: str = "cpu-profile") -> dict[Path
     }
 
 
+def rendered_small_corpora(
+    pages: dict[Path, str], results: Path = SMALL_CORPORA, page: Path = OWN_DATA_DOC
+) -> dict[Path, str]:
+    """``pages`` with docs/own-data.md's small-corpora table rendered from ``results`` (a line saying there
+    is none yet where it holds no run)."""
+    text = pages.get(page, page.read_text(encoding="utf8"))
+    corpora = load_small_corpora(results) if results.is_dir() else {}
+    table = (
+        small_corpora_table(corpora)
+        if corpora
+        else "No run recorded in `results/small-corpora/` yet: `python -m benchmarks.own_data` makes them."
+    )
+    return {**pages, page: splice(text, "small-corpora", table, page)}
+
+
 def render(check: bool) -> int:
     stale = []
     pages = {path: text for name, p in PROFILES.items() for path, text in rendered(p.results, name).items()}
+    pages = rendered_small_corpora(pages)
     for path, text in pages.items():
         if path.read_text(encoding="utf8") != text:
             stale.append(path)
