@@ -52,7 +52,7 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
     """The documented run's test F1, the sweep's best by dev F1 and by test F1, tune's figures, and a run
     that did not learn, in corpus-size order."""
     runs = {
-        "wnut17-1000": {"documented": {**small_run("documented", 0, 0.5, 0.4), "tune": {
+        "wnut17-1000": {"documented": {**small_run("documented", 0, 0.5, 0.4), "beside": "a CI run", "tune": {
             "dev_before": 0.5, "dev_after": 0.52, "test_before": 0.41, "test_after": 0.409}}},
         "wnut17-100": {
             "documented": small_run("documented", 1, 0.0, 0.0),
@@ -68,9 +68,9 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
     rows = [line for line in table.splitlines() if line.startswith("| wnut17")]
     assert rows[0].startswith("| wnut17-100 | 100 | **did not learn** | 450 (250) | 5.0 min |")
     assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | – | – |" in rows[0]
-    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min | not run | not run | "
+    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min † | not run | not run | "
                             "50.00 → 52.00 | 41.00 → 40.90 |")  # fmt: skip
-    assert "CPU: CPU X, 2 cores" in table
+    assert "CPU: CPU X, 2 cores" in table and "† Ran beside a CI run on the same 2 cores" in table
 
 
 def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: Path) -> None:

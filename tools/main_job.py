@@ -545,7 +545,7 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
                 f"{documented['train_sentences']:,}",
                 f"**{test_f1(documented)}**",
                 f"{documented['steps_taken']:,} ({documented['best_step']:,})",
-                minutes(documented["train_seconds"]),
+                minutes(documented["train_seconds"]) + (" †" if documented.get("beside") else ""),
                 f"{pct(by_dev['test_f'])} ({by_dev['variant']})" if by_dev else no_sweep,
                 f"{pct(by_test['test_f'])} ({by_test['variant']})" if by_test else no_sweep,
                 f"{pct(tune['dev_before'])} → {pct(tune['dev_after'])}" if tune else "–",
@@ -556,9 +556,18 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
     notes = [
         "Test F1: `train-hf`'s word-level seqeval on the test sentences (gold tokens), best checkpoint; "
         "`tune` columns: `spacy evaluate` of the assembled pipeline before and after `tune` on dev. "
-        f"Variants of the sweep: {', '.join(f'`{v}`' for v in variants)} (`benchmarks/own_data.py` lists "
-        "their overrides). Train time: `train-hf`'s train_runtime, evaluations of dev included. "
+        f"Variants run: {', '.join(f'`{v}`' for v in variants)} (`documented`: the command as given; "
+        "`benchmarks/own_data.py` lists the others' overrides). Train time: `train-hf`'s train_runtime, "
+        "evaluations of dev included. "
         f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
+        *sorted(
+            {
+                f"† Ran beside {v['beside']} on the same 2 cores: its time is not comparable."
+                for c in corpora.values()
+                for v in c.values()
+                if v.get("beside")
+            }
+        ),
         f"Rendered from `results/small-corpora/` by `{RENDER_COMMAND}`; made by `python -m "
         "benchmarks.small_corpora` and `python -m benchmarks.own_data` (commands in the module docstrings).",
     ]
