@@ -3,12 +3,11 @@ as an inline SVG line per curve, each share's figures in a table, and the curve'
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DataError
-from .markup import escaped, html_percent
+from .markup import escaped, html_percent, read_named_json
 
 WIDTH, HEIGHT, MARGIN = 360, 220, 40  # plot area and margin, px
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -16,12 +15,7 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 def load_curve_report(name: str, path: Path) -> dict[str, Any]:
     """A ``curve.json`` (``--curve NAME=PATH``), checked for the parts the section shows."""
-    if not path.is_file():
-        raise DataError(f"--curve {name}={path}: file not found; pass the curve.json `train-curve` wrote")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"--curve {name}={path}: not JSON ({err})") from None
+    data = read_named_json("curve", name, path, "pass the curve.json `train-curve` wrote")
     if not data.get("points") or "reading" not in data:
         raise DataError(f"--curve {name}={path}: no points; not a curve.json written by `train-curve`")
     return data

@@ -4,24 +4,16 @@ pipeline's."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DataError
-from .markup import escaped, html_percent
+from .markup import escaped, html_percent, read_named_json
 
 
 def load_optimize_report(name: str, path: Path) -> dict[str, Any]:
     """An ``optimize.json`` (``--optimize NAME=PATH``), checked for the parts the section shows."""
-    if not path.is_file():
-        raise DataError(
-            f"--optimize {name}={path}: file not found; pass the optimize.json from `optimize` (in OUTPUT)"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"--optimize {name}={path}: not JSON ({err})") from None
+    data = read_named_json("optimize", name, path, "pass the optimize.json from `optimize` (in OUTPUT)")
     if "shipped" not in data:
         raise DataError(f"--optimize {name}={path}: no 'shipped'; not an optimize.json written by `optimize`")
     return data

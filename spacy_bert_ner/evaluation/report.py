@@ -10,7 +10,6 @@ inline, so it opens anywhere and can be attached to an issue.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..errors import ConfigError, ConfigWarning, DataError
 from ..scores import FIGURES, Scores, from_spacy
 from .curve_section import curve_section, load_curve_report
-from .markup import DASH, escaped, html_percent
+from .markup import DASH, escaped, html_percent, read_named_json
 from .optimize_section import load_optimize_report, optimize_section
 from .parity import aligned_lines, load_and_predict
 from .report_examples import ExampleSection, entity_labels, example_section, examples_section, label_colors
@@ -119,12 +118,7 @@ def load_metrics(name: str, path: str | Path) -> MetricsEntry:
     """Read ``parity --output``, ``spacy evaluate --output``, ``evaluate-raw --output`` or train-hf's
     metrics.json."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"--metrics {name}={path}: file not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"--metrics {name}={path}: not JSON ({err})") from None
+    data = read_named_json("metrics", name, path)
     if isinstance(data, dict) and "ents_f" in data:  # spaCy's figures; the parity step adds seqeval's
         if isinstance(data.get("raw_text"), dict):  # evaluate-raw: the same figures, on plain text
             kind = "raw text: own tokenizer and sentences"

@@ -8,21 +8,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
-from .markup import DASH, escaped, html_percent
+from .markup import DASH, escaped, html_percent, read_named_json
 
 SIZE, MARGIN = 260, 34  # plot area and margin, px
 
 
 def load_tune_report(name: str, path: Path) -> dict[str, Any]:
     """A ``tune.json`` (``--tune NAME=PATH``), checked for the parts the section shows."""
-    if not path.is_file():
-        raise DataError(
-            f"--tune {name}={path}: file not found; pass the tune.json that `tune` wrote into OUTPUT"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"--tune {name}={path}: not JSON ({err})") from None
+    data = read_named_json("tune", name, path, "pass the tune.json that `tune` wrote into OUTPUT")
     missing = [k for k in ("chosen", "dev_default", "dev_tuned", "calibration") if k not in data]
     if missing:
         raise DataError(f"--tune {name}={path}: no {', '.join(missing)}; not a tune.json written by `tune`")
