@@ -123,7 +123,7 @@ def train_curve(
         )
     curve = {
         "config": str(config_path),
-        "overrides": {key: value for key, value in given.items()},
+        "overrides": given,
         "points": [asdict(point) for point in points],
         "reading": reading(points),
     }
