@@ -253,14 +253,16 @@ def test_keep_unlearned_keeps_the_model_and_warns(hf_corpus: Path, backbone: Pat
 
 
 def test_patience_stops_a_run_that_does_not_improve(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
-    """A learning rate too high to learn: dev F1 never rises above its first evaluation, and two evaluations
-    later the run stops, long before its plan."""
+    """A learning rate too high to learn: dev F1 never rises above its first evaluation. Evaluations before
+    [budget] min_steps (30) do not count, so the run stops two evaluations after step 30, long before its
+    plan."""
     result, metrics = train(
         hf_corpus, backbone, tmp_path / "run", "--training_args.learning_rate", "0.5",
         "--training_args.max_steps", "400", "--budget.evaluations", "40", "--budget.patience", "2",
-        "--budget.keep_unlearned", "true",
+        "--budget.min_steps", "30", "--budget.keep_unlearned", "true",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     budget = metrics["budget"]
-    assert budget["stopped"] == "patience" and budget["steps_taken"] == 30 < budget["planned_steps"]
-    assert [e["step"] for e in budget["dev_curve"]] == [10, 20, 30]
+    assert budget["stopped"] == "patience" and budget["steps_taken"] == 40 < budget["planned_steps"]
+    assert [e["step"] for e in budget["dev_curve"]] == [10, 20, 30, 40]
+    assert budget["patience_from_step"] == 30
