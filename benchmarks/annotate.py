@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import REPO, child_env, columns, conll2003_dir
+from benchmarks.common import REPO, child_env, columns, conll2003_dir, host_line
 
 METHODS = ("loop", "local1", "local2", "local1x2", "ray1", "ray2")
 
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--memory-docs", type=int, default=100_000, help="0: skip the memory check")
     parser.add_argument("--conll", type=Path, default=conll2003_dir())
     args = parser.parse_args()
+    print(host_line(), flush=True)
     methods = args.methods.split(",")
     unknown = set(methods) - set(METHODS)
     if unknown:

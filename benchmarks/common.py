@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from spacy_bert_ner.host import this_host
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"  # convert's DocBins in the project folder (project.yml writes them there)
 Spans = list[tuple[int, int, str]]  # (first word, end word, label) per entity of one sentence
@@ -29,6 +31,13 @@ def conll2003_dir() -> Path:
 def wnut17_dir() -> Path:
     """The shared WNUT-17 folder: $WNUT17_DIR, else ../shared/data/wnut17 from the repo root."""
     return Path(os.environ.get("WNUT17_DIR", REPO.parent / "shared" / "data" / "wnut17"))
+
+
+def host_line() -> str:
+    """The line every benchmark prints first: the CPU, the instruction sets that change which kernels torch
+    and ONNX Runtime pick, the cores and the load average, so each figure can be matched to its host (compare
+    ratios only within one host)."""
+    return f"host: {this_host().describe()}; load average {os.getloadavg()[0]:.2f}"
 
 
 def child_env(**extra: str) -> dict[str, str]:

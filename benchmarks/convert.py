@@ -17,7 +17,7 @@ from pathlib import Path
 from spacy.cli.convert import convert as spacy_convert
 from wasabi import msg
 
-from benchmarks.common import Rounds, conll2003_dir, timed
+from benchmarks.common import Rounds, conll2003_dir, host_line, timed
 from spacy_bert_ner.data.sources import convert_source
 
 SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
@@ -39,6 +39,7 @@ def main() -> None:
         "--repeats", type=int, default=1, help="runs per tool and split; the median is shown, and the spread"
     )
     args = parser.parse_args()
+    print(host_line(), flush=True)
     data = conll2003_dir()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

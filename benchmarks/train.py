@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 from wasabi import msg
 
-from benchmarks.common import REPO, child_env
+from benchmarks.common import REPO, child_env, host_line
 from benchmarks.train_hf import run_hf_route
 
 SPACY_CONFIG = REPO / "configs" / "bert_ner_cpu.cfg"
@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--config", default=str(SPACY_CONFIG), help="spaCy route config")
     parser.add_argument("--spacy-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    print(host_line(), flush=True)
     if args.spacy_child:
         _spacy_child(args)
         return

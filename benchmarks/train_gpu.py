@@ -22,7 +22,7 @@ from typing import Any
 
 from wasabi import msg
 
-from benchmarks.common import REPO
+from benchmarks.common import REPO, host_line
 from benchmarks.train import train_spacy_recorded
 
 GPU_CONFIG = REPO / "configs" / "bert_ner.cfg"
@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--gpu-id", type=int, default=0)
     parser.add_argument("--out", default="/tmp/train_gpu")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     importlib.import_module(
         "spacy_bert_ner.training.memory_guard"
     )  # registers the memory guard without the entry point

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from benchmarks.common import REPO, child_env
+from benchmarks.common import REPO, child_env, host_line
 
 CONFIG = REPO / "configs" / "hf_bert_ner.cfg"
 
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=None)
     parser.add_argument("--evaluate-pipeline", action="store_true", help="also assemble + spacy evaluate")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     out = Path(args.out) if args.out else Path("/tmp") / f"train_hf_{os.getpid()}"
     result = run_hf_route(
         args.train,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from spacy.tokens import Doc, DocBin
 
-from benchmarks.common import bert_ner_pipeline
+from benchmarks.common import bert_ner_pipeline, host_line
 
 VERSIONS = ("transformers", "tokenizers", "torch", "spacy")
 
@@ -80,6 +80,7 @@ def main() -> int:
     check.add_argument("first", type=Path)
     check.add_argument("second", type=Path)
     args = parser.parse_args()
+    print(host_line(), flush=True)
     if args.command == "predict":
         predict(args.model, args.data, args.output, args.lang)
         return 0

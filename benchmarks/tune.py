@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import CORPUS, REPO, child_env, timed
+from benchmarks.common import CORPUS, REPO, child_env, host_line, timed
 
 
 def run(args: list[str], log: Path) -> float:
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--target-precision", type=float, default=0.95)
     parser.add_argument("--keep", type=Path, default=None, help="keep the tuned pipelines and logs here")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     work = args.keep or Path(tempfile.mkdtemp(prefix="tune-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:

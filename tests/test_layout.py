@@ -76,9 +76,9 @@ def test_no_import_cycles_between_modules() -> None:
 
 
 # The layers from the bottom up: each imports only layers below it. The shared leaves (errors, the BIO rule,
-# the score shape, the heap, output paths) come first; cli is the top.
+# the score shape, the heap, output paths, the host record) come first; cli is the top.
 LAYER_ORDER = [
-    "errors", "bio", "scores", "heap", "output_paths",
+    "errors", "bio", "scores", "heap", "output_paths", "host",
     "data", "hf", "pipeline", "training", "evaluation", "tuning", "annotate",
     "cli", "__main__",
 ]  # fmt: skip
@@ -107,6 +107,7 @@ def test_layers_import_only_layers_below_them() -> None:
         "spacy_bert_ner.tuning.thresholds",
         "spacy_bert_ner.tuning.calibration",
         "spacy_bert_ner.heap",
+        "spacy_bert_ner.host",
     ],
 )
 def test_pure_layers_do_not_import_spacy(layer: str) -> None:

@@ -274,6 +274,8 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
 
     cpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=-1", "--output", str(tmp_path / "device.json")])
     assert cpu.exit_code == 0 and srsly.read_json(tmp_path / "device.json")["device"] == "cpu"
+    host = srsly.read_json(tmp_path / "device.json")["host"]
+    assert host["cpu"] and host["kind"] in cpu.output and host["cores"] >= 1
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     gpu = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", "--conll-dir", "data/conll"])

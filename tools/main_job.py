@@ -37,6 +37,7 @@ from typing import Any, Callable, NamedTuple
 import yaml
 
 from benchmarks.common import REPO
+from spacy_bert_ner.host import this_host
 from spacy_bert_ner.scores import percent
 
 RESULTS = REPO / "results" / "cpu-profile"
@@ -162,7 +163,7 @@ def proc_field(path: str, name: str) -> str:
 
 def machine() -> dict[str, Any]:
     """What ran the job: CPU, cores, memory, OS, Python and the versions of the libraries that matter."""
-    cpu = proc_field("/proc/cpuinfo", "model name")
+    host = this_host()
     mem_total = proc_field("/proc/meminfo", "MemTotal")  # "24576000 kB"
     memory_gib = round(int(mem_total.split()[0]) / 2**20, 1) if mem_total else None
     versions = {}
@@ -172,7 +173,9 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "cpu": cpu or platform.processor(),
+        "cpu": host.cpu,
+        "cpu_flags": host.as_dict()["cpu_flags"],
+        "host_kind": host.kind,
         "cpu_cores": os.cpu_count(),
         "memory_gib": memory_gib,
         "os": platform.platform(),
@@ -399,12 +402,13 @@ def conditions(r: dict[str, Any]) -> list[str]:
     versions = ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
     dirty = " with uncommitted changes" if run["uncommitted_changes"] else ""
     recorder = "`python -m tools.main_job run`"
+    kind = m.get("host_kind", "instruction sets not recorded")  # run.json before hosts were recorded
     if run["started"] < RECORDER_MOVED:
         recorder = "`python benchmarks/main_job.py run` (now `python -m tools.main_job run`)"
     return [
         f"Command: README's main command (`run.json` holds it verbatim), run once by {recorder}",
         f"at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
-        f"Machine: {m['cpu']}, {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
+        f"Machine: {m['cpu']} ({kind}), {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
     ]
 
 

@@ -36,6 +36,8 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from benchmarks.common import host_line
+
 SPLITTERS = ("line_sentences", "sentencizer")  # the sentence splitters assemble puts before bert_ner
 
 
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("models", type=Path, nargs="+", help="train-hf model folders")
     parser.add_argument("--output", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from spacy_bert_ner.data.docbin import read_docbin
 

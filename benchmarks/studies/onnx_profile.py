@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import torch
 
-from benchmarks.common import CORPUS, Rounds, columns
+from benchmarks.common import CORPUS, Rounds, columns, host_line
 
 DEFAULT_TEST = CORPUS / "test.spacy"
 DEFAULT_RECIPES = "dynamic-per-channel-7bit,dynamic-per-channel-7bit-fused"
@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="round-robin rounds; each graph's best counts")
     parser.add_argument("--limit", type=int, help="only the first N articles")
     args = parser.parse_args()
+    print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from spacy_bert_ner.hf.onnx_export import export_onnx
     from spacy_bert_ner.hf.onnx_fusion import fuse_graph

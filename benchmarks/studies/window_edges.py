@@ -17,7 +17,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.common import columns
+from benchmarks.common import columns, host_line
 from spacy_bert_ner.scores import prf
 
 BUCKETS = [(0, 0), (1, 3), (4, 7), (8, 15), (16, 31), (32, 63), (64, 10**9)]
@@ -57,6 +57,7 @@ def main() -> None:
         help="read with windows every STRIDE tokens instead of the config's (inference only)",
     )
     args = parser.parse_args()
+    print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import spacy
     from spacy.tokens import Doc

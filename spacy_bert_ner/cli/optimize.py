@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from wasabi import msg
 
+from ..host import this_host
 from .app import app
 from .output import guarded, say
 
@@ -127,4 +128,5 @@ def optimize_cli(
     else:
         say("⚠", "yellow", result.refusal())
         say("✔", "green", f"--else-float: saved the float pipeline to {output}")
-    say("✔", "green", f"Wrote {output / 'optimize.json'} ({result.seconds:.0f} s)")
+    host = this_host()
+    say("✔", "green", f"Wrote {output / 'optimize.json'} ({result.seconds:.0f} s on {host.describe()})")

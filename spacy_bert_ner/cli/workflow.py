@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..host import this_host
 from ..output_paths import check_output
 from .app import app
 from .output import guarded, say
@@ -81,8 +82,10 @@ def check_gpu_cli(
     import torch
     from thinc.util import gpu_is_available
 
+    host = this_host()
     found: dict[str, Any] = {
         "gpu_id": gpu_id,
+        "host": host.as_dict(),
         "torch_cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "cupy_gpu": bool(gpu_is_available()),
     }
@@ -113,4 +116,4 @@ def check_gpu_cli(
         guarded(lambda: check_output(output, "file", "--output"))
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps({**found, "device": "cpu" if gpu_id < 0 else f"cuda:{gpu_id}"}) + "\n")
-    say("✔", "green", f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}")
+    say("✔", "green", f"Device: {'CPU' if gpu_id < 0 else f'GPU {gpu_id}'}; host: {host.describe()}")

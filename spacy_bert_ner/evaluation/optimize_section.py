@@ -37,7 +37,11 @@ def optimize_section(reports: Mapping[str, Mapping[str, Any]]) -> str:
     """Per optimize.json: the shipped reading, and a table of the readings measured on dev."""
     parts = []
     for name, report in reports.items():
-        parts.append(f"<p><b>{escaped(name)}</b> ships {escaped(shipped_sentence(report))}.</p>")
+        host = report.get("host")
+        measured = f" Measured on {host['cpu']} ({host['kind']})." if host else ""
+        parts.append(
+            f"<p><b>{escaped(name)}</b> ships {escaped(shipped_sentence(report))}.{escaped(measured)}</p>"
+        )
         if "float_torch" not in report:
             continue
         base = report["float_torch"]

@@ -27,6 +27,7 @@ from ..errors import ConfigError, FusionError
 from ..hf.classifier import TokenClassifier
 from ..hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..hf.quantize import RECIPES, quantize_graph, recipe_named
+from ..host import this_host
 from ..pipeline.bert_ner import BertNER
 from ..scores import CountedScores
 from .calibration import fit_temperature
@@ -359,6 +360,7 @@ def optimize_pipeline(
         nlp.to_disk(output)
         report = {"pipeline": pipeline, "output": str(output), "component": name, "shipped": "float32"}
         report["reason"] = f"--gpu-id {gpu_id}: the pipeline reads on a GPU, and int8 is a CPU reading"
+        report["host"] = this_host().as_dict()
         (output / "optimize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         return None
     nlp = load_pipeline(pipeline, -1)
@@ -379,7 +381,8 @@ def optimize_pipeline(
                 requirements.append(ONNX_RUNTIME_REQUIREMENT)  # spacy package puts it in the package's
             shipped = "int8"
         write_tuned(nlp, result.component, chosen, output)
-    report = result.as_json(pipeline, dev, output, shipped)
+    # which recipe wins depends on the CPU's int8 kernels: the host is recorded with the choice
+    report = {**result.as_json(pipeline, dev, output, shipped), "host": this_host().as_dict()}
     if not result.passed:
         report["refused"] = result.refusal()
     (output / "optimize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
