@@ -39,6 +39,11 @@ class TrainingError(BertNerError):
     figures, the likely causes and the settings to change."""
 
 
+class InstallError(ImportError):
+    """The installed packages do not fit together and the model stack cannot be imported: the conflict and
+    the one command that mends it (an ImportError, as the failure it replaces)."""
+
+
 class BertNerWarning(UserWarning):
     """Input used with a change or a gap; the message says where, what, and the way out."""
 
@@ -58,3 +63,8 @@ class ConfigWarning(BertNerWarning):
 class TrainingWarning(BertNerWarning):
     """A training run that ended with a model worth checking: stopped while dev F1 was still rising, or kept
     on purpose though it did not learn."""
+
+
+class InstallWarning(BertNerWarning):
+    """The installed packages do not fit together, though the model stack still imports: the conflict and
+    the command that mends it."""

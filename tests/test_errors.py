@@ -44,11 +44,13 @@ def test_exception_and_warning_classes_are_defined_only_in_errors_py() -> None:
         "errors.py: FusionError",
         "errors.py: ModelError",
         "errors.py: TrainingError",
+        "errors.py: InstallError",
         "errors.py: BertNerWarning",
         "errors.py: DataWarning",
         "errors.py: RepairWarning",
         "errors.py: ConfigWarning",
         "errors.py: TrainingWarning",
+        "errors.py: InstallWarning",
     ]
 
 

@@ -54,6 +54,7 @@ def trained(hf_corpus: Path, backbone: Path, tmp_path_factory: pytest.TempPathFa
     return output
 
 
+@pytest.mark.installs
 def test_train_hf_writes_a_hf_model_folder(trained: Path) -> None:
     config = json.loads((trained / "model" / "config.json").read_text())
     assert config["architectures"] == ["BertForTokenClassification"]
@@ -88,6 +89,7 @@ def test_train_hf_metrics(trained: Path) -> None:
     assert metrics["dev"] == metrics["test"]  # the same file both times
 
 
+@pytest.mark.installs
 def test_assemble_then_load_and_evaluate(trained: Path, hf_corpus: Path, tmp_path: Path) -> None:
     pipeline = tmp_path / "pipeline"
     result = CliRunner().invoke(app, ["assemble", str(trained / "model"), str(pipeline)])

@@ -78,7 +78,7 @@ def test_no_import_cycles_between_modules() -> None:
 # The layers from the bottom up: each imports only layers below it. The shared leaves (errors, the BIO rule,
 # the score shape, the heap, output paths, the host record) come first; cli is the top.
 LAYER_ORDER = [
-    "errors", "bio", "scores", "heap", "output_paths", "host",
+    "errors", "bio", "scores", "heap", "output_paths", "host", "installs",
     "data", "hf", "pipeline", "training", "evaluation", "tuning", "annotate",
     "cli", "__main__",
 ]  # fmt: skip
@@ -108,6 +108,7 @@ def test_layers_import_only_layers_below_them() -> None:
         "spacy_bert_ner.tuning.calibration",
         "spacy_bert_ner.heap",
         "spacy_bert_ner.host",
+        "spacy_bert_ner.installs",
     ],
 )
 def test_pure_layers_do_not_import_spacy(layer: str) -> None:

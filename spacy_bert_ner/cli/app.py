@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ..installs import guard_model_stack
+from .output import guarded
+
 app = typer.Typer(
     name="spacy_bert_ner",
     help="spacy-bert-ner: a BERT named-entity recogniser in spaCy. Convert a corpus (CoNLL-2003, your "
@@ -13,3 +16,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def check_installs() -> None:
+    """Before any command: the installed model stack fits together, or one line with the conflict and its
+    fix (exit 1 where transformers cannot import; :func:`spacy_bert_ner.installs.guard_model_stack`)."""
+    guarded(guard_model_stack)

@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 import typer
 from wasabi import color
 
-from ..errors import BertNerError
+from ..errors import BertNerError, InstallError
 
 T = TypeVar("T")
 
@@ -22,13 +22,13 @@ def say(icon: str, fg: str, text: str) -> None:
 
 
 def guarded(func: Callable[[], T]) -> T:
-    """Run ``func``; print its warnings, and turn an input error (:class:`BertNerError`) into one clear line
-    and exit 1."""
+    """Run ``func``; print its warnings, and turn an input error (:class:`BertNerError`) or an install that
+    does not import (:class:`InstallError`) into one clear line and exit 1."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             return func()
-        except BertNerError as err:
+        except (BertNerError, InstallError) as err:
             failure = str(err)
         finally:
             for warning in caught:
