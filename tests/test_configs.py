@@ -17,7 +17,7 @@ from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
 from spacy_bert_ner.errors import TrainingError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-# The spacy-transformers configs (the spaCy route's extra); the spacy-curated-transformers ones are tested apart.
+# The spacy-transformers configs (the spaCy route's extra); the curated-transformers ones are tested apart.
 SPACY_CONFIGS = sorted(
     p
     for p in CONFIG_DIR.glob("*.cfg")
