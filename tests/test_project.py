@@ -230,7 +230,9 @@ def test_hf_workflow_is_the_hf_half_of_all() -> None:
     evaluate = by_name["evaluate-hf"]["script"]
     assert evaluate == ["mkdir -p reports/displacy_hf", *hf_half(by_name["evaluate"]["script"])]
     assert by_name["check-hf"]["script"] == [
-        by_name["check"]["script"][0].replace(" --spacy-config ${vars.spacy_config}", "")
+        by_name["check"]["script"][0].replace(
+            " --spacy-config ${vars.spacy_config} --backbone ${vars.backbone}", ""
+        )
     ]
     report = by_name["report-hf"]["script"][0]
     assert "spacy=" not in report.replace("-m hf", "") and "training/spacy" not in report
@@ -315,6 +317,30 @@ def test_check_stops_when_the_spacy_route_lacks_its_extra(
         ran = CliRunner().invoke(app, [*check, "--output", str(tmp_path / "device.json")])
         assert ran.exit_code == 0, ran.output
         assert srsly.read_json(tmp_path / "device.json")["spacy-transformers"] is not None
+
+
+def test_check_names_the_curated_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A curated config without spacy-curated-transformers: `check` stops naming the `curated` extra, and
+    says it pins no transformers version."""
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from spacy_bert_ner.cli import app
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "spacy_curated_transformers" else find_spec(name, *a),
+    )
+    config = REPO / "configs/bert_ner_curated_cpu.cfg"
+    check = ["check-gpu", "--gpu-id=-1", "--spacy-config", str(config), "--output", str(tmp_path / "d.json")]
+    stopped = CliRunner().invoke(app, check)
+    said = " ".join(stopped.output.split())
+    assert stopped.exit_code == 1 and not (tmp_path / "d.json").exists()
+    assert f"{config} (the spaCy route without spacy-transformers) needs spacy-curated-transformers" in said
+    assert 'pip install -e ".[curated]"' in said and "pins no transformers version" in said
 
 
 def test_cpu_profile_command_names_the_cpu_config_and_project_vars() -> None:

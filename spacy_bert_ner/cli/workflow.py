@@ -13,12 +13,15 @@ import typer
 
 from ..host import this_host
 from ..output_paths import check_output
+from ..training.curated_config import is_curated, size_problem
 from .app import app
 from .output import guarded, say
 
 CONLL_DIR_PLACEHOLDER = "PATH/TO/conll2003"
 # The extra (setup.cfg) that installs the spaCy route's spacy-transformers, and what its pin costs.
 SPACY_ROUTE_EXTRA = "spacy-route"
+# The extra that installs spacy-curated-transformers (configs/bert_ner_curated*.cfg): no transformers pin.
+CURATED_EXTRA = "curated"
 SPACY_ROUTE_COST = (
     "spacy-transformers 1.4.0 (the newest) pins transformers < 4.53.3, and transformers before 5.3.0 "
     "carries CVE-2026-4372 (HIGH, remote code execution; explosion/spaCy#13989 asks for the pin to be lifted)"
@@ -37,8 +40,16 @@ def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
 
 
 def spacy_route_problem(spacy_config: Path) -> Optional[str]:
-    """Why `spacy train` cannot run ``spacy_config`` here (it names spacy-transformers, which is not
-    installed), or None."""
+    """Why `spacy train` cannot run ``spacy_config`` here (it names spacy-transformers or
+    spacy-curated-transformers, and that is not installed), or None."""
+    if is_curated(spacy_config):
+        if importlib.util.find_spec("spacy_curated_transformers") is not None:
+            return None
+        return (
+            f"{spacy_config} (the spaCy route without spacy-transformers) needs spacy-curated-transformers, "
+            f'which is not installed. Install its extra: pip install -e ".[{CURATED_EXTRA}]" (or pip install '
+            f'"spacy-bert-ner[{CURATED_EXTRA}]"); it pins no transformers version.'
+        )
     if "spacy-transformers." not in spacy_config.read_text(encoding="utf-8"):
         return None
     if importlib.util.find_spec("spacy_transformers") is not None:
@@ -52,9 +63,10 @@ def spacy_route_problem(spacy_config: Path) -> Optional[str]:
 
 
 def route_versions() -> dict[str, Optional[str]]:
-    """The installed versions that decide each route: transformers, and spacy-transformers (None: absent)."""
+    """The installed versions that decide each route: transformers, spacy-transformers and
+    spacy-curated-transformers (None: absent)."""
     found: dict[str, Optional[str]] = {}
-    for name in ("transformers", "spacy-transformers"):
+    for name in ("transformers", "spacy-transformers", "spacy-curated-transformers"):
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -74,7 +86,11 @@ def check_gpu_cli(
         "--spacy-config",
         exists=True,
         dir_okay=False,
-        help="The spaCy route's config: stop at once when it needs spacy-transformers and that is missing",
+        help="The spaCy route's config: stop at once when it needs spacy-transformers or "
+        "spacy-curated-transformers and that is missing, or when a curated config does not fit --backbone",
+    ),
+    backbone: Optional[str] = typer.Option(
+        None, help="The backbone the spaCy config will train from (a local folder is checked against it)"
     ),
 ) -> None:
     """Stop at once, with the CPU profile's command, when --gpu-id names a GPU this machine lacks; and with
@@ -99,13 +115,23 @@ def check_gpu_cli(
             f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir)}',
         )
         raise typer.Exit(1)
-    problem = spacy_route_problem(spacy_config) if spacy_config is not None else None
+    problem = None
+    if spacy_config is not None:
+        problem = spacy_route_problem(spacy_config) or size_problem(spacy_config, backbone)
     if problem is not None:
         say("✘", "red", problem)
         raise typer.Exit(1)
     versions = route_versions()
     found.update(versions)
-    if versions["spacy-transformers"] is not None:
+    curated = spacy_config is not None and is_curated(spacy_config)
+    if curated:
+        say(
+            "ℹ",
+            "blue",
+            f"spaCy route: spacy-curated-transformers {versions['spacy-curated-transformers']} with "
+            f"transformers {versions['transformers']} (no transformers pin)",
+        )
+    elif versions["spacy-transformers"] is not None:
         say(
             "ℹ",
             "blue",
