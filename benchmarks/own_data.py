@@ -53,6 +53,13 @@ def cpu() -> str:
     return f"{host.cpu} ({', '.join(host.flags) or 'no AVX2'})"
 
 
+def commit() -> str:
+    """The checkout's commit (with ``+changes`` when tracked files differ from it), for the result files."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "spacy_bert_ner", "configs"], cwd=REPO)
+    return head.stdout.strip() + ("+changes" if dirty.returncode else "")
+
+
 def run(*args: str) -> tuple[int, float, str]:
     """``python -m ARGS`` in the repository: exit status, wall seconds, the last lines of its output."""
     start = time.perf_counter()
@@ -156,7 +163,13 @@ def main() -> None:
         work = args.work / name
         corpus = converted(args.corpora_dir / name, work)
         for variant in variants:
-            result = {"corpus": name, "cpu": cpu(), "command": CONFIG, **train(corpus, work, variant)}
+            result = {
+                "corpus": name,
+                "cpu": cpu(),
+                "commit": commit(),
+                "command": CONFIG,
+                **train(corpus, work, variant),
+            }
             if variant in args.tune.split(",") and result["rc"] == 0:
                 result["tune"] = tuned(corpus, work, result)
             out = args.results / name / f"{variant}.json"

@@ -547,7 +547,7 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
             row(
                 name,
                 f"{documented['train_sentences']:,}",
-                f"**{test_f1(documented)}**",
+                f"**{test_f1(documented)}**" + (" ‡" if documented.get("made_before") else ""),
                 f"{documented['steps_taken']:,} ({documented['best_step']:,})",
                 minutes(documented["train_seconds"]) + (" †" if documented.get("beside") else ""),
                 f"{pct(by_dev['test_f'])} ({by_dev['variant']})" if by_dev else no_sweep,
@@ -570,6 +570,14 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
                 for c in corpora.values()
                 for v in c.values()
                 if v.get("beside")
+            }
+        ),
+        *sorted(
+            {
+                f"‡ Made before {v['made_before']}: a re-run may differ."
+                for c in corpora.values()
+                for v in c.values()
+                if v.get("made_before")
             }
         ),
         f"Rendered from `results/small-corpora/` by `{RENDER_COMMAND}`; made by `python -m "
