@@ -17,8 +17,9 @@ from benchmarks.common import Rounds, columns
 
 REPO = Path(__file__).resolve().parent.parent
 FOLDERS = ("benchmarks", "tools")
-# Modules that are not scripts (no main(), no --help): what the scripts share.
-HELPERS = {"benchmarks.common"}
+# Modules that are not scripts (no main(), no --help): what the scripts share, and what
+# tests/test_project.py writes project.yml's deps with.
+HELPERS = {"benchmarks.common", "tools.step_deps"}
 
 
 def module_name(path: Path) -> str:

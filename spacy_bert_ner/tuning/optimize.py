@@ -358,7 +358,12 @@ def optimize_pipeline(
         name, _ = bert_ner_component(nlp, settings.component)
         output.mkdir(parents=True, exist_ok=True)
         nlp.to_disk(output)
-        report = {"pipeline": pipeline, "output": str(output), "component": name, "shipped": "float32"}
+        report: dict[str, Any] = {
+            "pipeline": pipeline,
+            "output": str(output),
+            "component": name,
+            "shipped": "float32",
+        }
         report["reason"] = f"--gpu-id {gpu_id}: the pipeline reads on a GPU, and int8 is a CPU reading"
         report["host"] = this_host().as_dict()
         (output / "optimize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
