@@ -119,3 +119,19 @@ def backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
     from tiny_models import conll_sentences, save_backbone
 
     return save_backbone(tmp_path_factory.mktemp("hf-backbone"), conll_sentences(conll_dir / "train.txt"))
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
+    """train.spacy / dev.spacy with the first articles of CoNLL-2003 train and dev (the spaCy-route configs'
+    few-step training tests)."""
+    from spacy_bert_ner.data.conll import read_conll
+    from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
+
+    folder = tmp_path_factory.mktemp("corpus")
+    paths = {}
+    for split, name, n_articles in (("train", "train.txt", 4), ("dev", "valid.txt", 2)):
+        articles, _ = read_conll(conll_dir / name)
+        paths[split] = folder / f"{split}.spacy"
+        articles_to_docbin(articles[:n_articles], SplitStats(split)).to_disk(paths[split])
+    return paths

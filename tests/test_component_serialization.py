@@ -110,6 +110,19 @@ def can_build_wheels() -> bool:
     return has_module or Version(setuptools.__version__) >= Version("70.1")  # bdist_wheel built in
 
 
+def install_wheel(pipeline: Path, work: Path) -> Path:
+    """``spacy package --build wheel`` of a saved pipeline into WORK/dist, installed (no deps, no index)
+    into WORK/site, which is returned (put it on PYTHONPATH to load the package)."""
+    (work / "dist").mkdir()
+    package = [sys.executable, "-m", "spacy", "package", str(pipeline), str(work / "dist")]
+    subprocess.run([*package, "--build", "wheel"], check=True, capture_output=True)
+    (wheel,) = (work / "dist").glob("*/dist/*.whl")
+    site = work / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    return site
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not can_build_wheels(),
@@ -121,13 +134,7 @@ def test_spacy_package_wheel_installs_and_loads_offline(conll_rigged: Path, tmp_
     nlp.meta["name"], nlp.meta["version"] = "tiny_bert_ner", "0.0.1"
     nlp.to_disk(tmp_path / "pipeline")
     shutil.rmtree(source)
-    (tmp_path / "dist").mkdir()
-    package = [sys.executable, "-m", "spacy", "package", str(tmp_path / "pipeline"), str(tmp_path / "dist")]
-    subprocess.run([*package, "--build", "wheel"], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("*/dist/*.whl")
-    site = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    site = install_wheel(tmp_path / "pipeline", tmp_path)
     # spacy package names the package whose entry points give the factory, with its minor-version range.
     (metadata,) = site.glob("en_tiny_bert_ner-*.dist-info/METADATA")
     requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist:")]

@@ -12,8 +12,6 @@ from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config, registry
 from tiny_models import conll_sentences, save_backbone
 
-from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
 from spacy_bert_ner.errors import TrainingError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -90,18 +88,6 @@ def test_gpu_config_defaults_to_bert_base_cased() -> None:
 def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
     """A random 2-layer BertModel with a WordPiece vocab from CoNLL sentences, as a HF folder."""
     return save_backbone(tmp_path_factory.mktemp("backbone"), conll_sentences(conll_dir / "train.txt"))
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
-    """train.spacy / dev.spacy with the first articles of CoNLL-2003 train and dev."""
-    folder = tmp_path_factory.mktemp("corpus")
-    paths = {}
-    for split, name, n_articles in (("train", "train.txt", 4), ("dev", "valid.txt", 2)):
-        articles, _ = read_conll(conll_dir / name)
-        paths[split] = folder / f"{split}.spacy"
-        articles_to_docbin(articles[:n_articles], SplitStats(split)).to_disk(paths[split])
-    return paths
 
 
 @pytest.mark.installs

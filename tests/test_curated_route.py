@@ -17,13 +17,10 @@ import spacy
 from spacy.cli.evaluate import evaluate
 from spacy.cli.train import train
 from spacy.util import load_config, load_model_from_config
-from test_component_serialization import can_build_wheels
-from tiny_models import conll_sentences, save_backbone
+from test_component_serialization import can_build_wheels, install_wheel
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.data.conll import read_conll
-from spacy_bert_ner.data.docbin import SplitStats, articles_to_docbin
 from spacy_bert_ner.errors import TrainingError
 from spacy_bert_ner.training.curated_config import encoder_settings, size_mismatches, size_problem
 
@@ -72,28 +69,20 @@ def test_gpu_config_is_sized_for_bert_base_cased() -> None:
     assert load_config(GPU)["system"]["gpu_allocator"] == "pytorch"
 
 
-@pytest.fixture(scope="module")
-def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
-    """A random 2-layer, hidden-32 BertModel with a WordPiece vocab from CoNLL, as a HF folder."""
-    return save_backbone(tmp_path_factory.mktemp("backbone"), conll_sentences(conll_dir / "train.txt"))
-
-
 def size_overrides(backbone: Path) -> dict[str, int]:
     return {f"components.transformer.model.{m.setting}": m.backbone for m in size_mismatches(CPU, backbone)}
 
 
-def test_a_config_that_does_not_fit_the_backbone_names_the_overrides(
-    tiny_backbone: Path, tmp_path: Path
-) -> None:
-    problem = size_problem(CPU, str(tiny_backbone))
+def test_a_config_that_does_not_fit_the_backbone_names_the_overrides(backbone: Path, tmp_path: Path) -> None:
+    problem = size_problem(CPU, str(backbone))
     assert problem is not None and "hidden_width = 384 where it has hidden_size = 32" in problem
     assert "--components.transformer.model.hidden_width 32" in problem
-    assert set(size_overrides(tiny_backbone)) >= {
+    assert set(size_overrides(backbone)) >= {
         "components.transformer.model.hidden_width",
         "components.transformer.model.num_hidden_layers",
         "components.transformer.model.vocab_size",
     }
-    args = ["check-gpu", "-g", "-1", "--spacy-config", str(CPU), "--backbone", str(tiny_backbone)]
+    args = ["check-gpu", "-g", "-1", "--spacy-config", str(CPU), "--backbone", str(backbone)]
     result = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "device.json")])
     assert result.exit_code == 1 and "does not fit the backbone" in result.output
     assert not (tmp_path / "device.json").exists()
@@ -121,37 +110,23 @@ def test_check_gpu_names_the_route(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> dict[str, Path]:
-    """train.spacy / dev.spacy with the first articles of CoNLL-2003 train and dev."""
-    folder = tmp_path_factory.mktemp("corpus")
-    paths = {}
-    for split, name, n_articles in (("train", "train.txt", 4), ("dev", "valid.txt", 2)):
-        articles, _ = read_conll(conll_dir / name)
-        paths[split] = folder / f"{split}.spacy"
-        articles_to_docbin(articles[:n_articles], SplitStats(split)).to_disk(paths[split])
-    return paths
-
-
-@pytest.fixture(scope="module")
-def trained(
-    tmp_path_factory: pytest.TempPathFactory, tiny_backbone: Path, small_corpus: dict[str, Path]
-) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, backbone: Path, small_corpus: dict[str, Path]) -> Path:
     """The CPU config trained for 4 steps on the tiny backbone (kept though it did not learn)."""
     out = tmp_path_factory.mktemp("curated")
-    backbone = shutil.copytree(tiny_backbone, out / "backbone")
+    copy = shutil.copytree(backbone, out / "backbone")  # the session's backbone stays; its copy is removed
     overrides = {
         "paths.train": str(small_corpus["train"]),
         "paths.dev": str(small_corpus["dev"]),
-        "paths.backbone": str(backbone),
+        "paths.backbone": str(copy),
         "training.max_steps": 4,
         "training.eval_frequency": 2,
-        **size_overrides(tiny_backbone),
+        **size_overrides(copy),
     }
     # a tiny random backbone learns nothing in 4 steps: the floor logger stops the run, naming the fix
     with pytest.raises(TrainingError, match=r"the model did not learn: .* after 4 steps"):
         train(CPU, out / "stopped", overrides=overrides)
     train(CPU, out / "run", overrides={**overrides, "training.logger.keep_unlearned": True})
-    shutil.rmtree(backbone)  # the pipeline holds the weights and the vocab: no backbone folder after training
+    shutil.rmtree(copy)  # the pipeline holds the weights and the vocab: no backbone folder after training
     return out / "run" / "model-last"
 
 
@@ -179,13 +154,7 @@ def test_spacy_package_installs_and_loads_offline(trained: Path, tmp_path: Path)
     nlp = spacy.load(trained)
     nlp.meta["name"], nlp.meta["version"] = "tiny_curated", "0.0.1"
     nlp.to_disk(tmp_path / "pipeline")
-    (tmp_path / "dist").mkdir()
-    package = [sys.executable, "-m", "spacy", "package", str(tmp_path / "pipeline"), str(tmp_path / "dist")]
-    subprocess.run([*package, "--build", "wheel"], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("*/dist/*.whl")
-    site = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    site = install_wheel(tmp_path / "pipeline", tmp_path)
     (metadata,) = site.glob("en_tiny_curated-*.dist-info/METADATA")
     assert "spacy-curated-transformers" in metadata.read_text()  # spacy package names the factory's package
     code = "import spacy; nlp = spacy.load('en_tiny_curated'); print(nlp.pipe_names, len(nlp('Paris .')))"
