@@ -4,10 +4,14 @@ MiniLM, nothing edited, beside variants of it (learning rate, budget), and ``tun
     python -m benchmarks.small_corpora /tmp/small --all
     python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
         --corpora conll2003-100,wnut17-200 --variants documented,lr5e-5,lr2e-4 --tune documented
+    python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
+        --corpora conll2003-200,wnut17-200 --variants spacy-steps200,spacy-steps600
 
 For each corpus folder (``benchmarks.small_corpora`` writes them), ``convert --train/--dev/--test`` once,
 then per variant ``train-hf configs/hf_bert_ner_texts_cpu.cfg`` with the variant's overrides
-(``documented``: none), timed. With ``--tune``, that variant's model is ``assemble``d, scored by ``spacy
+(``documented``: none), timed; a ``spacy-`` variant is the spaCy route instead: ``spacy train
+configs/bert_ner_cpu.cfg`` with MiniLM and the variant's overrides, then ``spacy evaluate`` of its model-best
+on test. With ``--tune``, that variant's model is ``assemble``d, scored by ``spacy
 evaluate`` on dev and test, ``tune``d on dev and scored again. One JSON per corpus and variant goes to
 RESULTS/CORPUS/VARIANT.json (``python -m tools.main_job render`` renders docs/own-data.md's table from them).
 A run whose model did not learn (``train-hf`` exit 1) is recorded with its message. One run at a time: the
@@ -37,6 +41,15 @@ VARIANTS: dict[str, list[str]] = {
     "steps300": ["--budget.min_steps", "300"],
     "steps1200": ["--budget.min_steps", "1200"],
     "lr2e-4-steps1200": ["--training_args.learning_rate", "2e-4", "--budget.min_steps", "1200"],
+}
+
+SPACY_CONFIG = "configs/bert_ner_cpu.cfg"
+# The spaCy route's budgets: own-data.md's workflow passes --vars.spacy_max_steps (200 in its WNUT-17
+# command); the config's own: 2,000 steps, patience 1,000, dev every 200.
+SPACY_VARIANTS: dict[str, list[str]] = {
+    "spacy-steps200": ["--training.max_steps", "200"],
+    "spacy-steps600": ["--training.max_steps", "600"],
+    "spacy-config": [],
 }
 
 
@@ -119,6 +132,67 @@ def train(corpus: Path, work: Path, variant: str) -> dict[str, Any]:
     }
 
 
+def dev_curve(console: str) -> list[tuple[int, float]]:
+    """(step, dev ents_f 0-1) of each evaluation in spaCy's console log: its table's second column (``#``)
+    and ``ENTS_F``, found from the end of the row (the loss columns' names hold spaces, their values not)."""
+    from_end = 0
+    curve = []
+    for line in console.splitlines():
+        cells = line.split()
+        if "ENTS_F" in cells and "#" in cells:
+            from_end = len(cells) - cells.index("ENTS_F")
+        elif from_end and len(cells) > from_end and all(c.replace(".", "", 1).isdigit() for c in cells):
+            curve.append((int(cells[1]), float(cells[-from_end]) / 100))
+    return curve
+
+
+def train_spacy(corpus: Path, work: Path, variant: str) -> dict[str, Any]:
+    """One ``spacy train`` run of the spaCy route's CPU config with the variant's overrides, and its figures
+    (test: ``spacy evaluate`` of model-best)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    out = work / variant
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", SPACY_CONFIG, "--paths.train", str(corpus / "train.spacy"),
+         "--paths.dev", str(corpus / "dev.spacy"), "--paths.backbone", minilm(), "--output", str(out),
+         *SPACY_VARIANTS[variant]],
+        cwd=REPO, env=child_env(), capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    console = done.stdout + done.stderr
+    (out / "train.log").parent.mkdir(parents=True, exist_ok=True)
+    (out / "train.log").write_text(console, encoding="utf-8")
+    curve = dev_curve(console)
+    best_step, best = max(curve, key=lambda point: point[1]) if curve else (0, None)
+    planned = dict(zip(SPACY_VARIANTS[variant][::2], SPACY_VARIANTS[variant][1::2])).get(
+        "--training.max_steps", "2000"
+    )
+    last_step = curve[-1][0] if curve else 0
+    learned = done.returncode == 0 and (out / "model-best").is_dir()
+    docs = DocBin().from_disk(corpus / "train.spacy").get_docs(spacy.blank("xx").vocab)
+    return {
+        "variant": variant,
+        "route": "spacy",
+        "command": SPACY_CONFIG,
+        "overrides": SPACY_VARIANTS[variant],
+        "rc": done.returncode,
+        "message": console.strip().splitlines()[-1] if done.returncode else None,
+        "wall_seconds": seconds,
+        "train_seconds": seconds,
+        "train_sentences": sum(1 for doc in docs for _ in doc.sents),
+        "steps_taken": last_step,
+        "planned_steps": int(planned),
+        "best_step": best_step,
+        "stopped": "planned_steps" if last_step >= int(planned) else "patience",
+        "still_rising": bool(curve) and best_step == last_step and len(curve) > 1,
+        "dev_curve": curve,
+        "dev_f": best,
+        "test_f": ents_f(out / "model-best", corpus / "test.spacy", out / "test.json") if learned else None,
+    }
+
+
 def tuned(corpus: Path, work: Path, result: dict[str, Any]) -> dict[str, Any]:
     """``assemble`` + ``spacy evaluate`` (dev, test), ``tune`` on dev, ``spacy evaluate`` again."""
     variant = work / result["variant"]
@@ -151,14 +225,15 @@ def main() -> None:
     parser.add_argument("work", type=Path, help="where converted corpora, models and pipelines go")
     parser.add_argument("results", type=Path, help="where one JSON per corpus and variant goes")
     parser.add_argument("--corpora", required=True, help="corpus folder names, comma-separated")
-    parser.add_argument("--variants", default="documented", help=f"of {', '.join(VARIANTS)}")
+    known = [*VARIANTS, *SPACY_VARIANTS]
+    parser.add_argument("--variants", default="documented", help=f"of {', '.join(known)}")
     parser.add_argument("--tune", default="", help="variants whose model is also tuned, comma-separated")
     args = parser.parse_args()
     print(host_line(), flush=True)
     variants = args.variants.split(",")
-    unknown = [v for v in variants if v not in VARIANTS]
+    unknown = [v for v in variants if v not in known]
     if unknown:
-        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     for name in args.corpora.split(","):
         work = args.work / name
         corpus = converted(args.corpora_dir / name, work)
@@ -168,13 +243,13 @@ def main() -> None:
                 "cpu": cpu(),
                 "commit": commit(),
                 "command": CONFIG,
-                **train(corpus, work, variant),
+                **(train_spacy if variant in SPACY_VARIANTS else train)(corpus, work, variant),
             }
             if variant in args.tune.split(",") and result["rc"] == 0:
                 result["tune"] = tuned(corpus, work, result)
             out = args.results / name / f"{variant}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
-            result.pop("model")
+            result.pop("model", None)
             out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
             test = f"{100 * result['test_f']:.2f}" if result["test_f"] is not None else "-"
             print(

@@ -15,6 +15,7 @@ Pure Python (importlib.metadata and packaging): it runs before anything that mig
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -164,3 +165,11 @@ def guard_model_stack() -> None:
         # from None: the chained traceback would bury the line under kernels' and hub's frames
         raise InstallError(f"{problem} (transformers cannot import: {error})") from None
     warnings.warn(problem, InstallWarning, stacklevel=2)
+
+
+@functools.cache
+def guard_model_stack_once() -> None:
+    """:func:`guard_model_stack`, once per process (the CLI checks before a command runs, and importing
+    :mod:`spacy_bert_ner.hf` checks again): a check that passed, or warned, is not repeated; one that raised
+    raises again."""
+    guard_model_stack()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from packaging.requirements import Requirement
@@ -29,12 +30,15 @@ COMPOSED = {
 
 
 @pytest.fixture
-def composed(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Installed packages as COMPOSED says (a copy the test may change)."""
+def composed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """Installed packages as COMPOSED says (a copy the test may change); the once-per-process check is
+    forgotten before and after, so the CLI checks this world."""
     world = {name: (version, list(reqs)) for name, (version, reqs) in COMPOSED.items()}
     monkeypatch.setattr(installs, "installed_version", lambda name: world.get(name, (None,))[0])
     monkeypatch.setattr(installs, "requirements", lambda name: [Requirement(r) for r in world[name][1]])
-    return world
+    installs.guard_model_stack_once.cache_clear()
+    yield world
+    installs.guard_model_stack_once.cache_clear()
 
 
 def test_the_conflict_and_the_range_transformers_own_extra_asks_for(composed: dict) -> None:
@@ -94,6 +98,31 @@ def test_every_command_checks_first(composed: dict, monkeypatch: pytest.MonkeyPa
     ]
     assert 'Fix: pip install "kernels<0.7,>=0.6.1"' in result.output
     assert not (tmp_path / "device.json").exists()
+
+
+def test_a_process_checks_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's check and the one importing spacy_bert_ner.hf makes are one check; a failing one raises
+    each time."""
+    calls: list[int] = []
+    monkeypatch.setattr(installs, "install_problem", lambda: calls.append(1))
+    installs.guard_model_stack_once.cache_clear()
+    try:
+        installs.guard_model_stack_once()
+        installs.guard_model_stack_once()
+        assert calls == [1]
+
+        def failing() -> None:
+            calls.append(2)
+            raise InstallError("conflict")
+
+        monkeypatch.setattr(installs, "guard_model_stack", failing)
+        installs.guard_model_stack_once.cache_clear()
+        for _ in range(2):
+            with pytest.raises(InstallError):
+                installs.guard_model_stack_once()
+        assert calls == [1, 2, 2]
+    finally:
+        installs.guard_model_stack_once.cache_clear()
 
 
 @pytest.mark.installs

@@ -196,6 +196,32 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
     assert (tmp_path / "again" / "onnx" / "int8.onnx").is_file()
 
 
+def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
+    tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
+) -> None:
+    int8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
+    assert int8.graphs.made["int8"]["recipe"] == "dynamic-per-channel-7bit" and int8.reads_alone
+    sentences = tiny_sentences[:40]
+    assert {len(b["input_ids"]) for b in int8.model_inputs(sentences)} == {1}
+    together = int8.predict_pieces(sentences)
+    for sentence, read in zip(sentences, together, strict=True):
+        (alone,) = int8.predict_pieces([sentence])
+        assert numpy.array_equal(alone.probs, read.probs)  # bit for bit, whatever was read beside it
+    batched = int8.variant(batch_invariant=False)
+    assert not batched.reads_alone and max(len(b["input_ids"]) for b in batched.model_inputs(sentences)) > 1
+    # float readings batch as batch_size says: they need no help to be batch-invariant
+    float_onnx = int8.variant(dtype="float32", runtime="onnx")
+    assert float_onnx.runtime == "onnx" and not float_onnx.reads_alone
+    assert not int8.variant(dtype="float32").reads_alone
+    # a statically quantized graph fixed its activation scales at calibration: batched as batch_size says
+    static = tmp_path / "static.onnx"
+    quantize_graph(int8.graphs.path("float32"), static, RECIPES["static"], batches(int8, tiny_sentences[:16]))
+    int8.graphs.put("int8", static, {"recipe": "static"})
+    assert not int8.graphs.batch_dependent("int8")
+    int8.graphs.put("int8", static, {"recipe": "a recipe of a later version"})
+    assert int8.graphs.batch_dependent("int8")  # unknown: read alone, to be safe
+
+
 def test_a_saved_float32_graph_is_read_by_default(
     tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
 ) -> None:

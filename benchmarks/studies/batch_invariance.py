@@ -5,18 +5,22 @@ batches against read alone (one sequence per forward pass), per reading of the s
         --test corpus/test.spacy
 
 Readings: ``float32 torch`` and ``float32 onnx`` of PIPELINE (its ``bert_ner`` with ``runtime`` torch or
-onnx, dtype float32), and with ``--int8`` an ``optimize`` copy as saved (int8 through ONNX Runtime). Each
+onnx, dtype float32), and with ``--int8`` an ``optimize`` copy (int8 through ONNX Runtime) as saved and with
+``batch_invariant = false`` (its sequences batched as ``batch_size`` says). Each
 reads the test docs on their gold tokens (``nlp.pipe``) twice: with ``batch_size`` as configured
 (wordpieces per forward pass: many sequences, padded to the longest) and with ``batch_size = 1`` (every
 sequence alone, no padding). The table gives, per reading, the entities found each way, how many
 (doc, start, end, label) differ between the two, how many docs hold a difference, and spaCy's entity F1
-each way. Float readings should differ in 0 entities; dynamic int8 computes each batch's activation scale
-from the whole batch, so its entities can move with the batch.
+each way, and the words per second each way (the docs read once after a warm-up on the first 16). Float
+readings should differ in 0 entities; an int8 graph quantized dynamically computes its activation scales
+from the tensor it multiplies, so unless it reads each sequence alone (``bert_ner``'s int8 reading does,
+:mod:`spacy_bert_ner.hf.quantize`), its entities can move with the batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +30,26 @@ DEFAULT_TEST = CORPUS / "test.spacy"
 Entity = tuple[int, int, int, str]  # doc, start token, end token, label
 
 
-def read(path: Path, reading: dict[str, Any], gold_docs: list) -> tuple[set[Entity], float, int]:
+def read(
+    path: Path, reading: dict[str, Any], gold_docs: list
+) -> tuple[set[Entity], float, int, float]:
     """The entities of every doc read by the pipeline at ``path`` with its ``bert_ner`` settings changed by
-    ``reading``, spaCy's entity F1 against the gold docs, and the batch size it read with."""
+    ``reading``, spaCy's entity F1 against the gold docs, the batch size it read with, and words per
+    second."""
     import spacy
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
     nlp = spacy.load(path, config={"components": {"bert_ner": reading}})
-    docs = list(nlp.pipe(gold_to_input(nlp, doc) for doc in gold_docs))
+    inputs = [gold_to_input(nlp, doc) for doc in gold_docs]
+    list(nlp.pipe(inputs[:16]))  # warm-up: ONNX Runtime opens its session on first use
+    start = time.perf_counter()
+    docs = list(nlp.pipe(inputs))
+    seconds = time.perf_counter() - start
     found = {(i, e.start, e.end, e.label_) for i, doc in enumerate(docs) for e in doc.ents}
     f1 = get_ner_prf([Example(pred, gold) for pred, gold in zip(docs, gold_docs, strict=True)])["ents_f"]
-    return found, f1, nlp.get_pipe("bert_ner").classifier.options.batch_size
+    configured = nlp.get_pipe("bert_ner").classifier.options.batch_size
+    return found, f1, configured, sum(len(doc) for doc in docs) / seconds
 
 
 def gold_to_input(nlp: Any, gold: Any) -> Any:
@@ -67,18 +79,18 @@ def main() -> None:
         ("float32 onnx", args.pipeline, {"runtime": "onnx", "dtype": "float32"}),
     ]
     if args.int8 is not None:
+        readings.append(("int8, batch_invariant false", args.int8, {"batch_invariant": False}))
         readings.append(("int8 (as optimize saved it)", args.int8, {}))
     gold_docs = list(DocBin().from_disk(args.test).get_docs(spacy.blank("en").vocab))
     if args.limit:
         gold_docs = gold_docs[: args.limit]
     print(f"{len(gold_docs):,} docs, {sum(len(d) for d in gold_docs):,} words from {args.test}", flush=True)
-    widths = (-30, 12, 12, 11, 13, 10, 10)
-    print(
-        columns(("reading", "batch size", "entities", "alone", "differing", "in docs", "F1"), widths, sep=" ")
-    )
+    widths = (-30, 12, 12, 11, 13, 10, 13, 17)
+    header = ("reading", "batch size", "entities", "alone", "differing", "in docs", "F1", "words/s")
+    print(columns(header, widths, sep=" "))
     for name, path, reading in readings:
-        batched, f1_batched, configured = read(path, reading, gold_docs)
-        alone, f1_alone, _ = read(path, {**reading, "batch_size": 1}, gold_docs)
+        batched, f1_batched, configured, speed_batched = read(path, reading, gold_docs)
+        alone, f1_alone, _, speed_alone = read(path, {**reading, "batch_size": 1}, gold_docs)
         differing = batched ^ alone
         row = (
             name,
@@ -88,6 +100,7 @@ def main() -> None:
             f"{len(differing):,}",
             f"{len({e[0] for e in differing}):,}",
             f"{100 * f1_batched:.2f}/{100 * f1_alone:.2f}",
+            f"{speed_batched:,.0f}/{speed_alone:,.0f}",
         )
         print(columns(row, widths, sep=" "), flush=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..installs import guard_model_stack
+from ..installs import guard_model_stack_once
 from .output import guarded
 
 app = typer.Typer(
@@ -22,4 +22,4 @@ app = typer.Typer(
 def check_installs() -> None:
     """Before any command: the installed model stack fits together, or one line with the conflict and its
     fix (exit 1 where transformers cannot import; :func:`spacy_bert_ner.installs.guard_model_stack`)."""
-    guarded(guard_model_stack)
+    guarded(guard_model_stack_once)

@@ -6,6 +6,6 @@ Importing it first checks that the installed model stack fits together
 come before any traceback (an :class:`~spacy_bert_ner.errors.InstallError` where transformers cannot
 import, an :class:`~spacy_bert_ner.errors.InstallWarning` where it still can)."""
 
-from ..installs import guard_model_stack
+from ..installs import guard_model_stack_once
 
-guard_model_stack()
+guard_model_stack_once()

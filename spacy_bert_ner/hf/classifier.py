@@ -163,7 +163,8 @@ class TokenClassifier:
 
     ``window`` is the length of one model input in wordpieces, special tokens included; ``context`` the
     wordpieces each segment sees on either side; ``stride`` how far consecutive windows of a long input
-    advance; ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass;
+    advance; ``batch_size`` bounds the padded wordpieces (sequences x longest sequence) of one forward pass
+    (one sequence per pass where the reading would otherwise depend on the batch: :attr:`reads_alone`);
     ``temperature`` divides the logits before the softmax (above 1, less confident scores; with ``average``
     aggregation, a word's label can change). ``runtime`` and ``dtype`` choose what runs the forward pass
     (:func:`onnx_dtype`): ``model`` itself, or an ONNX graph of it from ``graphs`` (those saved in the model
@@ -214,6 +215,16 @@ class TokenClassifier:
     def runtime(self) -> str:
         """What runs the forward pass: "torch", or "onnx" (ONNX Runtime)."""
         return "torch" if self.onnx is None else "onnx"
+
+    @property
+    def reads_alone(self) -> bool:
+        """Whether each sequence is a forward pass of its own: ``batch_invariant`` is set and the graph read
+        scales its activations by the whole batch (dynamic int8, :meth:`OnnxGraphs.batch_dependent`)."""
+        return (
+            self.onnx is not None
+            and self.options.batch_invariant
+            and self.graphs.batch_dependent(self.options.dtype)
+        )
 
     def _piece_segments(self, pieces: Wordpieces, segments: Segments) -> list[tuple[int, int]]:
         """The segments as wordpiece ranges (empty ones dropped); with ``pack_sentences``, consecutive
@@ -277,15 +288,17 @@ class TokenClassifier:
     ) -> Iterator[tuple[list[int], numpy.ndarray, numpy.ndarray]]:
         """The model inputs for content sequences: sorted by length, grouped while (sequences x longest)
         stays within ``batch_size``, special tokens added, padded to the batch's longest. Yields the
-        sequences' indices, ``input_ids`` and ``attention_mask`` (int64 [batch, length]) per batch."""
+        sequences' indices, ``input_ids`` and ``attention_mask`` (int64 [batch, length]) per batch; one
+        sequence per batch if the classifier :attr:`reads_alone`."""
         prefix, suffix = len(self._prefix), len(self._suffix)
+        budget = 1 if self.reads_alone else self.batch_size
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         start = 0
         while start < len(order):
             end = start + 1  # grow the batch while (sequences x longest) stays within the budget
             while (
                 end < len(order)
-                and (end + 1 - start) * (len(sequences[order[end]]) + prefix + suffix) <= self.batch_size
+                and (end + 1 - start) * (len(sequences[order[end]]) + prefix + suffix) <= budget
             ):
                 end += 1
             batch = order[start:end]

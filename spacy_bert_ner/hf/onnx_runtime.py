@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ConfigError
 from .onnx_export import INPUT_NAMES, export_onnx, require_onnx
-from .quantize import DEFAULT_RECIPE, quantize_graph, recipe_named
+from .quantize import DEFAULT_RECIPE, RECIPES, quantize_graph, recipe_named
 
 ONNX_DIR = "onnx"  # inside a model folder: <dtype>.onnx and GRAPHS_FILE
 GRAPHS_FILE = "graphs.json"  # {dtype: {"recipe": ..., ...}}: how each graph was made
@@ -129,6 +129,14 @@ class OnnxGraphs:
         self.kept.add(dtype)
         self.made[dtype] = dict(made)
         self.sessions.pop(dtype, None)
+
+    def batch_dependent(self, dtype: str) -> bool:
+        """Whether the graph in ``dtype`` scales its activations by the batch it reads: an int8 graph quantized
+        dynamically (or by a recipe this version does not know), not a float or a statically quantized one."""
+        if dtype != "int8":
+            return False
+        recipe = self.made.get(dtype, {}).get("recipe")
+        return recipe not in RECIPES or not RECIPES[recipe].static
 
     def session(self, dtype: str) -> OnnxSession:
         if dtype not in self.sessions:

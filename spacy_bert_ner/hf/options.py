@@ -50,6 +50,11 @@ class ReadingOptions:
     runtime: what runs the forward pass: "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the
         ``onnx`` extra); "auto": ONNX Runtime when the model folder holds a graph in ``dtype``
         (``onnx/<dtype>.onnx``) or the dtype is int8, and the device is the CPU, else torch.
+    batch_invariant: a text's entities do not depend on the texts read beside it. Only an int8 graph
+        quantized dynamically needs it: it computes its activation scales from the whole tensor it multiplies
+        (every sequence of the batch, padding included), so there each sequence is read alone (no padding);
+        ``False`` batches them as ``batch_size`` says, and the labels can move with the batch. Float readings
+        and statically quantized graphs are batch-invariant either way.
 
     Each field's ``kind`` (:data:`KINDS`) says what changing it costs, which is how ``tune`` treats it:
     ``forward`` changes the model's inputs or weights (a forward pass of its own), ``decode`` is applied to
@@ -65,6 +70,7 @@ class ReadingOptions:
     temperature: float = dataclasses.field(default=1.0, metadata={"kind": "decode"})
     dtype: DType = dataclasses.field(default="float32", metadata={"kind": "forward"})
     runtime: Runtime = dataclasses.field(default="auto", metadata={"kind": "runtime"})
+    batch_invariant: bool = dataclasses.field(default=True, metadata={"kind": "runtime"})
 
     @field_validator("window", "stride", "batch_size")
     @classmethod

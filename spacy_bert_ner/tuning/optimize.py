@@ -7,8 +7,10 @@ calibrated on training docs). Each int8 reading gets its own temperature and thr
 ``tune`` chooses them for the float one, and is timed beside the others, round robin. Of the recipes whose
 dev F1 is within ``max_f1_drop`` points of the float pipeline's, those within ``speed_tolerance`` of the
 fastest one's words/s count as equally fast, and the one of them losing the least F1 is saved into the copy
-(timing noise does not decide between copies that read alike); if none is within the gate, nothing int8 is
-shipped.
+(timing noise does not decide between copies that read alike; a batch-invariant one first, if the reading
+options let any depend on the batch); if none is within the gate, nothing int8 is shipped. Each reading is
+timed as the copy will read: with ``batch_invariant`` (the default) a dynamic recipe reads each sequence
+alone.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class Reading:
     entities: set[tuple[int, int, int, str]]  # (doc, start, end, label) it writes into doc.ents
     words_per_second: float = 0.0
     seconds_to_make: float = 0.0
+    batch_invariant: bool = True  # a text's entities do not depend on the texts read beside it
 
     def as_dict(self, float_reading: Optional["Reading"] = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,6 +124,7 @@ class Reading:
             "thresholds": self.thresholds,
             "words_per_second": round(self.words_per_second, 1),
             "seconds_to_make": round(self.seconds_to_make, 1),
+            "batch_invariant": self.batch_invariant,
         }
         if float_reading is not None:
             out["f1_drop"] = round(100 * (float_reading.scores.f - self.scores.f), 3)
@@ -253,13 +257,14 @@ def calibration_batches(
 
 def choose(result: OptimizeResult, settings: OptimizeSettings) -> Optional[Reading]:
     """The recipe to ship: of those within the F1 gate, the ones within ``speed_tolerance`` of the fastest
-    one's words/s, and of these the one losing the least dev F1 (then the fastest); None if none passes."""
+    one's words/s, and of these a batch-invariant one losing the least dev F1 (then the fastest); None if
+    none passes."""
     passing = [r for r in result.recipes if result.drop(r) <= settings.max_f1_drop + 1e-9]
     if not passing:
         return None
     fastest = max(r.words_per_second for r in passing)
     alike = [r for r in passing if r.words_per_second >= (1 - settings.speed_tolerance) * fastest]
-    return min(alike, key=lambda r: (result.drop(r), -r.words_per_second))
+    return min(alike, key=lambda r: (not r.batch_invariant, result.drop(r), -r.words_per_second))
 
 
 def optimize(
@@ -318,6 +323,7 @@ def optimize(
         )
         reading = _read(recipe_name, recipe.description, component, reader, data, retune=True)
         reading.seconds_to_make = time.perf_counter() - made
+        reading.batch_invariant = reader.reads_alone or not recipe_graphs.batch_dependent("int8")
         result.recipes.append(reading)
         readers[recipe_name] = reader
     speeds = _time(component, readers, data.docs, settings.timing)
