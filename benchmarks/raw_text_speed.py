@@ -188,7 +188,7 @@ def main() -> None:
         method, nlp = pipeline_method(path, path, gold_docs, texts)
         if "bert_ner" in nlp.pipe_names:  # which reading: "training/hf/shipped (int8 onnx)"
             classifier = nlp.get_pipe("bert_ner").classifier
-            method.name = f"{path} ({classifier.options.dtype} {classifier.runtime})"
+            method.name = f"{path} ({classifier.options.dtype} {classifier.runtime.name})"
         methods.append(method)
         first_nlp = first_nlp or nlp
     if args.onnx:

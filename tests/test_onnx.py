@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
+import typing
 from pathlib import Path
 
 import numpy
@@ -12,12 +15,13 @@ import torch
 from tiny_models import save_rigged_classifier
 
 from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
-from spacy_bert_ner.hf import onnx_export
-from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier, onnx_dtype
+from spacy_bert_ner.hf import onnx_export, options
+from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
 from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
 from spacy_bert_ner.hf.onnx_fusion import fuse_graph
 from spacy_bert_ner.hf.onnx_runtime import OnnxSession
 from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
+from spacy_bert_ner.hf.runtimes import RUNTIMES, onnx_dtype
 
 onnx = pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
 pytestmark = pytest.mark.core
@@ -167,13 +171,14 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
     rigged_dir: Path, tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
 ) -> None:
     full, int8 = load_token_classifier(str(rigged_dir)), load_token_classifier(str(rigged_dir), dtype="int8")
-    assert (full.runtime, int8.runtime) == ("torch", "onnx")
+    assert (full.runtime.name, int8.runtime.name) == ("torch", "onnx")
     assert int8.predict([WORDS])[0].label_ids.tolist() == full.predict([WORDS])[0].label_ids.tolist()
     assert int8.predict([WORDS])[0].scores == pytest.approx(full.predict([WORDS])[0].scores, abs=0.05)
     # variants share the graphs: no second quantization; back in float32, torch reads again
-    assert int8.variant(context=0).onnx is int8.onnx and int8.variant(dtype="float32").runtime == "torch"
+    assert int8.variant(context=0).runtime.session is int8.runtime.session  # type: ignore[attr-defined]
+    assert int8.variant(dtype="float32").runtime.name == "torch"
     # an int8 graph made for a variant (tune --dtypes) is not saved with the float pipeline
-    assert full.variant(dtype="int8").runtime == "onnx"
+    assert full.variant(dtype="int8").runtime.name == "onnx"
     full.save_pretrained(tmp_path / "float")
     assert not (tmp_path / "float" / "onnx").exists()
     tiny8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
@@ -183,7 +188,7 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
         "int8": {"recipe": "dynamic-per-channel-7bit"}
     }
     again = load_token_classifier(str(tmp_path / "saved"), dtype="int8")
-    assert again.graphs.found == {"int8"} and again.runtime == "onnx"
+    assert again.graphs.found == {"int8"} and again.runtime.name == "onnx"
     for a, b in zip(tiny8.predict(tiny_sentences[:30]), again.predict(tiny_sentences[:30]), strict=True):
         assert a.label_ids.tolist() == b.label_ids.tolist()
     tiny = load_token_classifier(str(tiny_model_dir))
@@ -191,7 +196,7 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
         assert torch.equal(again.model.state_dict()[name], tensor), name
     # a float32 reading of that folder reads torch (it holds no float32 graph), and saves the int8 graph
     plain = load_token_classifier(str(tmp_path / "saved"))
-    assert plain.runtime == "torch"
+    assert plain.runtime.name == "torch"
     plain.save_pretrained(tmp_path / "again")
     assert (tmp_path / "again" / "onnx" / "int8.onnx").is_file()
 
@@ -211,7 +216,7 @@ def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
     assert not batched.reads_alone and max(len(b["input_ids"]) for b in batched.model_inputs(sentences)) > 1
     # float readings batch as batch_size says: they need no help to be batch-invariant
     float_onnx = int8.variant(dtype="float32", runtime="onnx")
-    assert float_onnx.runtime == "onnx" and not float_onnx.reads_alone
+    assert float_onnx.runtime.name == "onnx" and not float_onnx.reads_alone
     assert not int8.variant(dtype="float32").reads_alone
     # a statically quantized graph fixed its activation scales at calibration: batched as batch_size says
     static = tmp_path / "static.onnx"
@@ -222,6 +227,21 @@ def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
     assert int8.graphs.batch_dependent("int8")  # unknown: read alone, to be safe
 
 
+def test_one_place_lists_the_runtimes_and_the_classifier_names_none(tiny_model_dir: Path) -> None:
+    """A runtime is a module behind one interface: RUNTIMES lists every runtime the options name, and
+    TokenClassifier reads through the interface without asking which runtime it holds."""
+    assert set(RUNTIMES) == set(typing.get_args(options.Runtime)) - {"auto"}
+    words = [WORDS]
+    read = {}
+    for name, runtime_class in RUNTIMES.items():
+        classifier = load_token_classifier(str(tiny_model_dir), runtime=name)
+        assert isinstance(classifier.runtime, runtime_class) and classifier.runtime.name == name
+        read[name] = classifier.predict(words)[0].scores
+    assert read["onnx"] == pytest.approx(read["torch"], abs=1e-5)
+    body = inspect.getsource(TokenClassifier)
+    assert not re.findall(r"[\"'](torch|onnx)[\"']|OnnxSession|\.session\b", body)
+
+
 def test_a_saved_float32_graph_is_read_by_default(
     tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
 ) -> None:
@@ -230,7 +250,7 @@ def test_a_saved_float32_graph_is_read_by_default(
     assert (tmp_path / "m" / "onnx" / "float32.onnx").is_file()
     auto = load_token_classifier(str(tmp_path / "m"))
     torch_reader = load_token_classifier(str(tmp_path / "m"), runtime="torch")
-    assert (auto.runtime, torch_reader.runtime) == ("onnx", "torch")
+    assert (auto.runtime.name, torch_reader.runtime.name) == ("onnx", "torch")
     for a, b in zip(
         auto.predict(tiny_sentences[:50]), torch_reader.predict(tiny_sentences[:50]), strict=True
     ):

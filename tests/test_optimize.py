@@ -46,7 +46,8 @@ TEXTS = [" ".join(words) for words, _ in DEV]
 def settings(**changes) -> OptimizeSettings:
     from spacy_bert_ner.tuning.forward import Timing
 
-    return OptimizeSettings(**{"timing": Timing(1, 50), "progress": False, **changes})
+    # a tiny model's int8 graph need not read faster than torch: min_speedup 0 unless a test sets it
+    return OptimizeSettings(**{"timing": Timing(1, 50), "progress": False, "min_speedup": 0.0, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_the_int8_copy_keeps_the_entities_and_loads_offline_in_a_fresh_process(
     float_entities = entities(spacy.load(float_pipeline))
     code = (
         "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
-        "assert nlp.get_pipe('bert_ner').classifier.runtime == 'onnx'; "
+        "assert nlp.get_pipe('bert_ner').classifier.runtime.name == 'onnx'; "
         "docs = nlp.pipe(json.loads(sys.argv[2])); "
         "print(json.dumps([[[e.text, e.label_] for e in doc.ents] for doc in docs]))"
     )
@@ -205,16 +206,24 @@ def reading(name: str, f1: float, words_per_second: float, invariant: bool = Tru
         (0.05, [("a", 91.52, 4_500, True), ("b", 91.66, 4_520, False)], "a"),
         # a batch-dependent one that is faster beyond the tolerance still wins on speed
         (0.05, [("a", 91.52, 4_000, True), ("b", 91.66, 4_520, False)], "b"),
+        # no faster than float (3,500 words/s) times min_speedup: never ships
+        (0.05, [("a", 91.66, 3_600)], None),
     ],
 )
 def test_timing_noise_does_not_choose_between_recipes_that_read_alike(
     tolerance: float, recipes: list[tuple], chosen: str | None
 ) -> None:
     base = reading("float32 torch", 0.9178, 3_500)
-    result = OptimizeResult("bert_ner", settings(), base, base)
+    chosen_by = settings(speed_tolerance=tolerance, min_speedup=1.05)
+    result = OptimizeResult("bert_ner", chosen_by, base, base)
     result.recipes = [reading(name, f1 / 100, *rest) for name, f1, *rest in recipes]
-    best = choose(result, settings(speed_tolerance=tolerance))
+    best = choose(result, chosen_by)
     assert (best.name if best else None) == chosen
+    if chosen is None and all(result.drop(r) <= 0.3 for r in result.recipes):
+        assert result.refusal().startswith(
+            "optimize: no int8 recipe within the F1 gate reads at least 1.05x the float pipeline's 3,500 "
+            "words/s on dev: a 1.03x. Pass --else-float"
+        )
 
 
 def test_settings_and_inputs_that_cannot_work_are_one_line(
@@ -226,6 +235,8 @@ def test_settings_and_inputs_that_cannot_work_are_one_line(
         settings(max_f1_drop=-1)
     with pytest.raises(ConfigError, match=r"--speed-tolerance is a fraction .* from 0 to below 1; got 5"):
         settings(speed_tolerance=5)
+    with pytest.raises(ConfigError, match=r"--min-speedup is a multiple of the float .* got -1"):
+        settings(min_speedup=-1)
     with pytest.raises(ConfigError, match=r"recipes static calibrate on training text: pass --calibration"):
         optimize_pipeline(str(float_pipeline), tmp_path / "x", dev_path, settings(recipes=("static",)))
     with pytest.raises(ConfigError, match=r"is the pipeline itself; optimize writes a copy"):
@@ -238,7 +249,9 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
     runner = CliRunner()
     out = tmp_path / "new" / "out"  # its parent does not exist yet
     args = ["optimize", str(float_pipeline), str(out), "--dev", str(dev_path)]
-    done = runner.invoke(app, [*args, "--recipes", "dynamic", "--timing-rounds", "1", "--no-progress"])
+    done = runner.invoke(
+        app, [*args, "--recipes", "dynamic", "--timing-rounds", "1", "--min-speedup", "0", "--no-progress"]
+    )
     assert done.exit_code == 0, done.output
     for row in ("float32 torch", "float32 onnx", "dynamic", "int8 recipe dynamic: saved to"):
         assert row in done.output
@@ -256,11 +269,14 @@ def test_the_command_help_names_the_recipes_the_library_has() -> None:
     """--recipes' help is written out (the CLI module does not import torch to build it): it must name the
     library's default recipes and every recipe."""
     from spacy_bert_ner.hf.quantize import RECIPES
-    from spacy_bert_ner.tuning.optimize import DEFAULT_RECIPES
+    from spacy_bert_ner.tuning.optimize import CALIBRATED_RECIPES, DEFAULT_RECIPES, default_recipes
 
     source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")
     text = re.sub(r'"\s+"', "", source)  # implicit string concatenation joined
     assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(RECIPES)};" in text
+    assert f"--calibration, which adds {','.join(CALIBRATED_RECIPES)} to the default" in text
+    assert default_recipes(True) == DEFAULT_RECIPES + CALIBRATED_RECIPES
+    assert default_recipes(False) == DEFAULT_RECIPES and all(RECIPES[r].static for r in CALIBRATED_RECIPES)
 
 
 @pytest.mark.slow
@@ -294,7 +310,7 @@ def test_spacy_package_of_the_int8_copy_installs_and_loads_offline(
     assert "onnxruntime<2,>=1.20" in requires, requires
     code = (
         "import json, sys, spacy; nlp = spacy.load('en_tiny_int8'); c = nlp.get_pipe('bert_ner').classifier; "
-        "assert (c.runtime, c.options.dtype) == ('onnx', 'int8'), (c.runtime, c.options.dtype); "
+        "assert (c.runtime.name, c.options.dtype) == ('onnx', 'int8'), (c.runtime.name, c.options.dtype); "
         "docs = nlp.pipe(json.loads(sys.argv[1])); "
         "print(json.dumps([[[e.text, e.label_] for e in doc.ents] for doc in docs]))"
     )

@@ -560,7 +560,7 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
     bert_ner(rigged_dir, dtype="int8").to_disk(tmp_path / "int8")
     assert (tmp_path / "int8" / "bert_ner" / "model" / "onnx" / "int8.onnx").is_file()
     loaded = spacy.load(tmp_path / "int8")
-    assert loaded.get_pipe("bert_ner").classifier.runtime == "onnx"
+    assert loaded.get_pipe("bert_ner").classifier.runtime.name == "onnx"
     assert evaluate(loaded, dev_path)["ents_f"] == pytest.approx(evaluate(nlp, dev_path)["ents_f"])
 
 

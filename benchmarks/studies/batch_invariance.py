@@ -30,9 +30,7 @@ DEFAULT_TEST = CORPUS / "test.spacy"
 Entity = tuple[int, int, int, str]  # doc, start token, end token, label
 
 
-def read(
-    path: Path, reading: dict[str, Any], gold_docs: list
-) -> tuple[set[Entity], float, int, float]:
+def read(path: Path, reading: dict[str, Any], gold_docs: list) -> tuple[set[Entity], float, int, float]:
     """The entities of every doc read by the pipeline at ``path`` with its ``bert_ner`` settings changed by
     ``reading``, spaCy's entity F1 against the gold docs, the batch size it read with, and words per
     second."""

@@ -34,8 +34,9 @@ def optimize_cli(
         "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn,"
         "dynamic-per-channel-7bit-fused (all: dynamic, dynamic-per-channel, dynamic-per-channel-keep-ffn, "
         "dynamic-per-channel-7bit, dynamic-per-channel-7bit-fused, dynamic-per-channel-fused, static, "
-        "static-7bit, static-keep-ffn; static ones need --calibration; -fused ones read with ONNX "
-        "Runtime's fused attention kernels)",
+        "static-7bit, static-keep-ffn; static ones need --calibration, which adds "
+        "static-keep-ffn,static-7bit to the default; -fused ones read with ONNX Runtime's fused attention "
+        "kernels)",
     ),
     max_f1_drop: float = typer.Option(
         0.3, "--max-f1-drop", help="The most dev F1 points the int8 copy may lose against the float pipeline"
@@ -48,6 +49,11 @@ def optimize_cli(
         "--speed-tolerance",
         help="Recipes within this fraction of the fastest one's words/s read alike: of those within "
         "--max-f1-drop, the one losing the least dev F1 is saved",
+    ),
+    min_speedup: float = typer.Option(
+        1.05,
+        "--min-speedup",
+        help="The least words/s an int8 copy must read at, as a multiple of the float pipeline's (0: any)",
     ),
     calibration_docs: int = typer.Option(
         64, "--calibration-docs", help="How many training docs calibrate a static recipe"
@@ -76,15 +82,18 @@ def optimize_cli(
     Refuses, with the figures, when none is within it (needs the onnx extra)."""
     from ..scores import percent
     from ..tuning.forward import Timing
-    from ..tuning.optimize import DEFAULT_RECIPES, OptimizeSettings, optimize_pipeline
+    from ..tuning.optimize import OptimizeSettings, default_recipes, optimize_pipeline
 
     def run():
         settings = OptimizeSettings(
             component=component,
-            recipes=tuple(r.strip() for r in recipes.split(",") if r.strip()) if recipes else DEFAULT_RECIPES,
+            recipes=tuple(r.strip() for r in recipes.split(",") if r.strip())
+            if recipes
+            else default_recipes(calibration is not None),
             max_f1_drop=max_f1_drop,
             calibration_docs=calibration_docs,
             speed_tolerance=speed_tolerance,
+            min_speedup=min_speedup,
             timing=Timing(timing_rounds, timing_words),
             progress=progress,
         )
@@ -111,15 +120,25 @@ def optimize_cli(
             f"{reading.words_per_second:,.0f}",
             f"{reading.words_per_second / base.words_per_second:.2f}",
             str(len(reading.entities ^ base.entities)),
+            "yes" if reading.batch_invariant else "no",
             "chosen" if reading.name == result.chosen else "",
         ]
         for reading in [base, result.float_onnx, *result.recipes]
     ]
     msg.table(
         rows,
-        header=["reading", "dev F1", "vs float", "words/s", "x float", "entities differing", ""],
+        header=[
+            "reading",
+            "dev F1",
+            "vs float",
+            "words/s",
+            "x float",
+            "entities differing",
+            "batch-invariant",
+            "",
+        ],
         divider=True,
-        aligns=["l", "r", "r", "r", "r", "r", "l"],
+        aligns=["l", "r", "r", "r", "r", "r", "l", "l"],
     )
     for recipe, why in result.skipped.items():
         say("⚠", "yellow", f"skipped {recipe}: {why}")

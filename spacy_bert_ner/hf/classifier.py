@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 import numpy
 import torch
 
-from ..errors import ConfigError, ConfigWarning, ModelError
+from ..errors import ConfigError, ModelError
 from .context import (
     Wordpieces,
     pack_segments,
@@ -31,24 +30,14 @@ from .context import (
     with_context,
 )
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
-from .onnx_export import ONNX_EXTRA_FIX, runtime_installed
-from .onnx_runtime import ONNX_DTYPES, OnnxGraphs, OnnxSession
+from .onnx_runtime import OnnxGraphs
 from .options import Aggregation, ReadingOptions, resolve
+from .runtimes import ONNX_DEVICE_FIX, WEIGHT_DTYPES, Runtime, open_runtime
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-# The dtype the torch weights are loaded in; "int8" keeps float32 weights and reads an int8 ONNX graph.
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
-    "int8": torch.float32,
-}
 ADD_PIPE_HINT = 'nlp.add_pipe("bert_ner", config={"model": "path/to/model-or-hub-id"})'
-ONNX_DEVICE_FIX = (
-    'runtime "onnx" reads on the CPU; on a GPU set runtime "auto" (torch on the float weights) or "torch"'
-)
 FAST_TOKENIZER_FIX = (
     "bert_ner needs one: save a fast tokenizer next to the model with "
     "AutoTokenizer.from_pretrained(<base model>, use_fast=True).save_pretrained(<model dir>)"
@@ -167,8 +156,8 @@ class TokenClassifier:
     (one sequence per pass where the reading would otherwise depend on the batch: :attr:`reads_alone`);
     ``temperature`` divides the logits before the softmax (above 1, less confident scores; with ``average``
     aggregation, a word's label can change). ``runtime`` and ``dtype`` choose what runs the forward pass
-    (:func:`onnx_dtype`): ``model`` itself, or an ONNX graph of it from ``graphs`` (those saved in the model
-    folder, else made from ``model``; shared with :meth:`variant` copies) read by ONNX Runtime in ``onnx``.
+    (:mod:`.runtimes`): ``model`` itself, or an ONNX graph of it from ``graphs`` (those saved in the model
+    folder, else made from ``model``; shared with :meth:`variant` copies); :attr:`runtime` runs it.
     """
 
     def __init__(
@@ -184,8 +173,7 @@ class TokenClassifier:
         require_fast(tokenizer, source, FAST_TOKENIZER_FIX)
         self.model = model
         self.graphs = graphs if graphs is not None else OnnxGraphs(model)
-        dtype = onnx_dtype(options, self.graphs, next(model.parameters()).device)
-        self.onnx: OnnxSession | None = self.graphs.session(dtype) if dtype else None
+        self.runtime: Runtime = open_runtime(model, options, self.graphs)
         self.tokenizer = tokenizer
         self.options = options
         self.source = source
@@ -209,22 +197,13 @@ class TokenClassifier:
 
     @property
     def device(self) -> torch.device:
-        return torch.device("cpu") if self.onnx is not None else next(self.model.parameters()).device
-
-    @property
-    def runtime(self) -> str:
-        """What runs the forward pass: "torch", or "onnx" (ONNX Runtime)."""
-        return "torch" if self.onnx is None else "onnx"
+        return self.runtime.device
 
     @property
     def reads_alone(self) -> bool:
-        """Whether each sequence is a forward pass of its own: ``batch_invariant`` is set and the graph read
-        scales its activations by the whole batch (dynamic int8, :meth:`OnnxGraphs.batch_dependent`)."""
-        return (
-            self.onnx is not None
-            and self.options.batch_invariant
-            and self.graphs.batch_dependent(self.options.dtype)
-        )
+        """Whether each sequence is a forward pass of its own: ``batch_invariant`` is set and the runtime's
+        reading of a sequence depends on its batch (dynamic int8)."""
+        return self.options.batch_invariant and self.runtime.batch_dependent
 
     def _piece_segments(self, pieces: Wordpieces, segments: Segments) -> list[tuple[int, int]]:
         """The segments as wordpiece ranges (empty ones dropped); with ``pack_sentences``, consecutive
@@ -316,17 +295,9 @@ class TokenClassifier:
         """Label probabilities [len, n_labels] per content sequence (special tokens added, then removed)."""
         prefix = len(self._prefix)
         out: list[numpy.ndarray] = [numpy.empty(0)] * len(sequences)
-        device = self.device
         for batch, input_ids, mask in self._batches(sequences):
             with torch.inference_mode():
-                if self.onnx is not None:
-                    logits = torch.from_numpy(self.onnx.logits(input_ids, mask))
-                else:
-                    logits = self.model(
-                        input_ids=torch.from_numpy(input_ids).to(device),
-                        attention_mask=torch.from_numpy(mask).to(device),
-                    ).logits
-                probs = logits.float().softmax(-1).cpu().numpy()
+                probs = self.runtime.logits(input_ids, mask).float().softmax(-1).cpu().numpy()
             for row, i in enumerate(batch):
                 out[i] = probs[row, prefix : prefix + len(sequences[i])]
         return out
@@ -391,53 +362,11 @@ class TokenClassifier:
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write the model (safetensors; the float weights, also when reading in int8) and tokenizer to
-        ``path`` for :func:`load_token_classifier`, with the ONNX graphs the model folder came with or was
-        given (:meth:`OnnxGraphs.put`) and the one this classifier reads (``onnx/``)."""
+        ``path`` for :func:`load_token_classifier`, with what the runtime reads and the folder came with
+        (:meth:`Runtime.save <.runtimes.Runtime.save>`)."""
         self.model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
-        reads = self.options.dtype if self.onnx is not None else None
-        self.graphs.save(Path(path), lambda dtype: dtype in self.graphs.kept or dtype == reads)
-
-
-def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device) -> str | None:
-    """The dtype of the ONNX graph to read with ONNX Runtime, or None to run the torch model.
-
-    ``runtime`` "torch" runs torch; "onnx" reads a graph in ``dtype`` (float32 or int8, CPU only); "auto"
-    reads one when ``dtype`` is int8 or a graph in ``dtype`` was saved with the model, on the CPU; on a GPU
-    it runs torch on the float weights (with a warning for int8). A saved float32 graph without onnxruntime
-    installed falls back to torch with a warning; int8 needs it.
-    """
-    dtype = options.dtype
-    if options.runtime == "torch":
-        if dtype == "int8":
-            raise ConfigError(
-                'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx", or dtype "float32"'
-            )
-        return None
-    if options.runtime == "auto" and not (dtype == "int8" or graphs.saved(dtype)):
-        return None
-    if device.type != "cpu":
-        if options.runtime == "onnx":
-            raise ConfigError(f"{ONNX_DEVICE_FIX} (device {device})")
-        if dtype == "int8":
-            warnings.warn(
-                f'dtype "int8" is a CPU reading (ONNX Runtime); on {device} bert_ner reads its float weights '
-                "with torch",
-                ConfigWarning,
-                stacklevel=3,
-            )
-        return None  # auto: a GPU reads with torch, also when the folder holds a CPU graph
-    if dtype not in ONNX_DTYPES:
-        raise ConfigError(f'runtime "onnx" reads dtype float32 or int8, not {dtype!r}: set runtime "torch"')
-    if dtype == "float32" and options.runtime == "auto" and not runtime_installed():
-        warnings.warn(
-            f"the model folder holds an ONNX graph, but onnxruntime is not installed: reading with torch "
-            f"(slower). {ONNX_EXTRA_FIX}",
-            ConfigWarning,
-            stacklevel=3,
-        )
-        return None
-    return dtype
+        self.runtime.save(Path(path))
 
 
 def load_token_classifier(
@@ -481,7 +410,7 @@ def load_token_classifier(
     try:
         tokenizer = load_word_tokenizer(source, revision)
         model, info = AutoModelForTokenClassification.from_pretrained(
-            source, revision=revision, torch_dtype=DTYPES[options.dtype], output_loading_info=True
+            source, revision=revision, torch_dtype=WEIGHT_DTYPES[options.dtype], output_loading_info=True
         )
     except (OSError, ValueError) as err:
         raise ModelError(f"could not load a token classifier and its tokenizer from {where}: {err}") from None

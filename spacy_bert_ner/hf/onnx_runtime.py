@@ -131,8 +131,8 @@ class OnnxGraphs:
         self.sessions.pop(dtype, None)
 
     def batch_dependent(self, dtype: str) -> bool:
-        """Whether the graph in ``dtype`` scales its activations by the batch it reads: an int8 graph quantized
-        dynamically (or by a recipe this version does not know), not a float or a statically quantized one."""
+        """Whether the graph in ``dtype`` scales its activations by the batch it reads: an int8 graph
+        quantized dynamically (or by a recipe this version does not know), not a float or a static one."""
         if dtype != "int8":
             return False
         recipe = self.made.get(dtype, {}).get("recipe")

@@ -4,13 +4,13 @@ its F1.
 The float pipeline is read on dev three ways: with torch, as a float32 ONNX graph (which must give the same
 entities), and as an int8 graph made by each recipe tried (:mod:`spacy_bert_ner.hf.quantize`; static ones
 calibrated on training docs). Each int8 reading gets its own temperature and thresholds, chosen on dev as
-``tune`` chooses them for the float one, and is timed beside the others, round robin. Of the recipes whose
-dev F1 is within ``max_f1_drop`` points of the float pipeline's, those within ``speed_tolerance`` of the
-fastest one's words/s count as equally fast, and the one of them losing the least F1 is saved into the copy
-(timing noise does not decide between copies that read alike; a batch-invariant one first, if the reading
-options let any depend on the batch); if none is within the gate, nothing int8 is shipped. Each reading is
-timed as the copy will read: with ``batch_invariant`` (the default) a dynamic recipe reads each sequence
-alone.
+``tune`` chooses them for the float one, and is timed beside the others, round robin. Of the recipes whose dev
+F1 is within ``max_f1_drop`` points of the float pipeline's and that read at least ``min_speedup`` times its
+words/s, those within ``speed_tolerance`` of the fastest one's words/s count as equally fast, and the one of
+them losing the least F1 is saved into the copy (timing noise does not decide between copies that read alike;
+a batch-invariant one first, if the reading options let any depend on the batch); if none is within the gate,
+nothing int8 is shipped. Each reading is timed as the copy will read: with ``batch_invariant`` (the default) a
+dynamic recipe reads each sequence alone.
 """
 
 from __future__ import annotations
@@ -57,12 +57,23 @@ DEFAULT_RECIPES: tuple[str, ...] = (
     "dynamic-per-channel-keep-ffn",
     "dynamic-per-channel-7bit-fused",
 )
+# Tried by default as well when training text is given to calibrate them (--calibration, as the workflow's
+# optimize-hf does): batched and batch-invariant, so on models that read short sentences they can be the
+# only int8 copies faster than float (dynamic ones read each sequence alone: docs/measurements.md, "int8").
+CALIBRATED_RECIPES: tuple[str, ...] = ("static-keep-ffn", "static-7bit")
 CALIBRATION_DOCS = 64  # training docs whose model inputs calibrate a static recipe's activation scales
 # Recipes reading within this fraction of the fastest one's words/s are equally fast: in two optimize runs on
 # the CPU profile's model, a recipe's speed over float moved by up to 3.4% (keep-ffn 1.17x, then 1.13x),
 # while per-channel and 7-bit read 1% apart, so noise chose the one losing twice the F1
 # (docs/measurements.md, "int8").
 SPEED_TOLERANCE = 0.05
+# An int8 copy must read faster than the float pipeline; above 1 by more than the timing noise (a few %).
+MIN_SPEEDUP = 1.05
+
+
+def default_recipes(calibrated: bool) -> tuple[str, ...]:
+    """The recipes tried when none are named: the dynamic ones, and with calibration text the static ones."""
+    return DEFAULT_RECIPES + (CALIBRATED_RECIPES if calibrated else ())
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class OptimizeSettings:
     max_f1_drop: float = 0.3
     calibration_docs: int = CALIBRATION_DOCS
     speed_tolerance: float = SPEED_TOLERANCE
+    min_speedup: float = MIN_SPEEDUP
     timing: Timing = Timing()
     progress: bool = True
 
@@ -96,6 +108,11 @@ class OptimizeSettings:
             raise ConfigError(
                 f"--speed-tolerance is a fraction of the fastest recipe's words/s, from 0 to below 1; got "
                 f"{self.speed_tolerance}"
+            )
+        if not 0 <= self.min_speedup:
+            raise ConfigError(
+                f"--min-speedup is a multiple of the float pipeline's words/s, from 0 (any); got "
+                f"{self.min_speedup}"
             )
         if self.calibration_docs < 1:
             raise ConfigError(f"--calibration-docs must be 1 or more, got {self.calibration_docs}")
@@ -153,10 +170,30 @@ class OptimizeResult:
         """Dev F1 points ``reading`` loses against the float pipeline."""
         return 100 * (self.float_torch.scores.f - reading.scores.f)
 
+    def speedup(self, reading: Reading) -> float:
+        """``reading``'s words/s as a multiple of the float pipeline's."""
+        return reading.words_per_second / max(self.float_torch.words_per_second, 1e-9)
+
+    def within_gate(self, reading: Reading) -> bool:
+        """Within the F1 gate and at least ``min_speedup`` times as fast as the float pipeline."""
+        return (
+            self.drop(reading) <= self.settings.max_f1_drop + 1e-9
+            and self.speedup(reading) >= self.settings.min_speedup - 1e-9
+        )
+
     def refusal(self) -> str:
         """One line: why no int8 copy is shipped, the figures, and the flags that change it."""
         if not self.recipes:
             return f"optimize: no int8 recipe could be made: {' '.join(self.skipped.values())}"
+        accurate = [r for r in self.recipes if self.drop(r) <= self.settings.max_f1_drop + 1e-9]
+        if accurate:
+            figures = "; ".join(f"{r.name} {self.speedup(r):.2f}x" for r in accurate)
+            return (
+                f"optimize: no int8 recipe within the F1 gate reads at least {self.settings.min_speedup:g}x "
+                f"the float pipeline's {self.float_torch.words_per_second:,.0f} words/s on dev: {figures}. "
+                "Pass --else-float to save the float one; static recipes (--calibration corpus/train.spacy) "
+                "read batched, dynamic ones each sequence alone unless batch_invariant is false"
+            )
         best = min(self.recipes, key=self.drop)
         figures = "; ".join(f"{r.name} {100 * r.scores.f:.2f} ({-self.drop(r):+.2f})" for r in self.recipes)
         return (
@@ -175,6 +212,7 @@ class OptimizeResult:
             "recipes_tried": list(self.settings.recipes),
             "calibration_docs": self.settings.calibration_docs,
             "speed_tolerance": self.settings.speed_tolerance,
+            "min_speedup": self.settings.min_speedup,
             "timing": {"rounds": self.settings.timing.rounds, "max_words": self.settings.timing.max_words},
             "float_torch": self.float_torch.as_dict(),
             "float_onnx": self.float_onnx.as_dict(self.float_torch),
@@ -256,10 +294,10 @@ def calibration_batches(
 
 
 def choose(result: OptimizeResult, settings: OptimizeSettings) -> Optional[Reading]:
-    """The recipe to ship: of those within the F1 gate, the ones within ``speed_tolerance`` of the fastest
-    one's words/s, and of these a batch-invariant one losing the least dev F1 (then the fastest); None if
-    none passes."""
-    passing = [r for r in result.recipes if result.drop(r) <= settings.max_f1_drop + 1e-9]
+    """The recipe to ship: of those within the gate (F1 and speed over float), the ones within
+    ``speed_tolerance`` of the fastest one's words/s, and of these a batch-invariant one losing the least
+    dev F1 (then the fastest); None if none passes."""
+    passing = [r for r in result.recipes if result.within_gate(r)]
     if not passing:
         return None
     fastest = max(r.words_per_second for r in passing)
