@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import logging
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy
 import pytest
 import torch
-from tiny_models import save_rigged_classifier
+from tiny_models import save_rigged_classifier, with_int8_graph
 
 from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
 from spacy_bert_ner.hf import onnx_export, options
@@ -32,6 +33,16 @@ WORDS = ["John", "Smith", "visited", "Paris", "."]
 @pytest.fixture(scope="module")
 def rigged_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_rigged_classifier(tmp_path_factory.mktemp("rigged"), {"John": "B-PER", "Paris": "B-LOC"})
+
+
+@pytest.fixture(scope="module")
+def rigged_int8_dir(rigged_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return with_int8_graph(rigged_dir, tmp_path_factory.mktemp("rigged-int8"))
+
+
+@pytest.fixture(scope="module")
+def tiny_int8_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return with_int8_graph(tiny_model_dir, tmp_path_factory.mktemp("tiny-int8"))
 
 
 @pytest.fixture(scope="module")
@@ -168,20 +179,30 @@ def test_recipes_say_what_they_need() -> None:
 
 
 def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
-    rigged_dir: Path, tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
+    rigged_dir: Path,
+    rigged_int8_dir: Path,
+    tiny_model_dir: Path,
+    tiny_int8_dir: Path,
+    tiny_sentences: list[list[str]],
+    tmp_path: Path,
 ) -> None:
-    full, int8 = load_token_classifier(str(rigged_dir)), load_token_classifier(str(rigged_dir), dtype="int8")
+    full = load_token_classifier(str(rigged_dir))
+    int8 = load_token_classifier(str(rigged_int8_dir), dtype="int8")
     assert (full.runtime.name, int8.runtime.name) == ("torch", "onnx")
     assert int8.predict([WORDS])[0].label_ids.tolist() == full.predict([WORDS])[0].label_ids.tolist()
     assert int8.predict([WORDS])[0].scores == pytest.approx(full.predict([WORDS])[0].scores, abs=0.05)
     # variants share the graphs: no second quantization; back in float32, torch reads again
     assert int8.variant(context=0).runtime.session is int8.runtime.session  # type: ignore[attr-defined]
     assert int8.variant(dtype="float32").runtime.name == "torch"
+    # reading never quantizes: an int8 reading of a folder without a graph names the command that makes one
+    with pytest.raises(ConfigError, match=r'dtype "int8" reads the int8 ONNX graph that optimize saves .*: '):
+        full.variant(dtype="int8")
     # an int8 graph made for a variant (tune --dtypes) is not saved with the float pipeline
+    full.graphs.make("int8")
     assert full.variant(dtype="int8").runtime.name == "onnx"
     full.save_pretrained(tmp_path / "float")
     assert not (tmp_path / "float" / "onnx").exists()
-    tiny8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
+    tiny8 = load_token_classifier(str(tiny_int8_dir), dtype="int8")
     tiny8.save_pretrained(tmp_path / "saved")
     assert sorted(p.name for p in (tmp_path / "saved" / "onnx").iterdir()) == ["graphs.json", "int8.onnx"]
     assert json.loads((tmp_path / "saved" / "onnx" / "graphs.json").read_text()) == {
@@ -202,9 +223,9 @@ def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
 
 
 def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
-    tiny_model_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
+    tiny_int8_dir: Path, tiny_sentences: list[list[str]], tmp_path: Path
 ) -> None:
-    int8 = load_token_classifier(str(tiny_model_dir), dtype="int8")
+    int8 = load_token_classifier(str(tiny_int8_dir), dtype="int8")
     assert int8.graphs.made["int8"]["recipe"] == "dynamic-per-channel-7bit" and int8.reads_alone
     sentences = tiny_sentences[:40]
     assert {len(b["input_ids"]) for b in int8.model_inputs(sentences)} == {1}
@@ -258,7 +279,9 @@ def test_a_saved_float32_graph_is_read_by_default(
         assert a.scores == pytest.approx(b.scores, abs=1e-5)
 
 
-def test_runtime_and_dtype_that_cannot_go_together_are_one_line(rigged_dir: Path) -> None:
+def test_runtime_and_dtype_that_cannot_go_together_are_one_line(
+    rigged_dir: Path, rigged_int8_dir: Path
+) -> None:
     with pytest.raises(
         ConfigError, match=r'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx"'
     ):
@@ -266,7 +289,7 @@ def test_runtime_and_dtype_that_cannot_go_together_are_one_line(rigged_dir: Path
     with pytest.raises(ConfigError, match=r'runtime "onnx" reads on the CPU; on a GPU set runtime "auto"'):
         load_token_classifier(str(rigged_dir), runtime="onnx", device="cuda:0")
     # on a GPU, an int8 pipeline reads its float weights with torch (CI has no GPU: the choice itself)
-    int8 = load_token_classifier(str(rigged_dir), dtype="int8")
+    int8 = load_token_classifier(str(rigged_int8_dir), dtype="int8")
     with pytest.warns(ConfigWarning, match=r'dtype "int8" is a CPU reading \(ONNX Runtime\); on cuda:0'):
         assert onnx_dtype(int8.options, int8.graphs, torch.device("cuda:0")) is None
     assert onnx_dtype(int8.options, int8.graphs, torch.device("cpu")) == "int8"
@@ -274,13 +297,25 @@ def test_runtime_and_dtype_that_cannot_go_together_are_one_line(rigged_dir: Path
         load_token_classifier(str(rigged_dir), dtype="bfloat16", runtime="onnx")
 
 
-def test_without_the_onnx_extra_int8_names_it(rigged_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_onnx_extra_int8_names_it(
+    rigged_dir: Path, rigged_int8_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # making a graph (tune --dtypes int8, optimize) needs the whole extra
     monkeypatch.setattr(onnx_export, "ONNX_MODULES", ("onnx", "no_such_module_here"))
     with pytest.raises(
         ConfigError,
         match=r'needs no_such_module_here: install the onnx extra: pip install "spacy-bert-ner\[onnx\]"',
     ):
-        load_token_classifier(str(rigged_dir), dtype="int8")
+        load_token_classifier(str(rigged_dir)).graphs.make("int8")
+    # reading a saved one needs ONNX Runtime
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else find_spec(name, *a)
+    )
+    with pytest.raises(
+        ConfigError, match=r'needs onnxruntime: install the onnx extra: pip install "spacy-bert-ner\[onnx\]"'
+    ):
+        load_token_classifier(str(rigged_int8_dir), dtype="int8")
 
 
 def test_the_runtime_requirement_is_the_onnx_extra_pin() -> None:
@@ -295,12 +330,12 @@ def test_the_runtime_requirement_is_the_onnx_extra_pin() -> None:
     assert ONNX_RUNTIME_REQUIREMENT in extra
 
 
-def test_int8_reads_in_worker_processes(rigged_dir: Path) -> None:
+def test_int8_reads_in_worker_processes(rigged_int8_dir: Path) -> None:
     """Each forked worker opens its own ONNX Runtime session (a session's threads do not survive a fork)."""
     import spacy
 
     nlp = spacy.blank("en")
-    nlp.add_pipe("bert_ner", config={"model": str(rigged_dir), "dtype": "int8"})
+    nlp.add_pipe("bert_ner", config={"model": str(rigged_int8_dir), "dtype": "int8"})
     texts = ["John visited Paris ."] * 6
     alone = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
     forked = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, n_process=2, batch_size=2)]

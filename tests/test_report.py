@@ -287,6 +287,13 @@ def test_the_report_says_which_reading_was_shipped(tmp_path: Path) -> None:
     )
     assert "(-0.12, gate 0.3), 2.50x its words/s on dev" in page
     assert "<b>hf-float</b> ships the float pipeline: no int8 recipe kept dev F1 within 0.3 points" in page
+    slow = tmp_path / "slow.json"
+    slow.write_text(json.dumps({**optimize_json("float32", 0.12), "min_speedup": 3.0}))
+    slow_page = build_report([], [], optimize_reports={"hf-slow": load_optimize_report("hf-slow", slow)})
+    assert (
+        "<b>hf-slow</b> ships the float pipeline: no int8 recipe within 0.3 points of its dev F1 read at "
+        "least 3x its words/s (best 2.50x)"
+    ) in slow_page
     assert "<td>int8 static <b>(shipped)</b></td>" in page and "<td>2,500</td>" in page
     with pytest.raises(DataError, match=r"--optimize x=.*: no 'shipped'; not an optimize.json"):
         (tmp_path / "bad.json").write_text("{}")

@@ -14,7 +14,7 @@ import spacy
 import torch
 from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus
-from tiny_models import save_rigged_classifier
+from tiny_models import save_rigged_classifier, with_int8_graph
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
@@ -557,7 +557,7 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
         ConfigError, match=r"--dtypes: choose from float32, bfloat16, float16, int8, got int4"
     ):
         tune(nlp, dev_path, TuneSettings(dtypes=["int4"], progress=False))
-    bert_ner(rigged_dir, dtype="int8").to_disk(tmp_path / "int8")
+    bert_ner(with_int8_graph(rigged_dir, tmp_path / "rigged-int8"), dtype="int8").to_disk(tmp_path / "int8")
     assert (tmp_path / "int8" / "bert_ner" / "model" / "onnx" / "int8.onnx").is_file()
     loaded = spacy.load(tmp_path / "int8")
     assert loaded.get_pipe("bert_ner").classifier.runtime.name == "onnx"

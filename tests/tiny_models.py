@@ -202,3 +202,14 @@ def bert_ner(model: Path | str, **config) -> spacy.Language:
 
 def ents_of(doc: Doc) -> list[tuple[int, int, str]]:
     return [(e.start, e.end, e.label_) for e in doc.ents]
+
+
+def with_int8_graph(source: Path, folder: Path, recipe: str = "dynamic-per-channel-7bit") -> Path:
+    """A copy of the model folder ``source`` in ``folder`` with an int8 ONNX graph made by ``recipe`` (what
+    ``optimize`` saves; a reading never makes one)."""
+    from spacy_bert_ner.hf.classifier import load_token_classifier
+
+    classifier = load_token_classifier(str(source))
+    classifier.graphs.make("int8", recipe)
+    classifier.variant(dtype="int8").save_pretrained(folder)
+    return folder

@@ -191,7 +191,8 @@ class TokenClassifier:
 
     def variant(self, **changes: Any) -> "TokenClassifier":
         """This classifier with other reading options (:meth:`ReadingOptions.replace`), sharing its model,
-        tokenizer and ONNX graphs (``dtype="int8"`` makes an int8 graph if there is none)."""
+        tokenizer and ONNX graphs (``dtype="int8"`` needs an int8 graph: saved, or made by
+        :meth:`OnnxGraphs.make <.onnx_runtime.OnnxGraphs.make>`)."""
         options = self.options.replace(**changes)
         return TokenClassifier(self.model, self.tokenizer, options, self.source, self.graphs)
 

@@ -1,10 +1,11 @@
 """The ONNX graphs a token classifier reads with ONNX Runtime: kept per dtype, saved beside its weights.
 
 onnx and onnxruntime only (the ``onnx`` extra; no spaCy). A model folder may hold ``onnx/float32.onnx`` and
-``onnx/int8.onnx`` (:data:`ONNX_DIR`) with ``onnx/graphs.json`` naming how each was made. A graph the
-folder lacks is made when first read: float32 exported from the torch model, int8 quantized from that by
-the default recipe (``optimize`` saves one chosen on dev instead). Sessions are opened lazily in each
-process, since ONNX Runtime's thread pool does not survive a fork (``nlp.pipe(n_process=...)``).
+``onnx/int8.onnx`` (:data:`ONNX_DIR`) with ``onnx/graphs.json`` naming how each was made. Reading never
+quantizes: an int8 graph is one the folder holds (``optimize`` saves one chosen on dev) or one made on purpose
+(:meth:`OnnxGraphs.make`, as ``tune --dtypes int8`` does); a float32 graph the folder lacks is exported from
+the torch model when a reading asks for it (lossless). Sessions are opened lazily in each process, since
+ONNX Runtime's thread pool does not survive a fork (``nlp.pipe(n_process=...)``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ ONNX_DTYPES = ("float32", "int8")
 # meta["requirements"], so `spacy package` puts it in the package's requirements. Same pin as setup.cfg's
 # onnx extra (tests/test_onnx.py checks).
 ONNX_RUNTIME_REQUIREMENT = "onnxruntime>=1.20,<2"
+NO_INT8_GRAPH = (
+    'dtype "int8" reads the int8 ONNX graph that optimize saves beside the weights (onnx/int8.onnx), and '
+    "{where} has none: python -m spacy_bert_ner optimize PIPELINE OUTPUT --dev corpus/dev.spacy makes one "
+    '(its recipe chosen on dev), or read dtype "float32"'
+)
 
 
 def _remove_in_owner(folder: Path, owner: int) -> None:
@@ -76,6 +82,7 @@ class OnnxGraphs:
 
     def __init__(self, model: torch.nn.Module, folder: Path | None = None) -> None:
         self.model = model
+        self.where = str(folder) if folder is not None else "this model"
         self.paths: dict[str, Path] = {}
         self.made: dict[str, dict[str, Any]] = {}  # dtype -> how its graph was made (graphs.json)
         self.sessions: dict[str, OnnxSession] = {}
@@ -105,7 +112,20 @@ class OnnxGraphs:
         return self._scratch
 
     def path(self, dtype: str) -> Path:
-        """The graph in ``dtype`` ("float32" or "int8"), made now if this classifier has none yet."""
+        """The graph in ``dtype`` ("float32" or "int8"): float32 exported now if there is none; a missing
+        int8 graph raises :class:`ConfigError` naming the command that makes one."""
+        if dtype not in ONNX_DTYPES:
+            raise ConfigError(f"ONNX Runtime reads dtype float32 or int8, not {dtype!r}")
+        if dtype not in self.paths:
+            if dtype == "int8":
+                raise ConfigError(NO_INT8_GRAPH.format(where=self.where))
+            self.make(dtype)
+        return self.paths[dtype]
+
+    def make(self, dtype: str, recipe: str = DEFAULT_RECIPE) -> Path:
+        """The graph in ``dtype``, made now from the float model if there is none: float32 exported, int8
+        quantized from that by ``recipe``. Not kept: saved only if a classifier reads it (its runtime's
+        ``save``)."""
         if dtype not in ONNX_DTYPES:
             raise ConfigError(f"ONNX Runtime reads dtype float32 or int8, not {dtype!r}")
         if dtype not in self.paths:
@@ -113,14 +133,11 @@ class OnnxGraphs:
             if dtype == "float32":
                 self.paths[dtype] = export_onnx(self.model, self._scratch_dir() / "float32.onnx")
                 self.made[dtype] = {"exporter": "torch.onnx.export(dynamo=True)"}
-            else:  # not kept: saved only if the classifier reads it (TokenClassifier.save_pretrained)
-                self.paths[dtype] = self._quantized(DEFAULT_RECIPE)
-                self.made[dtype] = {"recipe": DEFAULT_RECIPE}
+            else:
+                out = self._scratch_dir() / f"int8-{recipe}.onnx"
+                self.paths[dtype] = quantize_graph(self.path("float32"), out, recipe_named(recipe))
+                self.made[dtype] = {"recipe": recipe}
         return self.paths[dtype]
-
-    def _quantized(self, recipe: str) -> Path:
-        out = self._scratch_dir() / f"int8-{recipe}.onnx"
-        return quantize_graph(self.path("float32"), out, recipe_named(recipe))
 
     def put(self, dtype: str, path: Path, made: dict[str, Any]) -> None:
         """Read ``dtype`` from the graph at ``path`` from now on (made as ``made`` says); it is saved with the

@@ -45,8 +45,9 @@ class ReadingOptions:
         (benchmarks/inference.py).
     temperature: divides the logits before the softmax (``tune`` fits it); 1 keeps the model's own scores.
     dtype: the precision the model reads in: "float32", "bfloat16", "float16" (torch weights in that dtype),
-        or "int8": an int8 ONNX graph read by ONNX Runtime on the CPU (:mod:`~spacy_bert_ner.hf.quantize`;
-        ``optimize`` saves one chosen on dev, else one is made by the default recipe when first read).
+        or "int8": the int8 ONNX graph ``optimize`` saved in the model folder (a recipe of
+        :mod:`~spacy_bert_ner.hf.quantize` chosen on dev), read by ONNX Runtime on the CPU; a folder without
+        one is an error naming the command.
     runtime: what runs the forward pass: "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the
         ``onnx`` extra); "auto": ONNX Runtime when the model folder holds a graph in ``dtype``
         (``onnx/<dtype>.onnx``) or the dtype is int8, and the device is the CPU, else torch.

@@ -187,9 +187,13 @@ def with_option(setting: InputSetting, name: str, value: Any) -> InputSetting:
 
 
 def classifier_for(component: BertNER, setting: InputSetting) -> TokenClassifier:
-    """The component's classifier reading as ``setting`` says (sharing its model)."""
+    """The component's classifier reading as ``setting`` says (sharing its model); an int8 setting on a
+    pipeline without an int8 graph makes one by the default recipe first (a reading never quantizes)."""
+    options = dict(setting.options)
     try:
-        return component.classifier.variant(**dict(setting.options))
+        if options.get("dtype") == "int8":
+            component.classifier.graphs.make("int8")
+        return component.classifier.variant(**options)
     except ConfigError as err:
         raise ConfigError(f"input setting '{setting.describe()}': {err}") from None
 

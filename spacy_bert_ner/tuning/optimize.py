@@ -333,6 +333,7 @@ def optimize(
     torch_reader = TokenClassifier(base.model, base.tokenizer, float_options, base.source, graphs)
     float_torch = _read("float32 torch", "the float pipeline", component, torch_reader, data, retune=False)
     made = time.perf_counter()
+    graphs.make("float32")
     onnx_reader = torch_reader.variant(runtime="onnx")
     float_onnx = _read("float32 onnx", "the float graph", component, onnx_reader, data, retune=False)
     float_onnx.seconds_to_make = time.perf_counter() - made
