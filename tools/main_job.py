@@ -525,16 +525,31 @@ def test_f1(result: dict[str, Any]) -> str:
     return pct(result["test_f"]) if result["rc"] == 0 else "did not learn"
 
 
+def spacy_cell(result: dict[str, Any]) -> str:
+    """One spaCy-route run: test F1 (or why none), steps taken (best), wall time."""
+    f1 = pct(result["test_f"]) if result["rc"] == 0 and result["test_f"] is not None else "did not learn"
+    mark = " †" if result.get("beside") else ""
+    return (
+        f"{f1} at {result['planned_steps']:,} ({result['best_step']:,}), "
+        f"{minutes(result['train_seconds'])}{mark}"
+    )
+
+
 def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
     """docs/own-data.md's small-corpora table: the documented path's test F1 beside the sweep's, train time,
-    and tune's dev and test F1 before and after."""
+    tune's dev and test F1 before and after, and the spaCy route's test F1 at each budget run."""
     lines = header(
         "corpus", "train sentences", "test F1, as documented", "steps (best)", "train time",
         "sweep: best by dev F1 (its test F1)", "sweep: best test F1", "`tune` dev F1", "`tune` test F1",
+        "spaCy route test F1: steps (best), train time",
     )  # fmt: skip
     cpus = set()
     for name in sorted(corpora, key=corpus_order):
-        variants = corpora[name]
+        every = corpora[name]
+        variants = {k: v for k, v in every.items() if v.get("route") != "spacy"}
+        spacy_runs = sorted(
+            (v for v in every.values() if v.get("route") == "spacy"), key=lambda v: v["planned_steps"]
+        )
         documented = variants["documented"]
         cpus.add(documented["cpu"])
         swept = len(variants) > 1  # the documented run and at least one variant of it
@@ -554,15 +569,18 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
                 f"{pct(by_test['test_f'])} ({by_test['variant']})" if by_test else no_sweep,
                 f"{pct(tune['dev_before'])} → {pct(tune['dev_after'])}" if tune else "–",
                 f"{pct(tune['test_before'])} → {pct(tune['test_after'])}" if tune else "–",
+                "; ".join(spacy_cell(v) for v in spacy_runs) or "not run",
             )
         )
-    variants = sorted({v for corpus in corpora.values() for v in corpus})
+    variants = sorted({v for corpus in corpora.values() for v in corpus if not v.startswith("spacy-")})
     notes = [
         "Test F1: `train-hf`'s word-level seqeval on the test sentences (gold tokens), best checkpoint; "
         "`tune` columns: `spacy evaluate` of the assembled pipeline before and after `tune` on dev. "
         f"Variants run: {', '.join(f'`{v}`' for v in variants)} (`documented`: the command as given; "
         "`benchmarks/own_data.py` lists the others' overrides). Train time: `train-hf`'s train_runtime, "
-        "evaluations of dev included. "
+        "evaluations of dev included. spaCy route: `spacy train configs/bert_ner_cpu.cfg` with MiniLM and "
+        "`--training.max_steps` as given (own-data.md's workflow passes it as `--vars.spacy_max_steps`), "
+        "`spacy evaluate` of model-best on test; its time is the whole `spacy train` run. "
         f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
         *sorted(
             {
