@@ -9,13 +9,12 @@ Run every benchmark from the repository root as a module (``python -m benchmarks
 from __future__ import annotations
 
 import os
-import statistics
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from spacy_bert_ner.host import this_host
+from spacy_bert_ner.tuning.timing import Rounds  # noqa: F401 (the benchmarks' timing is the library's)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"  # convert's DocBins in the project folder (project.yml writes them there)
@@ -63,44 +62,6 @@ def timed(run: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, An
     start = time.perf_counter()
     output = run(*args, **kwargs)
     return time.perf_counter() - start, output
-
-
-@dataclass
-class Rounds:
-    """The wall seconds of each timed round of one method: the best (fastest) round is the figure a table
-    reports, the median and the slowest show how much the machine moved it."""
-
-    seconds: list[float] = field(default_factory=list)
-
-    def add(self, seconds: float) -> float:
-        self.seconds.append(seconds)
-        return seconds
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def worst(self) -> float:
-        return max(self.seconds)
-
-    @property
-    def spread(self) -> float:
-        """How much longer the slowest round took than the best: ``worst / best - 1`` (0.26: 26% longer);
-        0 with one round."""
-        return self.worst / self.best - 1
-
-    def spread_cell(self) -> str:
-        """The spread as a table cell (``+26%``); ``-`` with one round, which has none."""
-        return "-" if len(self.seconds) < 2 else f"+{self.spread * 100:.0f}%"
-
-    def median_rate_cell(self, work: float) -> str:
-        """``work`` per second of the median round (words/s) as a table cell; ``-`` with one round."""
-        return "-" if len(self.seconds) < 2 else f"{work / self.median:,.0f}"
 
 
 # -- tables ------------------------------------------------------------------------------------------------

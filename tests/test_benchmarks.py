@@ -155,3 +155,19 @@ def test_small_corpora_cut_after_the_nth_sentence(n: int, kept: list[str], count
 
     lines = ["-DOCSTART- -X- -X- O\n", "\n", "EU B-ORG\n", "rejects O\n", "\n", "Peter B-PER\n"]
     assert first_sentences(lines, n) == (kept, counted)
+
+
+def test_the_spacy_routes_dev_curve_is_read_from_its_console_table() -> None:
+    """benchmarks.own_data's spaCy-route runs: (step, ents_f) per evaluation, found from the row's end (the
+    loss columns' names hold spaces)."""
+    from benchmarks.own_data import dev_curve
+
+    console = (
+        "E    #       LOSS TRANS...  LOSS NER  ENTS_F  ENTS_P  ENTS_R  SCORE \n"
+        "---  ------  -------------  --------  ------  ------  ------  ------\n"
+        "  0       0         123.45     50.00    0.00    0.00    0.00    0.00\n"
+        "✔ Saved pipeline to output directory\n"
+        " 12     200        1000.00   3000.12   34.80   54.44   25.58    0.35\n"
+    )
+    assert dev_curve(console) == [(0, 0.0), (200, 0.348)]
+    assert dev_curve("no table here") == []

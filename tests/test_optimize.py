@@ -44,7 +44,7 @@ TEXTS = [" ".join(words) for words, _ in DEV]
 
 
 def settings(**changes) -> OptimizeSettings:
-    from spacy_bert_ner.tuning.forward import Timing
+    from spacy_bert_ner.tuning.timing import Timing
 
     # a tiny model's int8 graph need not read faster than torch: min_speedup 0 unless a test sets it
     return OptimizeSettings(**{"timing": Timing(1, 50), "progress": False, "min_speedup": 0.0, **changes})

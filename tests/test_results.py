@@ -58,6 +58,11 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
             "documented": small_run("documented", 1, 0.0, 0.0),
             "lr2e-4": small_run("lr2e-4", 0, 0.3, 0.2),
             "steps1200": small_run("steps1200", 0, 0.2, 0.25),
+            # the spaCy route: its own column, not the sweep's (its test F1 0.5 would beat the sweep's)
+            "spacy-steps600": {**small_run("spacy-steps600", 0, 0.6, 0.5), "route": "spacy",
+                               "planned_steps": 600, "best_step": 400, "train_seconds": 660.0},
+            "spacy-steps200": {**small_run("spacy-steps200", 1, 0.01, None), "route": "spacy",
+                               "planned_steps": 200, "best_step": 200, "beside": "tests"},
         },
     }  # fmt: skip
     for corpus, variants in runs.items():
@@ -68,8 +73,11 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
     rows = [line for line in table.splitlines() if line.startswith("| wnut17")]
     assert rows[0].startswith("| wnut17-100 | 100 | **did not learn** | 450 (250) | 5.0 min |")
     assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | – | – |" in rows[0]
+    assert rows[0].endswith(
+        "| did not learn at 200 (200), 5.0 min †; 50.00 at 600 (400), 11.0 min |"
+    )  # fewest steps first
     assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min † | not run | not run | "
-                            "50.00 → 52.00 | 41.00 → 40.90 |")  # fmt: skip
+                            "50.00 → 52.00 | 41.00 → 40.90 | not run |")  # fmt: skip
     assert "CPU: CPU X, 2 cores" in table and "† Ran beside a CI run on the same 2 cores" in table
 
 

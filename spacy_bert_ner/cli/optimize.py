@@ -81,8 +81,8 @@ def optimize_cli(
     --speed-tolerance of its words/s, the one losing the least F1), with optimize.json.
     Refuses, with the figures, when none is within it (needs the onnx extra)."""
     from ..scores import percent
-    from ..tuning.forward import Timing
     from ..tuning.optimize import OptimizeSettings, default_recipes, optimize_pipeline
+    from ..tuning.timing import Timing
 
     def run():
         settings = OptimizeSettings(

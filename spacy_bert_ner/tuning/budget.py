@@ -1,10 +1,11 @@
 """What each reading ``tune`` tries costs, and the speed budget the chosen one must keep.
 
 A reading's cost is the time it takes to read the first dev docs (:func:`.forward.time_settings`, the best of
-a few round-robin rounds): words per second, and its time relative to the reference reading (context 0, one
-sentence per input: the cheapest way to label sentences, and what the bare batched forward pass of the model
-does). ``--max-time-ratio`` and ``--min-words-per-second`` keep the choice among readings within budget; the
-objective picks among those. Costs can be given instead (``costs``), so a budget is testable without a clock.
+a few round-robin rounds, :mod:`.timing`): words per second, and its time relative to the reference reading
+(context 0, one sentence per input: the cheapest way to label sentences, and what the bare batched forward
+pass of the model does). ``--max-time-ratio`` and ``--min-words-per-second`` keep the choice among readings
+within budget; the objective picks among those. Costs can be given instead (``costs``), so a budget is
+testable without a clock.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Mapping, Optional
 
 from ..errors import ConfigError
 from .forward import InputSetting
+from .timing import Rounds
 
 # The reading every time ratio is relative to: each sentence its own input, no context.
 REFERENCE = InputSetting.of(True, context=0, pack_sentences=False)
@@ -28,19 +30,29 @@ class Cost:
     words_per_second: float
     time_ratio: float  # seconds / the reference reading's seconds
     time_x_fastest: float  # seconds / the fastest reading's seconds
+    rounds: Optional[Rounds] = None  # every timing round, when timed here (not when costs were given)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "forward_seconds": round(self.seconds, 3),
             "words_per_second": round(self.words_per_second, 1),
             "time_ratio": round(self.time_ratio, 3),
             "time_x_fastest": round(self.time_x_fastest, 3),
         }
+        if self.rounds is not None:
+            words = self.words_per_second * self.seconds
+            out.update(self.rounds.as_dict(words))
+        return out
 
 
-def costs_of(seconds: Mapping[InputSetting, float], n_words: int) -> dict[InputSetting, Cost]:
+def costs_of(
+    seconds: Mapping[InputSetting, float],
+    n_words: int,
+    rounds: Optional[Mapping[InputSetting, Rounds]] = None,
+) -> dict[InputSetting, Cost]:
     """Each reading's words/s and time relative to :data:`REFERENCE` (which ``seconds`` must hold) and to the
-    fastest reading."""
+    fastest reading; with ``rounds`` (each reading's timing rounds, whose best is its ``seconds``), their
+    median and spread too."""
     if REFERENCE not in seconds:
         raise ConfigError(
             f"tune: the reference reading ({REFERENCE.describe()}) was not timed; it is what every time "
@@ -53,7 +65,7 @@ def costs_of(seconds: Mapping[InputSetting, float], n_words: int) -> dict[InputS
             )
     reference, fastest = seconds[REFERENCE], min(seconds.values())
     return {
-        setting: Cost(taken, n_words / taken, taken / reference, taken / fastest)
+        setting: Cost(taken, n_words / taken, taken / reference, taken / fastest, (rounds or {}).get(setting))
         for setting, taken in seconds.items()
     }
 

@@ -8,7 +8,7 @@ skipping gold spans without annotation, so the dev scores tune reports are the o
 
 from __future__ import annotations
 
-import time
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -29,6 +29,7 @@ from ..hf.classifier import (
 from ..hf.options import FORWARD_OPTIONS, Aggregation, reading_options
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
+from .timing import Rounds, Timing, round_robin, sample_of
 
 PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs batched across them
 
@@ -218,40 +219,18 @@ def forward(component: BertNER, docs: Sequence[Doc], setting: InputSetting, bar:
     return Cached(setting, inputs, pieces)
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How readings are timed: the best of ``rounds`` round-robin passes over the first dev docs, up to
-    ``max_words`` words (one pass is noisy on a shared machine: 25% between runs was seen)."""
-
-    rounds: int = 3
-    max_words: int = 10_000
-
-    def __post_init__(self) -> None:
-        if self.rounds < 1 or self.max_words < 1:
-            raise ConfigError(f"--timing-rounds and --timing-words must be 1 or more, got {self}")
-
-
 def time_settings(
     component: BertNER, docs: Sequence[Doc], settings: Sequence[InputSetting], timing: Timing
-) -> tuple[dict[InputSetting, float], int]:
-    """Seconds per setting for reading a sample of ``docs`` (the best of ``timing.rounds`` round-robin
-    rounds, so every setting sees the same machine weather), and the sample's word count."""
-    sample: list[Doc] = []
-    words = 0
-    for doc in docs:
-        if sample and words >= timing.max_words:
-            break
-        sample.append(doc)
-        words += sum(not token.is_space for token in doc)
+) -> tuple[dict[InputSetting, Rounds], int]:
+    """Each setting's rounds of reading a sample of ``docs`` (:func:`~.timing.round_robin`), and the sample's
+    word count."""
+    sample, words = sample_of(docs, timing.max_words)
     classifiers = {setting: classifier_for(component, setting) for setting in settings}
-    best: dict[InputSetting, float] = {}
-    for _ in range(timing.rounds):
-        for setting, classifier in classifiers.items():
-            start = time.perf_counter()
-            read_pieces(component, classifier, sample, setting.sentences)
-            taken = time.perf_counter() - start
-            best[setting] = min(best.get(setting, taken), taken)
-    return best, words
+    runs = {
+        setting: functools.partial(read_pieces, component, classifier, sample, setting.sentences)
+        for setting, classifier in classifiers.items()
+    }
+    return round_robin(runs, timing.rounds), words
 
 
 def forward_all(

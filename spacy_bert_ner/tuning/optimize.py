@@ -15,6 +15,7 @@ dynamic recipe reads each sequence alone.
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -36,7 +37,6 @@ from .calibration import fit_temperature
 from .forward import (
     Cached,
     Dataset,
-    Timing,
     bert_ner_component,
     current_setting,
     decode,
@@ -47,6 +47,7 @@ from .forward import (
 )
 from .run import Objective, settings_of, thresholds_for, write_tuned
 from .thresholds import score
+from .timing import Rounds, Timing, round_robin, sample_of
 
 # Tried by default: the dynamic recipes that kept the CPU profile's dev F1 within 0.3 points when all were
 # measured (docs/measurements.md, "int8": the static ones lost more, or read slower; the fused one without
@@ -131,6 +132,8 @@ class Reading:
     words_per_second: float = 0.0
     seconds_to_make: float = 0.0
     batch_invariant: bool = True  # a text's entities do not depend on the texts read beside it
+    rounds: Optional[Rounds] = None  # every timing round (the best gives words_per_second)
+    timed_words: int = 0  # the words of the timing sample
 
     def as_dict(self, float_reading: Optional["Reading"] = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -143,6 +146,8 @@ class Reading:
             "seconds_to_make": round(self.seconds_to_make, 1),
             "batch_invariant": self.batch_invariant,
         }
+        if self.rounds is not None:
+            out.update(self.rounds.as_dict(self.timed_words))
         if float_reading is not None:
             out["f1_drop"] = round(100 * (float_reading.scores.f - self.scores.f), 3)
             out["speedup"] = round(self.words_per_second / max(float_reading.words_per_second, 1e-9), 3)
@@ -263,24 +268,15 @@ def _read(
 
 def _time(
     component: BertNER, readers: dict[str, TokenClassifier], docs: Sequence[Doc], timing: Timing
-) -> dict[str, float]:
-    """Words per second of each reader on the first dev docs up to ``timing.max_words`` words, the best of
-    ``timing.rounds`` round-robin rounds."""
-    sample: list[Doc] = []
-    words = 0
-    for doc in docs:
-        if sample and words >= timing.max_words:
-            break
-        sample.append(doc)
-        words += sum(not token.is_space for token in doc)
-    best: dict[str, float] = {}
-    for _ in range(timing.rounds):
-        for name, classifier in readers.items():
-            start = time.perf_counter()
-            read_pieces(component, classifier, sample, component.sentences)
-            taken = time.perf_counter() - start
-            best[name] = min(best.get(name, taken), taken)
-    return {name: words / seconds for name, seconds in best.items()}
+) -> tuple[dict[str, Rounds], int]:
+    """Each reader's rounds of reading the first dev docs up to ``timing.max_words`` words
+    (:func:`~.timing.round_robin`), and the sample's word count."""
+    sample, words = sample_of(docs, timing.max_words)
+    runs = {
+        name: functools.partial(read_pieces, component, classifier, sample, component.sentences)
+        for name, classifier in readers.items()
+    }
+    return round_robin(runs, timing.rounds), words
 
 
 def calibration_batches(
@@ -365,9 +361,10 @@ def optimize(
         reading.batch_invariant = reader.reads_alone or not recipe_graphs.batch_dependent("int8")
         result.recipes.append(reading)
         readers[recipe_name] = reader
-    speeds = _time(component, readers, data.docs, settings.timing)
+    timed, words = _time(component, readers, data.docs, settings.timing)
     for reading in [float_torch, float_onnx, *result.recipes]:
-        reading.words_per_second = speeds[reading.name]
+        reading.rounds, reading.timed_words = timed[reading.name], words
+        reading.words_per_second = timed[reading.name].rate(words)
     best = choose(result, settings)
     if best is not None:
         result.chosen, result.graph = best.name, paths[best.name]

@@ -27,7 +27,6 @@ from .calibration import Bin, expected_calibration_error, fit_temperature, relia
 from .forward import (
     Dataset,
     InputSetting,
-    Timing,
     bert_ner_component,
     current_setting,
     decode,
@@ -38,6 +37,7 @@ from .forward import (
 )
 from .held_out import HeldOut, check_held_out
 from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
+from .timing import Rounds, Timing
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,7 @@ def tune(
     )
     grid = list(dict.fromkeys([*grid, REFERENCE]))
     cache = forward_all(component, data.docs, grid, progress)
+    timed: Optional[dict[InputSetting, Rounds]] = None
     if costs is not None:
         missing = [setting.describe() for setting in cache if setting not in costs]
         if missing:
@@ -241,8 +242,9 @@ def tune(
         seconds = {setting: costs[setting] for setting in cache}
         n_words = sum(len(model_input.words) for model_input in cache[REFERENCE].inputs)
     else:
-        seconds, n_words = time_settings(component, data.docs, list(cache), timing)
-    cost = costs_of(seconds, n_words)
+        timed, n_words = time_settings(component, data.docs, list(cache), timing)
+        seconds = {setting: rounds.best for setting, rounds in timed.items()}
+    cost = costs_of(seconds, n_words, timed)
     allowed = within(budget, cost)
     trials: list[Trial] = []
     for setting, cached in cache.items():
