@@ -178,7 +178,7 @@ def bare_forward_method(model_dir: Path, batch_size: int = 32):
 
 def _decode_first_subtoken(id2label, order, batches, sentences, batch_size) -> list[Spans]:
     from spacy_bert_ner.bio import tags_to_spans
-    from spacy_bert_ner.hf.align import word_tags
+    from spacy_bert_ner.hf.finetune.align import word_tags
 
     out: list[Spans] = [[] for _ in sentences]
     for b, (encoding, best) in enumerate(batches):
@@ -232,7 +232,7 @@ def int8_model(model_dir: Path) -> Path:
         return model_dir
     import tempfile
 
-    from spacy_bert_ner.hf.classifier import load_token_classifier
+    from spacy_bert_ner.hf.inference.classifier import load_token_classifier
 
     out = Path(tempfile.mkdtemp(prefix="bench_int8_"))
     classifier = load_token_classifier(str(model_dir))

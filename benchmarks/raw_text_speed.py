@@ -111,7 +111,7 @@ def hf_pipeline_method(model: Any, tokenizer: Any, lines: list[list[str]], gold:
 
 def bare_method(name: str, model: Any, tokenizer: Any, lines: list[list[str]], gold: list[Spans]) -> Method:
     from spacy_bert_ner.bio import tags_to_spans
-    from spacy_bert_ner.hf.align import word_tags
+    from spacy_bert_ner.hf.finetune.align import word_tags
 
     def run() -> tuple:
         encodings = tokenizer(lines, is_split_into_words=True, add_special_tokens=True)

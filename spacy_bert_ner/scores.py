@@ -1,5 +1,5 @@
 """Entity scores: the one seqeval wrapper and the one JSON shape (the HF course's subword-level metric, built
-on them, is :mod:`spacy_bert_ner.hf.course_metric`).
+on them, is :mod:`spacy_bert_ner.hf.finetune.course_metric`).
 
 seqeval only (no spaCy, no torch), so the train-hf recipe, the parity check, tune and the report all
 use it. The shape is spaCy's own keys::

@@ -9,7 +9,7 @@ from tiny_models import CONLL_LABELS, SPECIAL_TOKENS
 from transformers import BertTokenizerFast
 
 from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.align import (
+from spacy_bert_ner.hf.finetune.align import (
     IGNORE,
     align_labels,
     check_label_set,

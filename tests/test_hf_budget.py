@@ -16,9 +16,9 @@ from transformers import TrainingArguments
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
-from spacy_bert_ner.hf.schedule import DevCurve, Evaluation, Plan, Schedule, plan_training
-from spacy_bert_ner.hf.settings import BudgetSection, load_settings
-from spacy_bert_ner.hf.verdict import not_learned, still_rising
+from spacy_bert_ner.hf.finetune.schedule import DevCurve, Evaluation, Plan, Schedule, plan_training
+from spacy_bert_ner.hf.finetune.settings import BudgetSection, load_settings
+from spacy_bert_ner.hf.finetune.verdict import not_learned, still_rising
 
 pytestmark = [
     pytest.mark.core,

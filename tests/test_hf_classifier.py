@@ -1,5 +1,5 @@
-"""hf/classifier.py: word alignment, aggregation, sliding windows, batching, reading options and load errors,
-on tiny checkpoints."""
+"""hf/inference/classifier.py: word alignment, aggregation, sliding windows, batching, reading options and
+load errors, on tiny checkpoints."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tiny_models import CONLL_LABELS, save_random_classifier, save_rigged_classi
 from transformers import BertConfig, BertModel
 
 from spacy_bert_ner.errors import ConfigError, ModelError
-from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
+from spacy_bert_ner.hf.inference.classifier import TokenClassifier, load_token_classifier
 
 pytestmark = pytest.mark.core
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import DataError, ModelError
-from spacy_bert_ner.hf.recipe import (
+from spacy_bert_ner.hf.finetune.recipe import (
     check_sentences,
     data_labels,
     entity_types,
@@ -27,7 +27,7 @@ from spacy_bert_ner.hf.recipe import (
     load_backbone,
     resolve_labels,
 )
-from spacy_bert_ner.hf.settings import HFTrainSettings, load_settings
+from spacy_bert_ner.hf.finetune.settings import HFTrainSettings, load_settings
 from spacy_bert_ner.training.train_hf import read_splits
 
 pytestmark = [

@@ -1,5 +1,5 @@
-"""hf/options.py: the reading options are declared once; the factory's config, its validation at add_pipe
-and TokenClassifier.variant follow from the declaration."""
+"""hf/inference/options.py: the reading options are declared once; the factory's config, its validation at
+add_pipe and TokenClassifier.variant follow from the declaration."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import spacy
 from thinc.api import ConfigValidationError
 
 from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.classifier import load_token_classifier
-from spacy_bert_ner.hf.options import NAMES, ReadingOptions, reading_options
+from spacy_bert_ner.hf.inference.classifier import load_token_classifier
+from spacy_bert_ner.hf.inference.options import NAMES, ReadingOptions, reading_options
 
 pytestmark = pytest.mark.core
 

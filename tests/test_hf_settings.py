@@ -16,8 +16,8 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.tagged import read_sentences
 from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.compat import evaluation_in_order, groups_by_length
-from spacy_bert_ner.hf.settings import load_settings, make_training_args
+from spacy_bert_ner.hf.finetune.compat import evaluation_in_order, groups_by_length
+from spacy_bert_ner.hf.finetune.settings import load_settings, make_training_args
 from spacy_bert_ner.scores import seqeval_scores
 
 pytestmark = [

@@ -65,7 +65,7 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
 
 
 def layer(name: str) -> str:
-    """``spacy_bert_ner.hf.recipe`` -> ``hf``; top-level modules are their own layer."""
+    """``spacy_bert_ner.hf.finetune.recipe`` -> ``hf``; top-level modules are their own layer."""
     parts = name.split(".")
     return parts[1] if len(parts) > 1 else parts[0]
 

@@ -21,8 +21,8 @@ from spacy_bert_ner.data.docs import sentences_to_doc
 from spacy_bert_ner.errors import DataError, ModelError
 from spacy_bert_ner.evaluation import parity as metrics
 from spacy_bert_ner.evaluation.parity import parity, predict
-from spacy_bert_ner.hf.course_metric import course_scores
-from spacy_bert_ner.hf.loading import label_names
+from spacy_bert_ner.hf.finetune.course_metric import course_scores
+from spacy_bert_ner.hf.inference.loading import label_names
 from spacy_bert_ner.scores import seqeval_scores
 
 # -- seqeval, by hand ---------------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ import torch
 from tiny_models import save_rigged_classifier, with_int8_graph
 
 from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
-from spacy_bert_ner.hf import onnx_export, options
-from spacy_bert_ner.hf.classifier import TokenClassifier, load_token_classifier
-from spacy_bert_ner.hf.onnx_export import export_onnx, linear_layers
-from spacy_bert_ner.hf.onnx_fusion import fuse_graph
-from spacy_bert_ner.hf.onnx_runtime import OnnxSession
-from spacy_bert_ner.hf.quantize import RECIPES, kept_float, quantize_graph, recipe_named
-from spacy_bert_ner.hf.runtimes import RUNTIMES, onnx_dtype
+from spacy_bert_ner.hf.export import onnx_export
+from spacy_bert_ner.hf.export.onnx_export import export_onnx, linear_layers
+from spacy_bert_ner.hf.export.onnx_fusion import fuse_graph
+from spacy_bert_ner.hf.export.quantize import RECIPES, kept_float, quantize_graph, recipe_named
+from spacy_bert_ner.hf.inference import options
+from spacy_bert_ner.hf.inference.classifier import TokenClassifier, load_token_classifier
+from spacy_bert_ner.hf.inference.graphs import OnnxSession
+from spacy_bert_ner.hf.inference.runtimes import RUNTIMES, onnx_dtype
 
 onnx = pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
 pytestmark = pytest.mark.core
@@ -153,7 +154,7 @@ def test_a_graph_that_cannot_be_fused_is_one_line(
     import onnxscript.rewriter.ort_fusions as fusions
     from onnx import TensorProto, helper
 
-    from spacy_bert_ner.hf import onnx_fusion
+    from spacy_bert_ner.hf.export import onnx_fusion
 
     fused = onnx_ir.to_proto(fusions.optimize_for_ort(onnx_ir.load(str(float_graph)))[0])
     attention = next(node for node in fused.graph.node if node.op_type == "Attention")
@@ -322,7 +323,7 @@ def test_the_runtime_requirement_is_the_onnx_extra_pin() -> None:
     """What optimize adds to a pipeline's requirements is setup.cfg's pin of onnxruntime."""
     import configparser
 
-    from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
+    from spacy_bert_ner.hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT
 
     config = configparser.ConfigParser()
     config.read(Path(__file__).parents[1] / "setup.cfg")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError, FusionError
-from spacy_bert_ner.hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT
+from spacy_bert_ner.hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT
 from spacy_bert_ner.host import this_host
 from spacy_bert_ner.scores import CountedScores
 from spacy_bert_ner.tuning import optimize as optimize_module
@@ -130,8 +130,8 @@ def test_a_copy_over_the_gate_is_refused_with_its_figures(
     real = optimize_module.quantize_graph
 
     def quantize_the_wrong_model(float_graph, output, recipe, calibration=()):
-        from spacy_bert_ner.hf.classifier import load_token_classifier
-        from spacy_bert_ner.hf.onnx_export import export_onnx
+        from spacy_bert_ner.hf.export.onnx_export import export_onnx
+        from spacy_bert_ner.hf.inference.classifier import load_token_classifier
 
         wrong = export_onnx(load_token_classifier(str(other)).model, tmp_path / "wrong.onnx")
         return real(wrong, output, recipe, calibration)
@@ -161,7 +161,7 @@ def test_a_copy_over_the_gate_is_refused_with_its_figures(
 def test_a_recipe_whose_graph_does_not_fuse_is_skipped_and_said(
     float_pipeline: Path, dev_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spacy_bert_ner.hf import quantize
+    from spacy_bert_ner.hf.export import quantize
 
     def does_not_fuse(float_graph, output):
         raise FusionError("float32.onnx: onnxscript's ORT fusions found no attention to fuse")
@@ -268,7 +268,7 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
 def test_the_command_help_names_the_recipes_the_library_has() -> None:
     """--recipes' help is written out (the CLI module does not import torch to build it): it must name the
     library's default recipes and every recipe."""
-    from spacy_bert_ner.hf.quantize import RECIPES
+    from spacy_bert_ner.hf.export.quantize import RECIPES
     from spacy_bert_ner.tuning.optimize import CALIBRATED_RECIPES, DEFAULT_RECIPES, default_recipes
 
     source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")

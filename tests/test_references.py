@@ -91,8 +91,11 @@ def test_references_resolve(path: Path) -> None:
 
 
 def test_the_check_finds_a_stale_reference() -> None:
-    assert resolves("spacy_bert_ner.hf.course_metric.course_scores", "spacy_bert_ner.evaluation.parity")
+    assert resolves(
+        "spacy_bert_ner.hf.finetune.course_metric.course_scores", "spacy_bert_ner.evaluation.parity"
+    )
     assert not resolves("spacy_bert_ner.scores.course_scores", "spacy_bert_ner.evaluation.parity")
-    assert resolves(".context.pack_segments", "spacy_bert_ner.hf.recipe")
+    assert resolves(".align.MISSING", "spacy_bert_ner.hf.finetune.recipe")
+    assert not resolves(".context.pack_segments", "spacy_bert_ner.hf.finetune.recipe")  # moved to inference/
     assert resolves("BertNER.found_spans", "spacy_bert_ner.tuning.run")
     assert not resolves("BertNER.no_such_method", "spacy_bert_ner.tuning.run")

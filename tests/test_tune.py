@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
-from spacy_bert_ner.hf.classifier import load_token_classifier, with_temperature
-from spacy_bert_ner.hf.options import FORWARD_OPTIONS
+from spacy_bert_ner.hf.inference.classifier import load_token_classifier, with_temperature
+from spacy_bert_ner.hf.inference.options import FORWARD_OPTIONS
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
 from spacy_bert_ner.tuning.forward import InputSetting
@@ -568,16 +568,17 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
 # -- one seam with bert_ner's reading options ---------------------------------------------------------------
 
 # A value of each reading option that changes the model's input, valid for the rigged pipeline: a new option
-# of kind "forward" in hf/options.py needs one here, and then tune tries it with --try and no other edit.
+# of kind "forward" in hf/inference/options.py needs one here, and then tune tries it with --try and no other
+# edit.
 SAMPLE_VALUES = {"window": 16, "stride": 4, "context": 1, "pack_sentences": True, "dtype": "int8"}
 
 
 def test_every_reading_option_says_how_tune_treats_it() -> None:
-    from spacy_bert_ner.hf.options import KIND_OF, KINDS
+    from spacy_bert_ner.hf.inference.options import KIND_OF, KINDS
 
     undeclared = [name for name, kind in KIND_OF.items() if kind not in KINDS]
     assert undeclared == [], (
-        "declare each ReadingOptions field's kind in hf/options.py, "
+        "declare each ReadingOptions field's kind in hf/inference/options.py, "
         f"dataclasses.field(metadata={{'kind': ...}}) with one of {sorted(KINDS)}"
     )
 

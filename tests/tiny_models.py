@@ -207,7 +207,7 @@ def ents_of(doc: Doc) -> list[tuple[int, int, str]]:
 def with_int8_graph(source: Path, folder: Path, recipe: str = "dynamic-per-channel-7bit") -> Path:
     """A copy of the model folder ``source`` in ``folder`` with an int8 ONNX graph made by ``recipe`` (what
     ``optimize`` saves; a reading never makes one)."""
-    from spacy_bert_ner.hf.classifier import load_token_classifier
+    from spacy_bert_ner.hf.inference.classifier import load_token_classifier
 
     classifier = load_token_classifier(str(source))
     classifier.graphs.make("int8", recipe)

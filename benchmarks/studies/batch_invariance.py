@@ -14,7 +14,7 @@ sequence alone, no padding). The table gives, per reading, the entities found ea
 each way, and the words per second each way (the docs read once after a warm-up on the first 16). Float
 readings should differ in 0 entities; an int8 graph quantized dynamically computes its activation scales
 from the tensor it multiplies, so unless it reads each sequence alone (``bert_ner``'s int8 reading does,
-:mod:`spacy_bert_ner.hf.quantize`), its entities can move with the batch.
+:mod:`spacy_bert_ner.hf.export.quantize`), its entities can move with the batch.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ and batch budget as configured). On exactly those batches, in this one process:
 
 - ``float32 torch``: the model's torch forward pass (``torch.inference_mode``), what ``runtime = "torch"``
   runs;
-- ``float32 onnx``: the graph ``torch.onnx.export`` writes (``spacy_bert_ner.hf.onnx_export``);
+- ``float32 onnx``: the graph ``torch.onnx.export`` writes (``spacy_bert_ner.hf.export.onnx_export``);
 - ``float32 onnx fused``: that graph fused into ONNX Runtime's transformer kernels
-  (``spacy_bert_ner.hf.onnx_fusion``);
-- ``int8 RECIPE``: each ``--recipes`` copy (``spacy_bert_ner.hf.quantize``).
+  (``spacy_bert_ner.hf.export.onnx_fusion``);
+- ``int8 RECIPE``: each ``--recipes`` copy (``spacy_bert_ner.hf.export.quantize``).
 
 Each is timed over all batches, warm, the best of ``--repeat`` round-robin rounds (words/s: gold words over
 those seconds, the model alone: no tokenizer, no decoding), then each ONNX graph is read once more under ONNX
@@ -103,9 +103,9 @@ def main() -> None:
     args = parser.parse_args()
     print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from spacy_bert_ner.hf.onnx_export import export_onnx
-    from spacy_bert_ner.hf.onnx_fusion import fuse_graph
-    from spacy_bert_ner.hf.quantize import quantize_graph, recipe_named
+    from spacy_bert_ner.hf.export.onnx_export import export_onnx
+    from spacy_bert_ner.hf.export.onnx_fusion import fuse_graph
+    from spacy_bert_ner.hf.export.quantize import quantize_graph, recipe_named
 
     torch.set_num_threads(args.threads)
     classifier, batches, n_words = pipeline_batches(args.pipeline, args.test, args.limit)

@@ -30,7 +30,7 @@ def train_hf_cli(
     """
     from spacy.cli._util import parse_config_overrides
 
-    from ..hf.recipe import fit, is_main_process, summary
+    from ..hf.finetune.recipe import fit, is_main_process, summary
     from ..training.train_hf import prepare_training
 
     overrides = parse_config_overrides(ctx.args)

@@ -29,7 +29,7 @@ the two exactly comparable:
 The sequences are well-formed IOB2 by construction (re-encoded from spans), so strict mode gives the same
 figures as default mode here. The two differ on raw model label sequences (``I-PER I-PER`` opening
 without ``B-``; ``B-PER I-LOC``), e.g. in the HF course's subword-level metric
-(:func:`spacy_bert_ner.hf.course_metric.course_scores`).
+(:func:`spacy_bert_ner.hf.finetune.course_metric.course_scores`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ``bert_ner`` pipeline component: any fine-tuned Hugging Face token classifier inside spaCy.
 
-Glue only. Docs become word lists (whitespace tokens left out), :mod:`spacy_bert_ner.hf.classifier` labels the
-words, :func:`spacy_bert_ner.bio.tags_to_spans` decodes the labels, and the entities go to ``doc.ents``
-(or a span group) with one confidence score each in ``doc.spans[spans_key].attrs["scores"]``.
+Glue only. Docs become word lists (whitespace tokens left out), :mod:`spacy_bert_ner.hf.inference.classifier`
+labels the words, :func:`spacy_bert_ner.bio.tags_to_spans` decodes the labels, and the entities go to
+``doc.ents`` (or a span group) with one confidence score each in ``doc.spans[spans_key].attrs["scores"]``.
 
 A saved pipeline holds the model and tokenizer in the component's folder, so ``spacy.load`` needs no
 network; when the component loads its model is decided in one place, :mod:`.model_slot`.
@@ -28,9 +28,9 @@ from thinc.util import get_torch_default_device
 
 from ..bio import scheme_of_labels, split_tag, tags_to_spans
 from ..errors import ConfigError, DataError, ModelError
-from ..hf.classifier import TokenClassifier, WordPredictions, load_token_classifier
-from ..hf.options import NAMES as READING_NAMES
-from ..hf.options import ReadingOptions, reading_options
+from ..hf.inference.classifier import TokenClassifier, WordPredictions, load_token_classifier
+from ..hf.inference.options import NAMES as READING_NAMES
+from ..hf.inference.options import ReadingOptions, reading_options
 from .doc_entities import write_entities, write_span_group
 from .model_slot import ModelSlot, claim, restoring
 
@@ -93,7 +93,7 @@ def make_bert_ner(
     """Wrap a fine-tuned ``AutoModelForTokenClassification`` (local folder or hub id) as an NER component.
 
     The reading options (aggregation, window, stride, context, pack_sentences, batch_size, temperature,
-    dtype) are :class:`~spacy_bert_ner.hf.options.ReadingOptions`, documented there.
+    dtype) are :class:`~spacy_bert_ner.hf.inference.options.ReadingOptions`, documented there.
     sentences: when a doc has sentence boundaries (a sentencizer, senter or parser ran before), label
         each sentence as its own input, with ``context`` wordpieces of the doc around it, and keep entities
         inside sentences; otherwise windows run over the whole doc, every word with at least ``context``

@@ -17,8 +17,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..bio import TaggedSentence
 from ..errors import ConfigError
-from ..hf.recipe import fit, prepare
-from ..hf.settings import load_settings
+from ..hf.finetune.recipe import fit, prepare
+from ..hf.finetune.settings import load_settings
 from .train_hf import read_splits
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)

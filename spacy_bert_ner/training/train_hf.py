@@ -1,4 +1,4 @@
-"""``train-hf``: the Hugging Face course recipe (:mod:`spacy_bert_ner.hf.recipe`) on the DocBins that
+"""``train-hf``: the Hugging Face course recipe (:mod:`spacy_bert_ner.hf.finetune.recipe`) on the DocBins that
 ``convert`` wrote (:mod:`spacy_bert_ner.data.tagged`): the glue between the spaCy side and the HF side."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any, Mapping, Optional
 from ..bio import TaggedSentence
 from ..data.tagged import ReadReport, read_documents
 from ..errors import DataError, DataWarning
-from ..hf.recipe import Prepared, prepare
-from ..hf.settings import HFTrainSettings, load_settings
+from ..hf.finetune.recipe import Prepared, prepare
+from ..hf.finetune.settings import HFTrainSettings, load_settings
 
 
 def read_splits(

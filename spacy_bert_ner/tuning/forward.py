@@ -19,14 +19,14 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 
 from ..errors import ConfigError, DataError
-from ..hf.classifier import (
+from ..hf.inference.classifier import (
     PiecePredictions,
     TokenClassifier,
     aggregate,
     with_temperature,
     word_probabilities,
 )
-from ..hf.options import FORWARD_OPTIONS, Aggregation, reading_options
+from ..hf.inference.options import FORWARD_OPTIONS, Aggregation, reading_options
 from ..pipeline.bert_ner import BertNER, DocPredictions, ModelInput
 from .thresholds import Candidates
 from .timing import Rounds, Timing, round_robin, sample_of
@@ -38,9 +38,9 @@ PIECE_BATCH_DOCS = 32  # docs per classifier call: one progress-bar step, inputs
 class InputSetting:
     """What changes the model's input, so needs a forward pass of its own: whether the component reads
     sentence by sentence, and values of the reading options of kind ``forward``
-    (:data:`~spacy_bert_ner.hf.options.FORWARD_OPTIONS`: context, packing, window, stride, dtype, and any
-    declared later); an option it leaves out keeps the pipeline's value. Build it with :meth:`of`, which
-    checks the names and values against :class:`~spacy_bert_ner.hf.options.ReadingOptions`."""
+    (:data:`~spacy_bert_ner.hf.inference.options.FORWARD_OPTIONS`: context, packing, window, stride, dtype,
+    and any declared later); an option it leaves out keeps the pipeline's value. Build it with :meth:`of`,
+    which checks the names and values against :class:`~spacy_bert_ner.hf.inference.options.ReadingOptions`."""
 
     sentences: bool
     options: tuple[tuple[str, Any], ...] = ()  # (name, value), in ReadingOptions' field order
@@ -53,7 +53,8 @@ class InputSetting:
         if unknown:
             raise ConfigError(
                 f"tune: {', '.join(unknown)} cannot be tried as an input setting; the reading options that "
-                f"change the model's input are {', '.join(FORWARD_OPTIONS)} (hf/options.py, kind 'forward')"
+                f"change the model's input are {', '.join(FORWARD_OPTIONS)} (hf/inference/options.py, "
+                "kind 'forward')"
             )
         reading_options(**given)  # each value checked where the option is declared
         return cls(sentences, tuple((name, given[name]) for name in FORWARD_OPTIONS if name in given))

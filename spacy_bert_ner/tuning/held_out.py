@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from ..hf.options import Aggregation
+from ..hf.inference.options import Aggregation
 from ..pipeline.bert_ner import BertNER
 from ..scores import CountedScores
 from .calibration import fit_temperature

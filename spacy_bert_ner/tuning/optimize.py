@@ -2,8 +2,8 @@
 its F1.
 
 The float pipeline is read on dev three ways: with torch, as a float32 ONNX graph (which must give the same
-entities), and as an int8 graph made by each recipe tried (:mod:`spacy_bert_ner.hf.quantize`; static ones
-calibrated on training docs). Each int8 reading gets its own temperature and thresholds, chosen on dev as
+entities), and as an int8 graph made by each recipe tried (:mod:`spacy_bert_ner.hf.export.quantize`; static
+ones calibrated on training docs). Each int8 reading gets its own temperature and thresholds, chosen on dev as
 ``tune`` chooses them for the float one, and is timed beside the others, round robin. Of the recipes whose dev
 F1 is within ``max_f1_drop`` points of the float pipeline's and that read at least ``min_speedup`` times its
 words/s, those within ``speed_tolerance`` of the fastest one's words/s count as equally fast, and the one of
@@ -27,9 +27,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import ConfigError, FusionError
-from ..hf.classifier import TokenClassifier
-from ..hf.onnx_runtime import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
-from ..hf.quantize import RECIPES, quantize_graph, recipe_named
+from ..hf.export.quantize import RECIPES, quantize_graph, recipe_named
+from ..hf.inference.classifier import TokenClassifier
+from ..hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..host import this_host
 from ..pipeline.bert_ner import BertNER
 from ..scores import CountedScores
@@ -81,7 +81,7 @@ def default_recipes(calibrated: bool) -> tuple[str, ...]:
 class OptimizeSettings:
     """What ``optimize`` tries and what it accepts.
 
-    recipes: the int8 recipes to try (:data:`spacy_bert_ner.hf.quantize.RECIPES`).
+    recipes: the int8 recipes to try (:data:`spacy_bert_ner.hf.export.quantize.RECIPES`).
     max_f1_drop: the most dev F1 (in points, 0-100) the int8 copy may lose against the float pipeline.
     calibration_docs: how many training docs calibrate a static recipe.
     speed_tolerance: recipes within this fraction of the fastest recipe's words/s count as equally fast;

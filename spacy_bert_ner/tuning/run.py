@@ -19,7 +19,7 @@ from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, cast
 from spacy.language import Language
 
 from ..errors import ConfigError
-from ..hf.options import AGGREGATIONS, DTYPE_NAMES, Aggregation
+from ..hf.inference.options import AGGREGATIONS, DTYPE_NAMES, Aggregation
 from ..pipeline.bert_ner import BertNER
 from ..scores import CountedScores
 from .budget import REFERENCE, Budget, Cost, costs_of, within
@@ -150,7 +150,8 @@ class TuneSettings:
     component: the bert_ner component's name (None: the pipeline's only one).
     contexts, packing, whole_docs, windows, dtypes: the input settings to try (:func:`.forward.input_grid`).
     tries: more values of any reading option of kind ``forward`` (``{"stride": (64, 96)}``), each tried
-        with every input setting above; a new forward option in hf/options.py can be tried here as it is.
+        with every input setting above; a new forward option in hf/inference/options.py can be tried here as
+        it is.
     aggregations: the aggregations to try on each input setting's forward pass.
     thresholds, temperature: whether to choose per-label thresholds and fit the temperature.
     """

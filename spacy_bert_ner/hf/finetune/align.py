@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Literal, Mapping, Optional, Sequence
 
-from ..bio import MISSING
-from ..errors import ConfigError
+from ...bio import MISSING
+from ...errors import ConfigError
 
 IGNORE = -100  # the label id that torch's cross-entropy, the HF collator and the course's metric skip
 

@@ -1,8 +1,8 @@
 """A token classifier as an ONNX graph that ONNX Runtime reads: export, and what its MatMuls compute.
 
 torch, onnx and onnxscript only (the ``onnx`` extra). The graph takes ``input_ids`` and ``attention_mask``
-(int64, [batch, length], both dimensions dynamic) and returns ``logits`` [batch, length, n_labels], the
-inputs :class:`~spacy_bert_ner.hf.classifier.TokenClassifier` gives its torch model. It is exported with
+(int64, [batch, length], both dimensions dynamic) and returns ``logits`` [batch, length, n_labels], the inputs
+:class:`~spacy_bert_ner.hf.inference.classifier.TokenClassifier` gives its torch model. It is exported with
 ``torch.onnx.export(dynamo=True)``, the exporter torch maintains (the TorchScript one is deprecated).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 ONNX_EXTRA_FIX = 'install the onnx extra: pip install "spacy-bert-ner[onnx]"'
 ONNX_MODULES = ("onnx", "onnxruntime", "onnxscript")  # the onnx extra: export, quantization and reading

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-from ..errors import FusionError
+from ...errors import FusionError
 from .onnx_export import INPUT_NAMES, OUTPUT_NAME, require_onnx
 
 MASK_INPUT = INPUT_NAMES[1]  # "attention_mask", int64 [batch, length]

@@ -6,15 +6,16 @@ by document (:mod:`spacy_bert_ner.training.train_hf` reads them from DocBins), s
 
 1. :func:`check_sentences`: no empty split; a listed ``[model] labels`` covers every tag of the data and
    names only types the data has. Left out (null), the labels come from the data (:func:`data_labels`);
-2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer (:mod:`.loading`; a backbone that is
-   already a token classifier keeps its head only for the same labels, :func:`load_backbone`), one input per
-   sentence (with ``[model] pack_sentences``, per run of consecutive sentences that fit) with up to
-   ``[model] context`` subwords of its document either side (:mod:`.context`; the
-   context is labelled -100, so loss and metrics see the sentence only), subword labels (:mod:`.align`),
-   ``datasets.Dataset``, ``DataCollatorForTokenClassification``, ``Trainer`` with the course's
-   ``compute_metrics`` (:mod:`spacy_bert_ner.scores`) run every evaluation; the model's config
-   records how inputs were built (:func:`.context.record_reading`), so ``bert_ner`` reads the same way.
-   Words tagged :data:`.align.MISSING` (no annotation) get -100 and count as ``O`` in word-level scores;
+2. :func:`prepare`: ``TrainingArguments``, backbone and fast tokenizer
+   (:mod:`~spacy_bert_ner.hf.inference.loading`; a backbone that is already a token classifier keeps its head
+   only for the same labels, :func:`load_backbone`), one input per sentence (with ``[model] pack_sentences``,
+   per run of consecutive sentences that fit) with up to ``[model] context`` subwords of its document either
+   side (:mod:`~spacy_bert_ner.hf.inference.context`; the context is labelled -100, so loss and metrics see
+   the sentence only), subword labels (:mod:`.align`), ``datasets.Dataset``,
+   ``DataCollatorForTokenClassification``, ``Trainer`` with the course's ``compute_metrics``
+   (:mod:`spacy_bert_ner.scores`) run every evaluation; the model's config records how inputs were built
+   (:func:`~spacy_bert_ner.hf.inference.context.record_reading`), so ``bert_ner`` reads the same way. Words
+   tagged :data:`.align.MISSING` (no annotation) get -100 and count as ``O`` in word-level scores;
 3. :func:`fit`: ``Trainer.train``, ``save_model`` (a standard HF folder with ``id2label`` / ``label2id``),
    then a final evaluation of dev (and test) reported twice: the course's subword-level seqeval and
    word-level seqeval over each word's first-subword prediction (the ``bert_ner`` component's rule).
@@ -47,8 +48,8 @@ from transformers import (
     set_seed,
 )
 
-from ..bio import TaggedSentence, tags_to_spans
-from ..errors import (
+from ...bio import TaggedSentence, tags_to_spans
+from ...errors import (
     ConfigError,
     ConfigWarning,
     DataError,
@@ -57,10 +58,8 @@ from ..errors import (
     TrainingError,
     TrainingWarning,
 )
-from ..scores import seqeval_scores
-from .align import MISSING, Alignment, align_labels, word_tags
-from .compat import evaluation_in_order
-from .context import (
+from ...scores import seqeval_scores
+from ..inference.context import (
     largest_context,
     pack_segments,
     plain_encoder,
@@ -69,8 +68,16 @@ from .context import (
     tokenize_words,
     with_context,
 )
+from ..inference.loading import (
+    classifier_labels,
+    load_word_tokenizer,
+    max_input_length,
+    require_fast,
+    resolve_model,
+)
+from .align import MISSING, Alignment, align_labels, word_tags
+from .compat import evaluation_in_order
 from .course_metric import course_compute_metrics, course_scores
-from .loading import classifier_labels, load_word_tokenizer, max_input_length, require_fast, resolve_model
 from .schedule import Schedule, plan_training
 from .settings import CONVERT_HINT, HFTrainSettings, make_training_args, one_line
 from .verdict import not_learned, still_rising
@@ -211,11 +218,12 @@ def training_inputs(
     context: int = 0,
     pack_sentences: bool = False,
 ) -> list[TrainingInput]:
-    """The documents as model inputs: one per sentence, or with ``pack_sentences`` consecutive sentences of
-    a document sharing one while they fit with their context (:func:`.context.pack_segments`, the rule
-    ``bert_ner``'s ``pack_sentences`` reads by), each with up to ``context`` subwords of the same document
-    on either side. Within ``max_length`` the context shrinks first; a sentence longer than that is cut (as
-    the tokenizer's ``truncation=True`` cuts), with no context."""
+    """The documents as model inputs: one per sentence, or with ``pack_sentences`` consecutive sentences of a
+    document sharing one while they fit with their context
+    (:func:`~spacy_bert_ner.hf.inference.context.pack_segments`, the rule ``bert_ner``'s ``pack_sentences``
+    reads by), each with up to ``context`` subwords of the same document on either side. Within ``max_length``
+    the context shrinks first; a sentence longer than that is cut (as the tokenizer's ``truncation=True``
+    cuts), with no context."""
     prefix, suffix = special_tokens(encoder)
     budget = max_length - len(prefix) - len(suffix)
     inputs = []

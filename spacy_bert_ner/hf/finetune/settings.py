@@ -30,8 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from transformers import TrainingArguments
 
-from ..errors import ConfigError
-from ..output_paths import output_problem
+from ...errors import ConfigError
+from ...output_paths import output_problem
 from .align import ALIGNMENTS, check_label_set
 from .compat import TRAINING_ARGUMENT_NAMES, training_arguments
 

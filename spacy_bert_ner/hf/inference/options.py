@@ -2,9 +2,10 @@
 
 Each option is declared once here, with its default and its schema. The ``bert_ner`` factory's settings of the
 same names are generated from it (:mod:`spacy_bert_ner.pipeline.bert_ner`), the component passes the object
-down whole, and :meth:`TokenClassifier.variant <spacy_bert_ner.hf.classifier.TokenClassifier.variant>` is a
-``replace``. Checks that need the model (a window longer than it reads, a context too long for the window)
-happen once, when a classifier resolves the options against its model (:func:`resolve`). No spaCy, no torch.
+down whole, and :meth:`TokenClassifier.variant
+<spacy_bert_ner.hf.inference.classifier.TokenClassifier.variant>` is a ``replace``. Checks that need the model
+(a window longer than it reads, a context too long for the window) happen once, when a classifier resolves the
+options against its model (:func:`resolve`). No spaCy, no torch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .context import Recorded, largest_context
 
 Aggregation = Literal["first", "average", "max"]
@@ -46,8 +47,8 @@ class ReadingOptions:
     temperature: divides the logits before the softmax (``tune`` fits it); 1 keeps the model's own scores.
     dtype: the precision the model reads in: "float32", "bfloat16", "float16" (torch weights in that dtype),
         or "int8": the int8 ONNX graph ``optimize`` saved in the model folder (a recipe of
-        :mod:`~spacy_bert_ner.hf.quantize` chosen on dev), read by ONNX Runtime on the CPU; a folder without
-        one is an error naming the command.
+        :mod:`~spacy_bert_ner.hf.export.quantize` chosen on dev), read by ONNX Runtime on the CPU; a folder
+        without one is an error naming the command.
     runtime: what runs the forward pass: "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the
         ``onnx`` extra); "auto": ONNX Runtime when the model folder holds a graph in ``dtype``
         (``onnx/<dtype>.onnx``) or the dtype is int8, and the device is the CPU, else torch.

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ..errors import ModelError
+from ...errors import ModelError
 
 DEFAULT_MAX_LENGTH = 512  # when neither the tokenizer nor the model config states a limit
 UNSET_LIMIT = 1_000_000  # tokenizers without a limit report ~1e30 as model_max_length

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import transformers
 from transformers import TrainingArguments
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 TRANSFORMERS_MAJOR = int(transformers.__version__.split(".")[0])
 

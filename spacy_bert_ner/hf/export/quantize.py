@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .onnx_export import linear_layers, require_onnx
 from .onnx_fusion import fuse_graph
 
@@ -156,7 +156,7 @@ def quantize_graph(
 ) -> Path:
     """Write ``recipe``'s int8 copy of ``float_graph`` (from :func:`~.onnx_export.export_onnx`) to
     ``output``; a static recipe calibrates on ``calibration``: model inputs built from training text, as
-    :meth:`~.classifier.TokenClassifier.model_inputs` builds them.
+    :meth:`~spacy_bert_ner.hf.inference.classifier.TokenClassifier.model_inputs` builds them.
 
     The float graph is first prepared as ONNX Runtime's quantizer asks (``quant_pre_process``: symbolic
     shape inference and basic graph optimization); it keeps node names, so the layers a recipe keeps float

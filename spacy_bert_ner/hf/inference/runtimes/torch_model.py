@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy
 import torch
 
-from ..onnx_runtime import OnnxGraphs
+from ..graphs import OnnxGraphs
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy
 
-from ..errors import ModelError
+from ...errors import ModelError
 
 # config.json key of a model fine-tuned by train-hf: {"context": ..., "pack_sentences": ..., "window": ...}
 CONFIG_KEY = "spacy_bert_ner"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 import numpy
 import torch
 
-from ..errors import ConfigError, ModelError
+from ...errors import ConfigError, ModelError
 from .context import (
     Wordpieces,
     pack_segments,
@@ -29,8 +29,8 @@ from .context import (
     tokenize_words,
     with_context,
 )
+from .graphs import OnnxGraphs
 from .loading import label_names, load_word_tokenizer, max_input_length, require_fast, resolve_model
-from .onnx_runtime import OnnxGraphs
 from .options import Aggregation, ReadingOptions, resolve
 from .runtimes import ONNX_DEVICE_FIX, WEIGHT_DTYPES, Runtime, open_runtime
 
@@ -147,8 +147,8 @@ class _Plan(NamedTuple):
 
 class TokenClassifier:
     """Wraps a ``*ForTokenClassification`` model and its fast tokenizer to label lists of words, read as
-    ``options`` say (:class:`~spacy_bert_ner.hf.options.ReadingOptions`; defaults filled in from what
-    train-hf recorded in the model's config.json, else from the model).
+    ``options`` say (:class:`~spacy_bert_ner.hf.inference.options.ReadingOptions`; defaults filled in from
+    what train-hf recorded in the model's config.json, else from the model).
 
     ``window`` is the length of one model input in wordpieces, special tokens included; ``context`` the
     wordpieces each segment sees on either side; ``stride`` how far consecutive windows of a long input

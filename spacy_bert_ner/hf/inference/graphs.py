@@ -21,9 +21,9 @@ import numpy
 import srsly
 import torch
 
-from ..errors import ConfigError
-from .onnx_export import INPUT_NAMES, export_onnx, require_onnx
-from .quantize import DEFAULT_RECIPE, RECIPES, quantize_graph, recipe_named
+from ...errors import ConfigError
+from ..export.onnx_export import INPUT_NAMES, export_onnx, require_onnx
+from ..export.quantize import DEFAULT_RECIPE, RECIPES, quantize_graph, recipe_named
 
 ONNX_DIR = "onnx"  # inside a model folder: <dtype>.onnx and GRAPHS_FILE
 GRAPHS_FILE = "graphs.json"  # {dtype: {"recipe": ..., ...}}: how each graph was made

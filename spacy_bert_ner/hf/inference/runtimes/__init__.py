@@ -3,8 +3,8 @@ module implementing :class:`Runtime`, and the rule that picks one for a reading 
 
 torch and numpy here; ONNX Runtime only inside :mod:`.onnx_graph` (the ``onnx`` extra). No spaCy. A new
 runtime is a module with the :class:`Runtime` interface, a line in :data:`RUNTIMES` and a name in
-:data:`~spacy_bert_ner.hf.options.Runtime`; :class:`~spacy_bert_ner.hf.classifier.TokenClassifier` does not
-change.
+:data:`~spacy_bert_ner.hf.inference.options.Runtime`;
+:class:`~spacy_bert_ner.hf.inference.classifier.TokenClassifier` does not change.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Protocol, Union
 import numpy
 import torch
 
-from ...errors import ConfigError, ConfigWarning
-from ..onnx_export import ONNX_EXTRA_FIX, runtime_installed
-from ..onnx_runtime import ONNX_DTYPES, OnnxGraphs
+from ....errors import ConfigError, ConfigWarning
+from ...export.onnx_export import ONNX_EXTRA_FIX, runtime_installed
+from ..graphs import ONNX_DTYPES, OnnxGraphs
 from ..options import ReadingOptions
 from .onnx_graph import OnnxGraphRuntime
 from .torch_model import TorchRuntime

@@ -1,5 +1,5 @@
 """The ONNX Runtime runtime: a float32 or int8 ONNX graph of the model
-(:mod:`spacy_bert_ner.hf.onnx_runtime`) read on the
+(:mod:`spacy_bert_ner.hf.inference.graphs`) read on the
 CPU (the ``onnx`` extra)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy
 import torch
 
-from ..onnx_runtime import OnnxGraphs
+from ..graphs import OnnxGraphs
 
 
 class OnnxGraphRuntime:

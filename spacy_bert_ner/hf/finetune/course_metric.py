@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
-from ..scores import FIGURES, Scores, seqeval_scores
+from ...scores import FIGURES, Scores, seqeval_scores
 from .align import IGNORE
 
 SUBWORD_PREFIX = "subword_"  # the course metric's keys in the Trainer's logs: eval_subword_f, ...

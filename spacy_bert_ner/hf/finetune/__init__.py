@@ -1,0 +1,2 @@
+"""``train-hf``: the Hugging Face course recipe (labels, encoding, backbone and head, metrics, the Trainer),
+its settings and budget."""

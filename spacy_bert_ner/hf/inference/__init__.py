@@ -1,0 +1,2 @@
+"""Reading: a fine-tuned token classifier loaded and run on pre-split words (options, context, runtimes, ONNX
+graphs)."""
