@@ -1,5 +1,5 @@
 """Document context: each sentence read with up to N wordpieces of its doc either side, in training
-(hf/finetune/recipe.encode) and at prediction (TokenClassifier, bert_ner), checked against plain reference
+(hf/finetune/encoding.encode) and at prediction (TokenClassifier, bert_ner), checked against plain reference
 loops."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from spacy_bert_ner.bio import tags_to_spans
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.errors import ConfigError, ModelError
 from spacy_bert_ner.hf.finetune.align import IGNORE, align_labels
-from spacy_bert_ner.hf.finetune.recipe import encode, word_level_tags
+from spacy_bert_ner.hf.finetune.encoding import encode
+from spacy_bert_ner.hf.finetune.metrics import word_level_tags
 from spacy_bert_ner.hf.inference.classifier import load_token_classifier
 from spacy_bert_ner.hf.inference.context import CONFIG_KEY, tokenize_words, with_context
 

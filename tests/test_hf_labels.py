@@ -19,14 +19,8 @@ from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import DataError, ModelError
-from spacy_bert_ner.hf.finetune.recipe import (
-    check_sentences,
-    data_labels,
-    entity_types,
-    head_note,
-    load_backbone,
-    resolve_labels,
-)
+from spacy_bert_ner.hf.finetune.backbone import head_note, load_backbone
+from spacy_bert_ner.hf.finetune.labels import check_sentences, data_labels, entity_types, resolve_labels
 from spacy_bert_ner.hf.finetune.settings import HFTrainSettings, load_settings
 from spacy_bert_ner.training.train_hf import read_splits
 

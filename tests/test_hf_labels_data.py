@@ -12,7 +12,8 @@ from spacy.vocab import Vocab
 
 from spacy_bert_ner.data.tagged import MISSING, ReadReport, docs_documents, read_documents
 from spacy_bert_ner.hf.finetune.align import IGNORE, align_labels
-from spacy_bert_ner.hf.finetune.recipe import entity_types, known_tags, word_scores
+from spacy_bert_ner.hf.finetune.labels import entity_types, known_tags
+from spacy_bert_ner.hf.finetune.metrics import word_scores
 
 pytestmark = pytest.mark.core
 

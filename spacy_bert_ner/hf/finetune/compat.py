@@ -11,7 +11,7 @@ What differs and is handled here:
 Differences handled without a check of the version (so nothing here): tokenizers are loaded through
 ``AutoTokenizer`` (5.x dropped most slow classes and the constructors' ``vocab_file=``), ``Trainer`` gets
 the tokenizer as ``processing_class`` (both lines), and a new classifier head is initialised with torch's
-own init (:func:`.recipe.new_head`), because 5.x's ``_init_weights`` skips weights it loaded.
+own init (:func:`.backbone.new_head`), because 5.x's ``_init_weights`` skips weights it loaded.
 """
 
 from __future__ import annotations
