@@ -143,7 +143,7 @@ def main() -> None:
             "before -> after the temperature:"
         )
         from spacy_bert_ner.pipeline.load import load_pipeline
-        from spacy_bert_ner.tuning.run import evaluate_settings
+        from spacy_bert_ner.tuning.search import evaluate_settings
 
         for name, report in reports.items():  # the tuned settings on test, at temperature 1 and fitted
             nlp = load_pipeline(work / name)

@@ -38,9 +38,9 @@ _PUBLIC = {
     "seqeval_scores": "scores",
     "parity": "evaluation.parity",
     "write_report": "evaluation.report",
-    "tune": "tuning.run",
-    "tune_pipeline": "tuning.run",
-    "TuneSettings": "tuning.run",
+    "tune": "tuning.search",
+    "tune_pipeline": "tuning.search",
+    "TuneSettings": "tuning.search",
 }
 __all__ = ["__version__", *_PUBLIC]
 

@@ -17,9 +17,9 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_bert_ner.annotate.corpus import annotate_corpus
+from spacy_bert_ner.annotate.engine import AnnotateSettings, annotate_local, plan_run
 from spacy_bert_ner.annotate.inputs import find_inputs, plan_shards, read_shard
 from spacy_bert_ner.annotate.outputs import MANIFEST, USER_DATA_KEY
-from spacy_bert_ner.annotate.run import AnnotateSettings, annotate_local, plan_run
 from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.errors import ConfigError, DataError

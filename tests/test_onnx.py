@@ -19,7 +19,7 @@ from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
 from spacy_bert_ner.hf.export import onnx_export
 from spacy_bert_ner.hf.export.onnx_export import export_onnx, linear_layers
 from spacy_bert_ner.hf.export.onnx_fusion import fuse_graph
-from spacy_bert_ner.hf.export.quantize import RECIPES, kept_float, quantize_graph, recipe_named
+from spacy_bert_ner.hf.export.quantize import INT8_RECIPES, kept_float, quantize_graph, recipe_named
 from spacy_bert_ner.hf.inference import options
 from spacy_bert_ner.hf.inference.classifier import TokenClassifier, load_token_classifier
 from spacy_bert_ner.hf.inference.graphs import OnnxSession
@@ -80,7 +80,7 @@ def test_linear_layers_names_every_linear_layer_of_the_model(tiny_model_dir: Pat
     model = load_token_classifier(str(tiny_model_dir)).model
     linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
     assert sorted(linear_layers(onnx.load(str(float_graph)).graph).values()) == sorted(linear)
-    kept = kept_float(float_graph, RECIPES["dynamic-per-channel-keep-ffn"])
+    kept = kept_float(float_graph, INT8_RECIPES["dynamic-per-channel-keep-ffn"])
     layers = linear_layers(onnx.load(str(float_graph)).graph)
     kept_layers = sorted(layers[node] for node in kept if node in layers)
     assert kept_layers == sorted(
@@ -89,10 +89,10 @@ def test_linear_layers_names_every_linear_layer_of_the_model(tiny_model_dir: Pat
         if name == "classifier" or name.endswith(".output.dense") and "attention" not in name
     )
     # attention's products of two activations stay float in every recipe
-    assert len(kept) - len(kept_layers) == len(kept_float(float_graph, RECIPES["dynamic"])) > 0
+    assert len(kept) - len(kept_layers) == len(kept_float(float_graph, INT8_RECIPES["dynamic"])) > 0
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize("name", list(INT8_RECIPES))
 def test_every_recipe_reads_close_to_float(
     name: str,
     tiny_model_dir: Path,
@@ -104,18 +104,18 @@ def test_every_recipe_reads_close_to_float(
     classifier = load_token_classifier(str(tiny_model_dir))
     with caplog.at_level(logging.INFO):
         graph = quantize_graph(
-            float_graph, tmp_path / "int8.onnx", RECIPES[name], batches(classifier, tiny_sentences[:64])
+            float_graph, tmp_path / "int8.onnx", INT8_RECIPES[name], batches(classifier, tiny_sentences[:64])
         )
     # the graph is prepared as the quantizer asks, so it has nothing to warn of
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     ops = [node.op_type for node in onnx.load(str(graph)).graph.node]
-    if RECIPES[name].fused:  # every layer's attention is one int8 kernel, and no product stays float
+    if INT8_RECIPES[name].fused:  # every layer's attention is one int8 kernel, and no product stays float
         assert ops.count("QAttention") == 2 and "MatMul" not in ops and "Attention" not in ops
-    elif not RECIPES[
+    elif not INT8_RECIPES[
         name
     ].static:  # the kept layers' MatMuls, found by name in the prepared graph, stay float
         float_matmuls = [n.name for n in onnx.load(str(graph)).graph.node if n.op_type == "MatMul"]
-        assert sorted(float_matmuls) == kept_float(float_graph, RECIPES[name])
+        assert sorted(float_matmuls) == kept_float(float_graph, INT8_RECIPES[name])
     float_session, int8_session = OnnxSession(float_graph), OnnxSession(graph)
     agreement = []
     for batch in batches(classifier, tiny_sentences[64:128]):
@@ -176,7 +176,7 @@ def test_recipes_say_what_they_need() -> None:
     with pytest.raises(ConfigError, match=r"int8 recipe 'int4' is not one of: dynamic, dynamic-per-channel"):
         recipe_named("int4")
     with pytest.raises(ConfigError, match=r"calibrates activation scales on sample text, and none was given"):
-        quantize_graph(Path("unused.onnx"), Path("out.onnx"), RECIPES["static"], [])
+        quantize_graph(Path("unused.onnx"), Path("out.onnx"), INT8_RECIPES["static"], [])
 
 
 def test_int8_reads_an_onnx_graph_and_saves_it_beside_the_float_weights(
@@ -242,7 +242,9 @@ def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
     assert not int8.variant(dtype="float32").reads_alone
     # a statically quantized graph fixed its activation scales at calibration: batched as batch_size says
     static = tmp_path / "static.onnx"
-    quantize_graph(int8.graphs.path("float32"), static, RECIPES["static"], batches(int8, tiny_sentences[:16]))
+    quantize_graph(
+        int8.graphs.path("float32"), static, INT8_RECIPES["static"], batches(int8, tiny_sentences[:16])
+    )
     int8.graphs.put("int8", static, {"recipe": "static"})
     assert not int8.graphs.batch_dependent("int8")
     int8.graphs.put("int8", static, {"recipe": "a recipe of a later version"})

@@ -24,9 +24,9 @@ from spacy_bert_ner.host import this_host
 from spacy_bert_ner.scores import CountedScores
 from spacy_bert_ner.tuning import optimize as optimize_module
 from spacy_bert_ner.tuning.optimize import (
+    DevReading,
     OptimizeResult,
     OptimizeSettings,
-    Reading,
     choose,
     optimize_pipeline,
 )
@@ -183,8 +183,8 @@ def test_a_recipe_whose_graph_does_not_fuse_is_skipped_and_said(
         )
 
 
-def reading(name: str, f1: float, words_per_second: float, invariant: bool = True) -> Reading:
-    return Reading(
+def reading(name: str, f1: float, words_per_second: float, invariant: bool = True) -> DevReading:
+    return DevReading(
         name, "", CountedScores(f1, f1, f1), 1.0, {}, set(), words_per_second, batch_invariant=invariant
     )
 
@@ -268,15 +268,17 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
 def test_the_command_help_names_the_recipes_the_library_has() -> None:
     """--recipes' help is written out (the CLI module does not import torch to build it): it must name the
     library's default recipes and every recipe."""
-    from spacy_bert_ner.hf.export.quantize import RECIPES
+    from spacy_bert_ner.hf.export.quantize import INT8_RECIPES
     from spacy_bert_ner.tuning.optimize import CALIBRATED_RECIPES, DEFAULT_RECIPES, default_recipes
 
     source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")
     text = re.sub(r'"\s+"', "", source)  # implicit string concatenation joined
-    assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(RECIPES)};" in text
+    assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(INT8_RECIPES)};" in text
     assert f"--calibration, which adds {','.join(CALIBRATED_RECIPES)} to the default" in text
     assert default_recipes(True) == DEFAULT_RECIPES + CALIBRATED_RECIPES
-    assert default_recipes(False) == DEFAULT_RECIPES and all(RECIPES[r].static for r in CALIBRATED_RECIPES)
+    assert default_recipes(False) == DEFAULT_RECIPES and all(
+        INT8_RECIPES[r].static for r in CALIBRATED_RECIPES
+    )
 
 
 @pytest.mark.slow

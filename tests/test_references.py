@@ -97,5 +97,5 @@ def test_the_check_finds_a_stale_reference() -> None:
     assert not resolves("spacy_bert_ner.scores.course_scores", "spacy_bert_ner.evaluation.parity")
     assert resolves(".align.MISSING", "spacy_bert_ner.hf.finetune.recipe")
     assert not resolves(".context.pack_segments", "spacy_bert_ner.hf.finetune.recipe")  # moved to inference/
-    assert resolves("BertNER.found_spans", "spacy_bert_ner.tuning.run")
-    assert not resolves("BertNER.no_such_method", "spacy_bert_ner.tuning.run")
+    assert resolves("BertNER.found_spans", "spacy_bert_ner.tuning.search")
+    assert not resolves("BertNER.no_such_method", "spacy_bert_ner.tuning.search")

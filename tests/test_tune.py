@@ -24,7 +24,7 @@ from spacy_bert_ner.hf.inference.options import FORWARD_OPTIONS
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
 from spacy_bert_ner.tuning.forward import InputSetting
-from spacy_bert_ner.tuning.run import Objective, TuneSettings, parse_tries, tune
+from spacy_bert_ner.tuning.search import Objective, TuneSettings, parse_tries, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 from spacy_bert_ner.tuning.timing import Timing
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, Optional, Sequence, get_args
 
 from ..errors import ConfigError
-from .run import AnnotateSettings, Summary, annotate_local, plan_run
+from .engine import AnnotateSettings, Summary, annotate_local, plan_run
 
 EngineName = Literal["local", "ray"]
 

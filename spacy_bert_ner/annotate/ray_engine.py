@@ -2,7 +2,7 @@
 
 Each row of the Dataset names one shard; an actor (:class:`ShardAnnotator`, one pipeline load each) reads
 that shard's records from the input files itself and returns the shard's files as bytes, which the driver
-writes and lists in the manifest exactly as the local engine does (:func:`.run.annotate_shard` makes
+writes and lists in the manifest exactly as the local engine does (:func:`.engine.annotate_shard` makes
 the files in both). A shard is the unit of retry:
 Ray Data restarts an actor that dies and resubmits its shard, and a shard's files are only written (and
 listed in the manifest) once whole, so nothing is lost or written twice. On a cluster the input files
@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError, DataError
-from ..pipeline.load import load_pipeline
+from ..pipeline.load import configure_process, load_pipeline
+from .engine import AnnotateSettings, Plan, Summary, annotate_shard, run_engine
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
-from .run import AnnotateSettings, Plan, Summary, annotate_shard, run_engine
 
 RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
@@ -49,7 +49,8 @@ class ShardAnnotator:
         # an exception here would only make Ray retry the shard
         self.strictless = dataclasses.replace(self.settings, strict=False)
         # Ray gives an actor its GPUs as CUDA_VISIBLE_DEVICES, so the first visible one is its own
-        self.nlp = load_pipeline(pipeline, 0 if ray.get_gpu_ids() else -1, self.settings.torch_threads)
+        configure_process(0 if ray.get_gpu_ids() else -1, self.settings.torch_threads)
+        self.nlp = load_pipeline(pipeline)
         self.files = [InputFile(**file) for file in files]
         self.shards = {int(k): _shard_from_dict(v) for k, v in shards.items()}
 
@@ -68,8 +69,8 @@ class ShardAnnotator:
 
 
 def _first_error(files: dict[str, bytes], index: int) -> DataError:
+    from .engine import strict_failure
     from .inputs import Record
-    from .run import strict_failure
 
     line = json.loads(files[shard_name(index, ".errors.jsonl")].split(b"\n", 1)[0])
     return strict_failure(Record(-1, line["source"], error=line["error"]))

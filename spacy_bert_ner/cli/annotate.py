@@ -46,7 +46,7 @@ def annotate_cli(
     manifest.json; rerun the same command after a stop or crash and it carries on where it was. Bad records
     go to shard-N.errors.jsonl with file:line (--strict: stop at the first)."""
     from ..annotate.corpus import annotate_corpus
-    from ..annotate.run import AnnotateSettings
+    from ..annotate.engine import AnnotateSettings
 
     if len(paths) < 2:
         say("✘", "red", "annotate needs at least one INPUT and then OUTPUT_DIR")

@@ -104,7 +104,7 @@ def tune_cli(
     calibration (score bins -> precision) before and after the temperature."""
     from ..scores import percent
     from ..tuning.budget import Budget
-    from ..tuning.run import TuneSettings, objective_for, parse_tries, tune_pipeline, whole_numbers
+    from ..tuning.search import TuneSettings, objective_for, parse_tries, tune_pipeline, whole_numbers
     from ..tuning.timing import Timing
 
     def run():

@@ -45,7 +45,7 @@ from spacy.training import Example
 
 from ..bio import spans_to_iob2
 from ..errors import DataError, ModelError
-from ..pipeline.load import load_pipeline
+from ..pipeline.load import configure_process, load_pipeline
 from ..scores import FIGURES, Scores, from_spacy, seqeval_scores
 
 TOLERANCE = 1e-9
@@ -194,7 +194,8 @@ def load_and_predict(
     """Load a pipeline and a gold ``.spacy`` file; return the gold docs and the pipeline's predictions."""
     from ..data.docbin import read_docbin
 
-    nlp = load_pipeline(pipeline, gpu_id)
+    configure_process(gpu_id)
+    nlp = load_pipeline(pipeline)
     gold = read_docbin(data, nlp.vocab)
     return gold, predict(nlp, gold, batch_size)
 

@@ -227,10 +227,11 @@ def evaluate_raw(
     """``evaluate-raw``: load ``pipeline`` (on GPU ``gpu_id`` if >= 0) and score it on the gold Docs of
     ``data`` read as ``text`` says, rebuilt text laid out as ``layout`` (:func:`raw_text_scores`)."""
     from ..data.docbin import read_docbin
-    from ..pipeline.load import load_pipeline
+    from ..pipeline.load import configure_process, load_pipeline
 
     check_layout(layout, "--layout")  # before the pipeline loads
     check_choice(text, TEXT_SOURCES, "--text")
-    nlp = load_pipeline(pipeline, gpu_id)
+    configure_process(gpu_id)
+    nlp = load_pipeline(pipeline)
     gold_docs = read_docbin(data, nlp.vocab)
     return raw_text_scores(nlp, gold_docs, batch_size, cast(Layout, layout), cast(TextSource, text))

@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import ConfigError, FusionError
-from ..hf.export.quantize import RECIPES, quantize_graph, recipe_named
+from ..hf.export.quantize import INT8_RECIPES, quantize_graph, recipe_named
 from ..hf.inference.classifier import TokenClassifier
 from ..hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..host import this_host
@@ -45,7 +45,7 @@ from .forward import (
     read_pieces,
     scores_at_temperature,
 )
-from .run import Objective, settings_of, thresholds_for, write_tuned
+from .search import Objective, settings_of, thresholds_for, write_tuned
 from .thresholds import score
 from .timing import Rounds, Timing, round_robin, sample_of
 
@@ -81,7 +81,7 @@ def default_recipes(calibrated: bool) -> tuple[str, ...]:
 class OptimizeSettings:
     """What ``optimize`` tries and what it accepts.
 
-    recipes: the int8 recipes to try (:data:`spacy_bert_ner.hf.export.quantize.RECIPES`).
+    recipes: the int8 recipes to try (:data:`spacy_bert_ner.hf.export.quantize.INT8_RECIPES`).
     max_f1_drop: the most dev F1 (in points, 0-100) the int8 copy may lose against the float pipeline.
     calibration_docs: how many training docs calibrate a static recipe.
     speed_tolerance: recipes within this fraction of the fastest recipe's words/s count as equally fast;
@@ -102,7 +102,7 @@ class OptimizeSettings:
         for name in self.recipes:
             recipe_named(name)
         if not self.recipes:
-            raise ConfigError(f"--recipes: name at least one of {', '.join(RECIPES)}")
+            raise ConfigError(f"--recipes: name at least one of {', '.join(INT8_RECIPES)}")
         if not 0 <= self.max_f1_drop <= 100:
             raise ConfigError(f"--max-f1-drop is in F1 points, from 0 to 100; got {self.max_f1_drop}")
         if not 0 <= self.speed_tolerance < 1:
@@ -120,7 +120,7 @@ class OptimizeSettings:
 
 
 @dataclass
-class Reading:
+class DevReading:
     """One way of reading dev: its scores at the thresholds it would ship with, and its speed."""
 
     name: str
@@ -135,7 +135,7 @@ class Reading:
     rounds: Optional[Rounds] = None  # every timing round (the best gives words_per_second)
     timed_words: int = 0  # the words of the timing sample
 
-    def as_dict(self, float_reading: Optional["Reading"] = None) -> dict[str, Any]:
+    def as_dict(self, float_reading: Optional["DevReading"] = None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
@@ -159,9 +159,9 @@ class Reading:
 class OptimizeResult:
     component: str
     settings: OptimizeSettings
-    float_torch: Reading
-    float_onnx: Reading
-    recipes: list[Reading] = field(default_factory=list)
+    float_torch: DevReading
+    float_onnx: DevReading
+    recipes: list[DevReading] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # recipe -> why its graph could not be made
     chosen: Optional[str] = None
     graph: Optional[Path] = None  # the chosen recipe's int8 graph
@@ -171,15 +171,15 @@ class OptimizeResult:
     def passed(self) -> bool:
         return self.chosen is not None
 
-    def drop(self, reading: Reading) -> float:
+    def drop(self, reading: DevReading) -> float:
         """Dev F1 points ``reading`` loses against the float pipeline."""
         return 100 * (self.float_torch.scores.f - reading.scores.f)
 
-    def speedup(self, reading: Reading) -> float:
+    def speedup(self, reading: DevReading) -> float:
         """``reading``'s words/s as a multiple of the float pipeline's."""
         return reading.words_per_second / max(self.float_torch.words_per_second, 1e-9)
 
-    def within_gate(self, reading: Reading) -> bool:
+    def within_gate(self, reading: DevReading) -> bool:
         """Within the F1 gate and at least ``min_speedup`` times as fast as the float pipeline."""
         return (
             self.drop(reading) <= self.settings.max_f1_drop + 1e-9
@@ -241,7 +241,7 @@ def _read(
     classifier: TokenClassifier,
     data: Dataset,
     retune: bool,
-) -> Reading:
+) -> DevReading:
     """Dev read by ``classifier``: at the pipeline's own temperature and thresholds, or (``retune``) at a
     temperature and thresholds chosen for this reading as ``tune`` chooses them (best F1)."""
     cached = _cached(component, classifier, data, component.sentences)
@@ -263,7 +263,7 @@ def _read(
         for (d, start, end), label, keep in zip(decoded.where, candidates.labels, kept, strict=True)
         if keep
     }
-    return Reading(name, description, score(candidates, thresholds), temperature, thresholds, entities)
+    return DevReading(name, description, score(candidates, thresholds), temperature, thresholds, entities)
 
 
 def _time(
@@ -289,7 +289,7 @@ def calibration_batches(
     return list(classifier.model_inputs([i.words for i in inputs], [i.bounds for i in inputs]))
 
 
-def choose(result: OptimizeResult, settings: OptimizeSettings) -> Optional[Reading]:
+def choose(result: OptimizeResult, settings: OptimizeSettings) -> Optional[DevReading]:
     """The recipe to ship: of those within the gate (F1 and speed over float), the ones within
     ``speed_tolerance`` of the fastest one's words/s, and of these a batch-invariant one losing the least
     dev F1 (then the fastest); None if none passes."""
@@ -316,7 +316,7 @@ def optimize(
     base = component.classifier
     if base.device.type != "cpu":
         raise ConfigError("optimize makes a CPU reading: load the pipeline on the CPU (--gpu-id -1)")
-    static = [r for r in settings.recipes if RECIPES[r].static]
+    static = [r for r in settings.recipes if INT8_RECIPES[r].static]
     if static and calibration is None:
         raise ConfigError(
             f"recipes {', '.join(static)} calibrate on training text: pass --calibration corpus/train.spacy, "
@@ -342,7 +342,7 @@ def optimize(
     result = OptimizeResult(name, settings, float_torch, float_onnx)
     paths: dict[str, Path] = {}
     for recipe_name in settings.recipes:
-        recipe = RECIPES[recipe_name]
+        recipe = INT8_RECIPES[recipe_name]
         made = time.perf_counter()
         try:
             paths[recipe_name] = quantize_graph(
@@ -396,7 +396,7 @@ def optimize_pipeline(
             f"OUTPUT {output} is the pipeline itself; optimize writes a copy: choose another folder"
         )
     if gpu_id >= 0:
-        nlp = load_pipeline(pipeline, -1)
+        nlp = load_pipeline(pipeline)
         name, _ = bert_ner_component(nlp, settings.component)
         output.mkdir(parents=True, exist_ok=True)
         nlp.to_disk(output)
@@ -410,7 +410,7 @@ def optimize_pipeline(
         report["host"] = this_host().as_dict()
         (output / "optimize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         return None
-    nlp = load_pipeline(pipeline, -1)
+    nlp = load_pipeline(pipeline)
     with tempfile.TemporaryDirectory(prefix="bert_ner_optimize_") as scratch:
         result = optimize(nlp, dev, settings, calibration, Path(scratch))
         if not result.passed and not else_float:

@@ -26,7 +26,7 @@ Batch = Mapping[str, numpy.ndarray]  # {"input_ids": int64 [b, n], "attention_ma
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Int8Recipe:
     """How a float graph's Linear layers become int8.
 
     static: activation scales calibrated on sample batches (QDQ); otherwise computed per batch at reading.
@@ -55,19 +55,19 @@ class Recipe:
 
 FFN_OUTPUT = r"\.layer\.\d+\.output\.dense$"  # each block's feed-forward output projection
 CLASSIFIER = r"^classifier$"
-RECIPES: dict[str, Recipe] = {
+INT8_RECIPES: dict[str, Int8Recipe] = {
     recipe.name: recipe
     for recipe in (
-        Recipe("dynamic", False, False, (), "every Linear layer, one weight scale per matrix"),
-        Recipe("dynamic-per-channel", False, True, (), "every Linear layer, a weight scale per channel"),
-        Recipe(
+        Int8Recipe("dynamic", False, False, (), "every Linear layer, one weight scale per matrix"),
+        Int8Recipe("dynamic-per-channel", False, True, (), "every Linear layer, a weight scale per channel"),
+        Int8Recipe(
             "dynamic-per-channel-keep-ffn",
             False,
             True,
             (FFN_OUTPUT, CLASSIFIER),
             "per channel; the feed-forward output projections and the classifier stay float32",
         ),
-        Recipe(
+        Int8Recipe(
             "dynamic-per-channel-7bit",
             False,
             True,
@@ -75,7 +75,7 @@ RECIPES: dict[str, Recipe] = {
             "per channel, 7-bit weights (no int16 saturation on CPUs without VNNI)",
             reduce_range=True,
         ),
-        Recipe(
+        Int8Recipe(
             "dynamic-per-channel-7bit-fused",
             False,
             True,
@@ -84,7 +84,7 @@ RECIPES: dict[str, Recipe] = {
             reduce_range=True,
             fused=True,
         ),
-        Recipe(
+        Int8Recipe(
             "dynamic-per-channel-fused",
             False,
             True,
@@ -92,8 +92,8 @@ RECIPES: dict[str, Recipe] = {
             "per channel, ONNX Runtime's fused attention, layer norm and GELU kernels, int8 attention",
             fused=True,
         ),
-        Recipe("static", True, True, (), "per channel, activation scales calibrated on training text"),
-        Recipe(
+        Int8Recipe("static", True, True, (), "per channel, activation scales calibrated on training text"),
+        Int8Recipe(
             "static-7bit",
             True,
             True,
@@ -101,7 +101,7 @@ RECIPES: dict[str, Recipe] = {
             "static, 7-bit weights (no int16 saturation on CPUs without VNNI)",
             reduce_range=True,
         ),
-        Recipe(
+        Int8Recipe(
             "static-keep-ffn",
             True,
             True,
@@ -115,14 +115,14 @@ RECIPES: dict[str, Recipe] = {
 DEFAULT_RECIPE = "dynamic-per-channel-7bit"
 
 
-def recipe_named(name: str) -> Recipe:
+def recipe_named(name: str) -> Int8Recipe:
     """The recipe called ``name``; an unknown name raises :class:`ConfigError` listing the known ones."""
-    if name not in RECIPES:
-        raise ConfigError(f"int8 recipe {name!r} is not one of: {', '.join(RECIPES)}")
-    return RECIPES[name]
+    if name not in INT8_RECIPES:
+        raise ConfigError(f"int8 recipe {name!r} is not one of: {', '.join(INT8_RECIPES)}")
+    return INT8_RECIPES[name]
 
 
-def kept_float(graph_path: str | Path, recipe: Recipe) -> list[str]:
+def kept_float(graph_path: str | Path, recipe: Int8Recipe) -> list[str]:
     """The MatMul nodes of the float graph that ``recipe`` leaves in float32: those of the layers it keeps,
     and those that are no Linear layer (attention's products of two activations), as torch's int8 did."""
     import onnx
@@ -151,7 +151,7 @@ class _Batches:
 def quantize_graph(
     float_graph: str | Path,
     output: str | Path,
-    recipe: Recipe,
+    recipe: Int8Recipe,
     calibration: Iterable[Batch] = (),
 ) -> Path:
     """Write ``recipe``'s int8 copy of ``float_graph`` (from :func:`~.onnx_export.export_onnx`) to
@@ -183,7 +183,9 @@ def quantize_graph(
         return _quantize(prepared, output, recipe, batches, exclude)
 
 
-def _quantize(prepared: Path, output: Path, recipe: Recipe, batches: list[Batch], exclude: list[str]) -> Path:
+def _quantize(
+    prepared: Path, output: Path, recipe: Int8Recipe, batches: list[Batch], exclude: list[str]
+) -> Path:
     """ONNX Runtime's dynamic or static quantizer on the prepared graph, as ``recipe`` says."""
     from onnxruntime.quantization import (
         CalibrationMethod,

@@ -23,7 +23,7 @@ import torch
 
 from ...errors import ConfigError
 from ..export.onnx_export import INPUT_NAMES, export_onnx, require_onnx
-from ..export.quantize import DEFAULT_RECIPE, RECIPES, quantize_graph, recipe_named
+from ..export.quantize import DEFAULT_RECIPE, INT8_RECIPES, quantize_graph, recipe_named
 
 ONNX_DIR = "onnx"  # inside a model folder: <dtype>.onnx and GRAPHS_FILE
 GRAPHS_FILE = "graphs.json"  # {dtype: {"recipe": ..., ...}}: how each graph was made
@@ -153,7 +153,7 @@ class OnnxGraphs:
         if dtype != "int8":
             return False
         recipe = self.made.get(dtype, {}).get("recipe")
-        return recipe not in RECIPES or not RECIPES[recipe].static
+        return recipe not in INT8_RECIPES or not INT8_RECIPES[recipe].static
 
     def session(self, dtype: str) -> OnnxSession:
         if dtype not in self.sessions:

@@ -135,7 +135,7 @@ def reading_options(**values: Any) -> ReadingOptions:
         raise ConfigError(f"bert_ner reading options: {'; '.join(problems)}") from None
 
 
-class Reading(NamedTuple):
+class ResolvedReading(NamedTuple):
     """Options resolved against one model: every value concrete and checked."""
 
     window: int  # wordpieces per model input, special tokens included
@@ -145,7 +145,7 @@ class Reading(NamedTuple):
     stride: int
 
 
-def resolve(options: ReadingOptions, limit: int, n_special: int, recorded: Recorded) -> Reading:
+def resolve(options: ReadingOptions, limit: int, n_special: int, recorded: Recorded) -> ResolvedReading:
     """``options`` against a model that reads at most ``limit`` wordpieces with ``n_special`` special tokens
     around its text, and what train-hf ``recorded`` of how it was trained (window, context, packing): the
     defaults filled in, and every value checked against the model."""
@@ -174,4 +174,4 @@ def resolve(options: ReadingOptions, limit: int, n_special: int, recorded: Recor
             + (f", less twice context {context}" if context else "")
             + f"), got {stride}"
         )
-    return Reading(window, content, context, pack_sentences, stride)
+    return ResolvedReading(window, content, context, pack_sentences, stride)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..errors import DataError
 from ..heap import return_free_memory
-from ..pipeline.load import load_pipeline
+from ..pipeline.load import configure_process, load_pipeline
 from .inputs import InputFile, Record, Shard, find_inputs, plan_shards, read_shard
 from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard_files
 
@@ -154,7 +154,8 @@ def _annotate_in_worker(index: int) -> tuple[int, ShardCounts]:
 def _finished_shards(plan: Plan, todo: list[Shard], settings: AnnotateSettings, bar: Any) -> Iterator[int]:
     """Annotate ``todo``, write each shard's files, list it in the manifest and yield its index: here, or
     in ``settings.n_process`` forked worker processes, a shard at a time each."""
-    nlp = load_pipeline(plan.pipeline, settings.gpu_id, settings.torch_threads)
+    configure_process(settings.gpu_id, settings.torch_threads)
+    nlp = load_pipeline(plan.pipeline)
     if settings.n_process == 1:
         for shard in todo:
             files, counts = annotate_shard(nlp, shard, plan.files, settings, on_doc=lambda: bar.update(1))

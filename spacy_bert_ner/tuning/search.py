@@ -451,14 +451,15 @@ def tune_pipeline(
     """``tune`` as the CLI runs it: load ``pipeline``, :func:`tune` it on ``dev`` with ``settings``, score it
     before and after on ``eval_data`` if given, and save the tuned copy with tune.json to ``output``."""
     from ..output_paths import check_output
-    from ..pipeline.load import load_pipeline
+    from ..pipeline.load import configure_process, load_pipeline
 
     check_output(output, "folder", "OUTPUT")
     if Path(pipeline).exists() and output.resolve() == Path(pipeline).resolve():
         raise ConfigError(
             f"OUTPUT {output} is the pipeline itself; tune writes a tuned copy: choose another folder"
         )
-    nlp = load_pipeline(pipeline, gpu_id)
+    configure_process(gpu_id)
+    nlp = load_pipeline(pipeline)
     result = tune(nlp, dev, settings)
     component = nlp.get_pipe(result.component)
     assert isinstance(component, BertNER)
