@@ -276,6 +276,12 @@ def where(r: dict[str, Any]) -> str:
     return f"{cores} CPU cores, no GPU" if device == "cpu" else f"{device}, {cores} CPU cores"
 
 
+def host_of(r: dict[str, Any]) -> str:
+    """The run's CPU and the kind of its int8 kernels (AVX2 only, AVX-512 VNNI, ...): speeds depend on it."""
+    m = r["run"]["machine"]
+    return f"{m['cpu']} ({m.get('host_kind', 'instruction sets not recorded')})"
+
+
 def pipelines(r: dict[str, Any]) -> list[tuple[str, dict, dict | None, float]]:
     """Each pipeline of the run: its name, test scores on gold tokens, on raw text (or None), and dev F1."""
     tune = r["tune"]
@@ -364,7 +370,7 @@ def headline(r: dict[str, Any]) -> str:
     lines += [
         "",
         "Test F1: CoNLL-2003's test articles as plain text, read by each pipeline's own tokenizer and",
-        f"sentence splitter (`evaluate-raw`); {words}.",
+        f"sentence splitter (`evaluate-raw`); {words}, on {host_of(r)}: compare speeds from one host kind.",
         f"Backbone of both: {backbone(r)}, trained on {where(r)}.",
         f"One run of README's main command ({minutes(run['workflow_seconds'])}, {status}; commit "
         f"`{run['commit'][:7]}`, {run['started'][:10]}), rendered from `results/cpu-profile/` by",
@@ -402,13 +408,12 @@ def conditions(r: dict[str, Any]) -> list[str]:
     versions = ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
     dirty = " with uncommitted changes" if run["uncommitted_changes"] else ""
     recorder = "`python -m tools.main_job run`"
-    kind = m.get("host_kind", "instruction sets not recorded")  # run.json before hosts were recorded
     if run["started"] < RECORDER_MOVED:
         recorder = "`python benchmarks/main_job.py run` (now `python -m tools.main_job run`)"
     return [
         f"Command: README's main command (`run.json` holds it verbatim), run once by {recorder}",
         f"at commit `{run['commit'][:7]}`{dirty} on {run['started'][:10]}.",
-        f"Machine: {m['cpu']} ({kind}), {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
+        f"Machine: {host_of(r)}, {m['memory_gib']} GiB, {where(r)}; Python {m['python']}, {versions}.",
     ]
 
 
