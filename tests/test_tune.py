@@ -300,6 +300,13 @@ def test_tune_finds_the_known_best_settings(rigged_dir: Path, dev_path: Path, tm
     held_out = result.held_out
     assert held_out.kept and [set(half.thresholds) for half in held_out.halves] == [{"LOC"}, {"LOC"}]
     assert held_out.untuned.f < held_out.tuned.f == 1.0
+    # a gain under --min-held-out-gain is within a small dev set's noise: the untuned reading, and why
+    strict = tune(nlp, dev_path, TuneSettings(progress=False, min_held_out_gain=held_out.gain + 0.01))
+    assert not strict.held_out.kept and strict.chosen["thresholds"] == {}
+    assert strict.chosen["temperature"] == 1.0 and strict.tuned.f < result.tuned.f
+    assert f"under the {held_out.gain + 0.01:g} points a gain must reach" in strict.held_out.reason()
+    with pytest.raises(ConfigError, match=r"--min-held-out-gain is in F1 points, from 0 to 100; got -1"):
+        TuneSettings(min_held_out_gain=-1)
 
 
 def test_tuned_pipeline_scores_what_tune_reported(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:

@@ -86,6 +86,12 @@ def tune_cli(
         True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
     ),
     temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
+    min_held_out_gain: float = typer.Option(
+        1.0,
+        "--min-held-out-gain",
+        help="F1 points the temperature and thresholds must gain on held-out halves of dev to be kept "
+        "(fitted on one half, scored on the other, both ways); 0: any gain",
+    ),
     component: Optional[str] = typer.Option(
         None, "--component", help="The bert_ner component's name, if several"
     ),
@@ -120,6 +126,7 @@ def tune_cli(
             aggregations=tuple(aggregations.split(",")),
             thresholds=thresholds,
             temperature=temperature,
+            min_held_out_gain=min_held_out_gain,
             progress=progress,
             budget=Budget(max_time_ratio, min_words_per_second),
             timing=Timing(timing_rounds, timing_words),

@@ -35,7 +35,7 @@ from .forward import (
     scores_at_temperature,
     time_settings,
 )
-from .held_out import HeldOut, check_held_out
+from .held_out import MIN_GAIN, HeldOut, check_held_out
 from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
 from .timing import Rounds, Timing
 
@@ -154,6 +154,7 @@ class TuneSettings:
         it is.
     aggregations: the aggregations to try on each input setting's forward pass.
     thresholds, temperature: whether to choose per-label thresholds and fit the temperature.
+    min_held_out_gain: the F1 points they must gain on held-out halves of dev to be kept (:mod:`.held_out`).
     """
 
     component: Optional[str] = None
@@ -167,6 +168,7 @@ class TuneSettings:
     aggregations: tuple[Aggregation, ...] = cast(tuple[Aggregation, ...], AGGREGATIONS)
     thresholds: bool = True
     temperature: bool = True
+    min_held_out_gain: float = MIN_GAIN
     progress: bool = True
     budget: Budget = Budget()
     timing: Timing = Timing()
@@ -185,6 +187,10 @@ class TuneSettings:
                 if value not in tries.setdefault(name, []):
                     tries[name].append(value)
         set_(self, "tries", tuple((name, tuple(values)) for name, values in tries.items()))
+        if not 0 <= self.min_held_out_gain <= 100:
+            raise ConfigError(
+                f"--min-held-out-gain is in F1 points, from 0 to 100; got {self.min_held_out_gain}"
+            )
 
 
 def parse_tries(values: Sequence[str]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -275,7 +281,15 @@ def tune(
     thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
     held_out = None
     if objective.metric == "f1" and (fit_temp or use_thresholds) and len(data.docs) >= 2:
-        held_out = check_held_out(component, data, chosen_cache, best.aggregation, fit_temp, use_thresholds)
+        held_out = check_held_out(
+            component,
+            data,
+            chosen_cache,
+            best.aggregation,
+            fit_temp,
+            use_thresholds,
+            settings.min_held_out_gain,
+        )
         if not held_out.kept:  # they fit dev's noise: the untuned reading of the chosen setting
             temperature, thresholds, calibrated = 1.0, {}, untempered
     chosen = {
