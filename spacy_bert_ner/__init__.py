@@ -30,7 +30,7 @@ _PUBLIC = {
     "docs_to_conll": "data.docs",
     "read_docbin": "data.docbin",
     "convert_source": "data.sources",
-    "fetch_conll": "data.sources",
+    "fetch_conll": "data.fetch",
     "TokenClassifier": "hf.inference.classifier",
     "ReadingOptions": "hf.inference.options",
     "load_token_classifier": "hf.inference.classifier",

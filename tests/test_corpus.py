@@ -17,7 +17,8 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.conll import read_conll
 from spacy_bert_ner.data.docbin import SplitStats, read_docbin
 from spacy_bert_ner.data.docs import DOCSTART_KEY, docs_to_conll
-from spacy_bert_ner.data.sources import convert_source, fetch_conll, load_hf_dataset
+from spacy_bert_ner.data.fetch import fetch_conll
+from spacy_bert_ner.data.sources import convert_source, load_hf_dataset
 from spacy_bert_ner.errors import DataError
 
 # Expected figures: ../shared/data/conll2003/README.md ("Verified counts").

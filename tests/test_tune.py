@@ -21,10 +21,11 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.inference.classifier import load_token_classifier, with_temperature
 from spacy_bert_ner.hf.inference.options import FORWARD_OPTIONS
+from spacy_bert_ner.tuning.arguments import parse_tries
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
 from spacy_bert_ner.tuning.forward import InputSetting
-from spacy_bert_ner.tuning.search import Objective, TuneSettings, parse_tries, tune
+from spacy_bert_ner.tuning.search import Objective, TuneSettings, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
 from spacy_bert_ner.tuning.timing import Timing
 

@@ -205,7 +205,8 @@ def fetch_corpus_cli(
 ) -> None:
     """Put a corpus into DEST as train / dev / test files (copied byte for byte, or written from HF datasets)
     for `convert DEST`, with corpus.json naming where each came from. The workflow's `data` step."""
-    from ..data.sources import fetch_corpus, found_splits, named_splits
+    from ..data.fetch import fetch_corpus
+    from ..data.sources import found_splits, named_splits
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if dest is None and source:  # fetch-corpus --train FILE ... DEST
@@ -235,7 +236,7 @@ def fetch_conll_cli(
     revision: Optional[str] = typer.Option(None, help="Dataset revision, for hf: sources"),
 ) -> None:
     """Put CoNLL-2003 into DEST as train.txt / valid.txt / test.txt (copied, or written from HF datasets)."""
-    from ..data.sources import fetch_conll
+    from ..data.fetch import fetch_conll
 
     def run() -> dict[str, Path]:
         check_output(dest, "folder", "DEST")

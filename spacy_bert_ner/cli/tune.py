@@ -109,8 +109,9 @@ def tune_cli(
     pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
     calibration (score bins -> precision) before and after the temperature."""
     from ..scores import percent
+    from ..tuning.arguments import parse_tries, whole_numbers
     from ..tuning.budget import Budget
-    from ..tuning.search import TuneSettings, objective_for, parse_tries, tune_pipeline, whole_numbers
+    from ..tuning.search import TuneSettings, objective_for, tune_pipeline
     from ..tuning.timing import Timing
 
     def run():

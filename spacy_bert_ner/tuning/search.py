@@ -38,6 +38,7 @@ from .forward import (
 from .held_out import MIN_GAIN, HeldOut, check_held_out
 from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
 from .timing import Rounds, Timing
+from .tune_json import result_as_json
 
 
 @dataclass(frozen=True)
@@ -193,25 +194,6 @@ class TuneSettings:
             )
 
 
-def parse_tries(values: Sequence[str]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """``["stride=64,96", "dtype=int8"]`` (``--try``) -> ``(("stride", (64, 96)), ("dtype", ("int8",)))``;
-    each value read as JSON (numbers, true/false, null), else kept as text."""
-    tries = []
-    for given in values:
-        name, sep, listed = given.partition("=")
-        if not sep or not name.strip() or not listed.strip():
-            raise ConfigError(f"--try {given!r}: write NAME=VALUE[,VALUE...], e.g. --try stride=64,96")
-        tries.append((name.strip(), tuple(json_or_text(v.strip()) for v in listed.split(",") if v.strip())))
-    return tuple(tries)
-
-
-def json_or_text(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value
-
-
 def tune(
     nlp: Language,
     dev: Path,
@@ -281,15 +263,8 @@ def tune(
     thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
     held_out = None
     if objective.metric == "f1" and (fit_temp or use_thresholds) and len(data.docs) >= 2:
-        held_out = check_held_out(
-            component,
-            data,
-            chosen_cache,
-            best.aggregation,
-            fit_temp,
-            use_thresholds,
-            settings.min_held_out_gain,
-        )
+        fitted = (fit_temp, use_thresholds, settings.min_held_out_gain)
+        held_out = check_held_out(component, data, chosen_cache, best.aggregation, *fitted)
         if not held_out.kept:  # they fit dev's noise: the untuned reading of the chosen setting
             temperature, thresholds, calibrated = 1.0, {}, untempered
     chosen = {
@@ -371,68 +346,6 @@ def write_tuned(nlp: Language, name: str, chosen: dict[str, Any], output: Path) 
     config = load_config(output / "config.cfg", interpolate=False)
     config["components"][name].update(chosen)
     config.to_disk(output / "config.cfg")
-
-
-def result_as_json(result: Result, pipeline: str, dev: Path, output: Path) -> dict[str, Any]:
-    """tune.json: what was tried and chosen, and the calibration before and after the temperature."""
-    return {
-        "pipeline": pipeline,
-        "dev": str(dev),
-        "output": str(output),
-        "component": result.component,
-        "objective": {
-            "metric": result.objective.metric,
-            "target": result.objective.target,
-            "scope": result.objective.scope,
-            "description": result.objective.describe(),
-        },
-        "search": search_space(result.settings) if result.settings else None,
-        "budget": result.budget.as_dict(),
-        "timing": {"rounds": result.timing.rounds, "max_words": result.timing.max_words},
-        "chosen": result.chosen,
-        "chosen_cost": result.chosen_cost.as_dict() if result.chosen_cost else None,
-        "target_reached": result.reached,
-        "dev_default": result.default.as_dict(),
-        "dev_tuned": result.tuned.as_dict(),
-        "tried": [trial.as_dict() for trial in result.trials],
-        "calibration": {
-            "temperature": result.temperature,
-            "ece_before": result.ece_before,
-            "ece_after": result.ece_after,
-            "reliability_before": [b.as_dict() for b in result.reliability_before],
-            "reliability_after": [b.as_dict() for b in result.reliability_after],
-        },
-        "held_out": result.held_out.as_dict() if result.held_out is not None else None,
-        "evaluation": result.evaluation,
-        "seconds": round(result.seconds, 2),
-    }
-
-
-def search_space(settings: TuneSettings) -> dict[str, Any]:
-    """What tune was asked to try (tune.json ``search``)."""
-    return {
-        "contexts": settings.contexts,
-        "packing": settings.packing,
-        "whole_docs": settings.whole_docs,
-        "windows": settings.windows,
-        "dtypes": list(settings.dtypes),
-        "tries": {name: list(values) for name, values in settings.tries},
-        "aggregations": list(settings.aggregations),
-        "thresholds": settings.thresholds,
-        "temperature": settings.temperature,
-    }
-
-
-def whole_numbers(value: Optional[str], option: str, example: str) -> Optional[list[int]]:
-    """``"0,64"`` -> ``[0, 64]`` (None stays None); anything else names ``option`` and an ``example``."""
-    if value is None:
-        return None
-    try:
-        return [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(
-            f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}"
-        ) from None
 
 
 def objective_for(
