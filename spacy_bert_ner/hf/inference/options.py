@@ -23,7 +23,9 @@ from .context import Recorded, largest_context
 
 Aggregation = Literal["first", "average", "max"]
 DType = Literal["float32", "bfloat16", "float16", "int8"]
-Runtime = Literal["auto", "torch", "onnx"]
+# "auto" or a name of spacy_bert_ner.hf.inference.runtimes.RUNTIMES, checked where a runtime is opened: this
+# module imports no torch, and a new runtime is one module and its line in RUNTIMES.
+Runtime = str
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 DTYPE_NAMES: tuple[str, ...] = get_args(DType)
 INVALID_OPTION = "invalid_option"  # the pydantic error type of this module's own checks
@@ -49,9 +51,10 @@ class ReadingOptions:
         or "int8": the int8 ONNX graph ``optimize`` saved in the model folder (a recipe of
         :mod:`~spacy_bert_ner.hf.export.quantize` chosen on dev), read by ONNX Runtime on the CPU; a folder
         without one is an error naming the command.
-    runtime: what runs the forward pass: "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the
-        ``onnx`` extra); "auto": ONNX Runtime when the model folder holds a graph in ``dtype``
-        (``onnx/<dtype>.onnx``) or the dtype is int8, and the device is the CPU, else torch.
+    runtime: what runs the forward pass, a name of :data:`~spacy_bert_ner.hf.inference.runtimes.RUNTIMES`:
+        "torch"; "onnx" (ONNX Runtime, CPU, dtype float32 or int8; the ``onnx`` extra); or "auto": ONNX
+        Runtime when the model folder holds a graph in ``dtype`` (``onnx/<dtype>.onnx``) or the dtype is
+        int8, and the device is the CPU, else torch.
     batch_invariant: a text's entities do not depend on the texts read beside it. Only an int8 graph
         quantized dynamically needs it: it computes its activation scales from the whole tensor it multiplies
         (every sequence of the batch, padding included), so there each sequence is read alone (no padding);

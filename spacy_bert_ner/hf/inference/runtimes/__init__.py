@@ -70,10 +70,21 @@ RUNTIMES: dict[str, type[Union[TorchRuntime, OnnxGraphRuntime]]] = {
 
 
 def open_runtime(model: "PreTrainedModel", options: ReadingOptions, graphs: OnnxGraphs) -> Runtime:
-    """The runtime that reads as ``options`` say (:func:`onnx_dtype`): the torch model, or its graph in a
-    dtype from ``graphs``."""
+    """The runtime that reads as ``options`` say: its graph in a dtype from ``graphs`` where
+    :func:`onnx_dtype` picks ONNX Runtime, else the runtime ``options.runtime`` names over the model
+    ("auto": torch). A name :data:`RUNTIMES` lacks raises :class:`ConfigError` listing them."""
+    if options.runtime != "auto" and options.runtime not in RUNTIMES:
+        raise ConfigError(
+            f"runtime {options.runtime!r} is not one of: auto, {', '.join(RUNTIMES)} "
+            "(spacy_bert_ner.hf.inference.runtimes.RUNTIMES)"
+        )
     dtype = onnx_dtype(options, graphs, next(model.parameters()).device)
-    return TorchRuntime(model, graphs) if dtype is None else OnnxGraphRuntime(graphs, dtype)
+    if dtype is not None:
+        return OnnxGraphRuntime(graphs, dtype)
+    over_model = (
+        TorchRuntime if options.runtime in ("auto", OnnxGraphRuntime.name) else RUNTIMES[options.runtime]
+    )
+    return over_model(model, graphs)  # type: ignore[call-arg]
 
 
 def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device) -> str | None:
@@ -85,7 +96,7 @@ def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device
     installed falls back to torch with a warning; int8 needs it.
     """
     dtype = options.dtype
-    if options.runtime == "torch":
+    if options.runtime not in ("auto", OnnxGraphRuntime.name):  # torch, or another runtime over the model
         if dtype == "int8":
             raise ConfigError(
                 'dtype "int8" is read by ONNX Runtime: set runtime "auto" or "onnx", or dtype "float32"'
