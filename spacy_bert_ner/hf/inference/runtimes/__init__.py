@@ -80,11 +80,9 @@ def open_runtime(model: "PreTrainedModel", options: ReadingOptions, graphs: Onnx
         )
     dtype = onnx_dtype(options, graphs, next(model.parameters()).device)
     if dtype is not None:
-        return OnnxGraphRuntime(graphs, dtype)
-    over_model = (
-        TorchRuntime if options.runtime in ("auto", OnnxGraphRuntime.name) else RUNTIMES[options.runtime]
-    )
-    return over_model(model, graphs)  # type: ignore[call-arg]
+        return OnnxGraphRuntime(model, graphs, dtype)
+    name = TorchRuntime.name if options.runtime in ("auto", OnnxGraphRuntime.name) else options.runtime
+    return RUNTIMES[name](model, graphs)
 
 
 def onnx_dtype(options: ReadingOptions, graphs: OnnxGraphs, device: torch.device) -> str | None:

@@ -5,6 +5,7 @@ CPU (the ``onnx`` extra)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy
 import torch
@@ -17,7 +18,8 @@ class OnnxGraphRuntime:
 
     name = "onnx"
 
-    def __init__(self, graphs: OnnxGraphs, dtype: str) -> None:
+    def __init__(self, model: Any, graphs: OnnxGraphs, dtype: str = "float32") -> None:
+        del model  # every runtime opens on (model, graphs); this one reads the graph instead
         self.graphs = graphs
         self.dtype = dtype
         self.session = graphs.session(dtype)
