@@ -12,8 +12,10 @@ process, with the same ``torch.set_num_threads``:
 - ``bare-forward``: the floor: the fast tokenizer on pre-split words plus the model, 32 length-sorted
   sentences per padded batch; only that is timed (turning its argmax into spans for F1 is not);
 - ``bert_ner``: ``nlp.pipe`` over Docs of the same words (Doc creation timed too), float32, then bfloat16,
-  int8 (``dtype = "int8"``: an int8 ONNX graph read by ONNX Runtime, made when loaded by the default
-  recipe; ``optimize`` chooses one on dev instead) and other wordpiece budgets (``batch_size``);
+  int8 (``dtype = "int8"``: an int8 ONNX graph read by ONNX Runtime, made on a copy of the model by the
+  default recipe; ``optimize`` chooses one on dev instead), ``runtime = "compile"`` (torch.compile; its
+  compilation falls in the untimed warm-up, whose seconds are printed) and other wordpiece budgets
+  (``batch_size``);
 - document context (``ctx0``, ``ctx64``, ``ctx64-windows``): ``bert_ner`` on whole test articles (one Doc per
   article), with the gold sentence starts and ``context`` 0 or 64 (each sentence one model input with up to
   64 wordpieces of its article either side), with ``pack_sentences`` (consecutive sentences share an input
@@ -37,6 +39,7 @@ import gc
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -115,7 +118,9 @@ def measure(
     reset_peak_rss()
     before = rss_mb()
     runner = setup()
+    start = time.perf_counter()
     run(runner, sentences[:warmup])
+    print(f"  {method}: warm-up {time.perf_counter() - start:.1f} s ({warmup} sentences)", flush=True)
     seconds, predicted = timed(run, runner, sentences)
     peak = rss_mb("VmHWM")
     predicted = decode(predicted, sentences)
@@ -284,7 +289,7 @@ def main() -> None:
         "--methods",
         default="all",
         help=(
-            "comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,budgets,ctx0,ctx64,"
+            "comma-separated subset of: pipeline,pipeline32,bare,f32,bf16,int8,compile,budgets,ctx0,ctx64,"
             "ctx64-packed,ctx64-packed256,ctx64-windows"
         ),
     )
@@ -315,6 +320,7 @@ def main() -> None:
         "f32": ("bert_ner float32", bert_ner_method(model_dir)),
         "bf16": ("bert_ner bfloat16", bert_ner_method(model_dir, dtype="bfloat16")),
         "int8": ("bert_ner int8 (onnx)", bert_ner_method(model_dir, dtype="int8")),
+        "compile": ("bert_ner float32 torch.compile", bert_ner_method(model_dir, runtime="compile")),
     }
     # pack_sentences and window default to what the model records (train-hf): set here unless measured so
     methods["ctx0"] = (

@@ -22,6 +22,7 @@ from spacy_bert_ner.hf.export.quantize import INT8_RECIPES, kept_float, quantize
 from spacy_bert_ner.hf.inference.classifier import TokenClassifier, load_token_classifier
 from spacy_bert_ner.hf.inference.graphs import OnnxSession
 from spacy_bert_ner.hf.inference.runtimes import RUNTIMES, onnx_dtype
+from spacy_bert_ner.hf.inference.runtimes.compiled import CompiledRuntime
 
 onnx = pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
 pytestmark = pytest.mark.core
@@ -249,10 +250,14 @@ def test_a_dynamic_int8_reading_does_not_depend_on_the_batch(
     assert int8.graphs.batch_dependent("int8")  # unknown: read alone, to be safe
 
 
-def test_one_place_lists_the_runtimes_and_the_classifier_names_none(tiny_model_dir: Path) -> None:
+def test_one_place_lists_the_runtimes_and_the_classifier_names_none(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A runtime is a module behind one interface: RUNTIMES lists every runtime the options name, and
     TokenClassifier reads through the interface without asking which runtime it holds."""
-    with pytest.raises(ConfigError, match=r"runtime 'tpu' is not one of: auto, torch, onnx"):
+    # torch.compile only traced here; tests/test_compiled_runtime.py compiles its kernels
+    monkeypatch.setattr(CompiledRuntime, "backend", "eager")
+    with pytest.raises(ConfigError, match=r"runtime 'tpu' is not one of: auto, torch, onnx, compile"):
         load_token_classifier(str(tiny_model_dir), runtime="tpu")
     words = [WORDS]
     read = {}
@@ -261,6 +266,7 @@ def test_one_place_lists_the_runtimes_and_the_classifier_names_none(tiny_model_d
         assert isinstance(classifier.runtime, runtime_class) and classifier.runtime.name == name
         read[name] = classifier.predict(words)[0].scores
     assert read["onnx"] == pytest.approx(read["torch"], abs=1e-5)
+    assert read["compile"] == pytest.approx(read["torch"], abs=1e-5)
     body = inspect.getsource(TokenClassifier)
     assert not re.findall(r"[\"'](torch|onnx)[\"']|OnnxSession|\.session\b", body)
 

@@ -2,9 +2,9 @@
 module implementing :class:`Runtime`, and the rule that picks one for a reading (:func:`open_runtime`).
 
 torch and numpy here; ONNX Runtime only inside :mod:`.onnx_graph` (the ``onnx`` extra). No spaCy. A new
-runtime is a module with the :class:`Runtime` interface, a line in :data:`RUNTIMES` and a name in
-:data:`~spacy_bert_ner.hf.inference.options.Runtime`;
-:class:`~spacy_bert_ner.hf.inference.classifier.TokenClassifier` does not change.
+runtime is a module with the :class:`Runtime` interface and its line in :data:`RUNTIMES` (as
+:mod:`.compiled` was added); :class:`~spacy_bert_ner.hf.inference.classifier.TokenClassifier` and
+:mod:`~spacy_bert_ner.hf.inference.options` do not change.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ....errors import ConfigError, ConfigWarning
 from ...export.onnx_export import ONNX_EXTRA_FIX, runtime_installed
 from ..graphs import ONNX_DTYPES, OnnxGraphs
 from ..options import ReadingOptions
+from .compiled import CompiledRuntime
 from .onnx_graph import OnnxGraphRuntime
 from .torch_model import TorchRuntime
 
@@ -66,6 +67,7 @@ class Runtime(Protocol):
 RUNTIMES: dict[str, type[Union[TorchRuntime, OnnxGraphRuntime]]] = {
     TorchRuntime.name: TorchRuntime,
     OnnxGraphRuntime.name: OnnxGraphRuntime,
+    CompiledRuntime.name: CompiledRuntime,
 }
 
 
