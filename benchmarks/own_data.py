@@ -6,16 +6,18 @@ MiniLM, nothing edited, beside variants of it (learning rate, budget), and ``tun
         --corpora conll2003-100,wnut17-200 --variants documented,lr5e-5,lr2e-4 --tune documented
     python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
         --corpora conll2003-200,wnut17-200 --variants spacy-steps200,spacy-steps600
+    python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
+        --corpora conll2003-100,wnut17-all --retune documented
 
-For each corpus folder (``benchmarks.small_corpora`` writes them), ``convert --train/--dev/--test`` once,
-then per variant ``train-hf configs/hf_bert_ner_texts_cpu.cfg`` with the variant's overrides
-(``documented``: none), timed; a ``spacy-`` variant is the spaCy route instead: ``spacy train
-configs/bert_ner_cpu.cfg`` with MiniLM and the variant's overrides, then ``spacy evaluate`` of its model-best
-on test. With ``--tune``, that variant's model is ``assemble``d, scored by ``spacy
-evaluate`` on dev and test, ``tune``d on dev and scored again. One JSON per corpus and variant goes to
-RESULTS/CORPUS/VARIANT.json (``python -m tools.main_job render`` renders docs/own-data.md's table from them).
-A run whose model did not learn (``train-hf`` exit 1) is recorded with its message. One run at a time: the
-figures include wall time.
+For each corpus folder (``benchmarks.small_corpora`` writes them), ``convert --train/--dev/--test`` once, then
+per variant ``train-hf configs/hf_bert_ner_texts_cpu.cfg`` with the variant's overrides (``documented``:
+none), timed; a ``spacy-`` variant is the spaCy route instead: ``spacy train configs/bert_ner_cpu.cfg`` with
+MiniLM and the variant's overrides, then ``spacy evaluate`` of its model-best on test. With ``--tune``, that
+variant's model is ``assemble``d, scored by ``spacy evaluate`` on dev and test, ``tune``d on dev and scored
+again; ``--retune`` does only that, for models an earlier run left in WORK, and replaces the ``tune`` figures
+of their JSON (its training figures stay). One JSON per corpus and variant goes to RESULTS/CORPUS/VARIANT.json
+(``python -m tools.main_job render`` renders docs/own-data.md's table from them). A run whose model did not
+learn (``train-hf`` exit 1) is recorded with its message. One run at a time: the figures include wall time.
 """
 
 from __future__ import annotations
@@ -219,6 +221,23 @@ def tuned(corpus: Path, work: Path, result: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
+def retuned(corpus: Path, work: Path, result_file: Path) -> None:
+    """:func:`tuned` again for a model trained earlier (WORK/VARIANT/model): its JSON's ``tune`` replaced,
+    with the commit of this run as ``tune_commit``."""
+    result = json.loads(result_file.read_text())
+    model = work / result["variant"] / "model"
+    if not model.is_dir():
+        raise SystemExit(f"--retune {result['variant']}: no model at {model}; train it with --tune instead")
+    result["tune"] = {**tuned(corpus, work, {**result, "model": str(model)}), "tune_commit": commit()}
+    result_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    tune = result["tune"]
+    print(
+        f"{result['corpus']} {result['variant']} retuned: test F1 {100 * tune['test_before']:.2f} -> "
+        f"{100 * tune['test_after']:.2f}, kept {tune['kept']}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpora_dir", type=Path, help="the folder benchmarks.small_corpora wrote")
@@ -226,17 +245,24 @@ def main() -> None:
     parser.add_argument("results", type=Path, help="where one JSON per corpus and variant goes")
     parser.add_argument("--corpora", required=True, help="corpus folder names, comma-separated")
     known = [*VARIANTS, *SPACY_VARIANTS]
-    parser.add_argument("--variants", default="documented", help=f"of {', '.join(known)}")
+    parser.add_argument(
+        "--variants", help=f"of {', '.join(known)} (default: documented, or none with --retune)"
+    )
     parser.add_argument("--tune", default="", help="variants whose model is also tuned, comma-separated")
+    parser.add_argument(
+        "--retune", default="", help="variants whose model (in WORK) is tuned again, not re-trained"
+    )
     args = parser.parse_args()
     print(host_line(), flush=True)
-    variants = args.variants.split(",")
+    variants = args.variants.split(",") if args.variants else [] if args.retune else ["documented"]
     unknown = [v for v in variants if v not in known]
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     for name in args.corpora.split(","):
         work = args.work / name
         corpus = converted(args.corpora_dir / name, work)
+        for variant in filter(None, args.retune.split(",")):
+            retuned(corpus, work, args.results / name / f"{variant}.json")
         for variant in variants:
             result = {
                 "corpus": name,
