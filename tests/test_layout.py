@@ -75,10 +75,11 @@ def test_no_import_cycles_between_modules() -> None:
     assert cycles(GRAPH) == []
 
 
-# The layers from the bottom up: each imports only layers below it. The shared leaves (errors, the BIO rule,
-# the score shape, the heap, output paths, the host record) come first; cli is the top.
+# The layers from the bottom up: each imports only layers below it. The shared leaves (errors, settings
+# validation, the BIO rule, the score shape, the heap, output paths, the host record) come first; cli is
+# the top.
 LAYER_ORDER = [
-    "errors", "bio", "scores", "heap", "output_paths", "host", "installs",
+    "errors", "validation", "bio", "scores", "heap", "output_paths", "host", "installs",
     "data", "hf", "pipeline", "training", "evaluation", "tuning", "annotate",
     "cli", "__main__",
 ]  # fmt: skip
@@ -107,6 +108,7 @@ def test_layers_import_only_layers_below_them() -> None:
         "spacy_bert_ner.tuning.thresholds",
         "spacy_bert_ner.tuning.calibration",
         "spacy_bert_ner.heap",
+        "spacy_bert_ner.validation",
         "spacy_bert_ner.host",
         "spacy_bert_ner.installs",
     ],

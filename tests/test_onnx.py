@@ -16,9 +16,10 @@ from tiny_models import save_rigged_classifier, with_int8_graph
 
 from spacy_bert_ner.errors import ConfigError, ConfigWarning, FusionError
 from spacy_bert_ner.hf.export import onnx_export
+from spacy_bert_ner.hf.export.int8_recipes import INT8_RECIPES, recipe_named
 from spacy_bert_ner.hf.export.onnx_export import export_onnx, linear_layers
 from spacy_bert_ner.hf.export.onnx_fusion import fuse_graph
-from spacy_bert_ner.hf.export.quantize import INT8_RECIPES, kept_float, quantize_graph, recipe_named
+from spacy_bert_ner.hf.export.quantize import kept_float, quantize_graph
 from spacy_bert_ner.hf.inference.classifier import TokenClassifier, load_token_classifier
 from spacy_bert_ner.hf.inference.graphs import OnnxSession
 from spacy_bert_ner.hf.inference.runtimes import RUNTIMES, onnx_dtype

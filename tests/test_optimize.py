@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -18,6 +18,7 @@ from tiny_models import save_rigged_classifier
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
+from spacy_bert_ner.cli.optimize import optimize_cli
 from spacy_bert_ner.errors import ConfigError, FusionError
 from spacy_bert_ner.hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT
 from spacy_bert_ner.host import this_host
@@ -30,6 +31,7 @@ from spacy_bert_ner.tuning.optimize import (
     choose,
     optimize_pipeline,
 )
+from spacy_bert_ner.tuning.timing import Timing
 
 pytest.importorskip("onnx")  # the onnx extra, which the test extra installs
 pytestmark = pytest.mark.core
@@ -44,8 +46,6 @@ TEXTS = [" ".join(words) for words, _ in DEV]
 
 
 def settings(**changes) -> OptimizeSettings:
-    from spacy_bert_ner.tuning.timing import Timing
-
     # a tiny model's int8 graph need not read faster than torch: min_speedup 0 unless a test sets it
     return OptimizeSettings(**{"timing": Timing(1, 50), "progress": False, "min_speedup": 0.0, **changes})
 
@@ -229,13 +229,13 @@ def test_timing_noise_does_not_choose_between_recipes_that_read_alike(
 def test_settings_and_inputs_that_cannot_work_are_one_line(
     float_pipeline: Path, dev_path: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match=r"int8 recipe 'int4' is not one of: dynamic"):
+    with pytest.raises(ConfigError, match=r"recipes = \('int4',\): name int8 recipes of: dynamic, "):
         settings(recipes=("int4",))
-    with pytest.raises(ConfigError, match=r"--max-f1-drop is in F1 points, from 0 to 100; got -1"):
+    with pytest.raises(ConfigError, match=r"max_f1_drop = -1: Input should be greater than or equal to 0"):
         settings(max_f1_drop=-1)
-    with pytest.raises(ConfigError, match=r"--speed-tolerance is a fraction .* from 0 to below 1; got 5"):
+    with pytest.raises(ConfigError, match=r"speed_tolerance = 5: Input should be less than 1"):
         settings(speed_tolerance=5)
-    with pytest.raises(ConfigError, match=r"--min-speedup is a multiple of the float .* got -1"):
+    with pytest.raises(ConfigError, match=r"min_speedup = -1: Input should be greater than or equal to 0"):
         settings(min_speedup=-1)
     with pytest.raises(ConfigError, match=r"recipes static calibrate on training text: pass --calibration"):
         optimize_pipeline(str(float_pipeline), tmp_path / "x", dev_path, settings(recipes=("static",)))
@@ -265,20 +265,28 @@ def test_the_command_prints_each_reading_and_a_gpu_run_keeps_the_float_pipeline(
     assert "int8 reads on the CPU; saved the float pipeline" in gpu.output
 
 
-def test_the_command_help_names_the_recipes_the_library_has() -> None:
-    """--recipes' help is written out (the CLI module does not import torch to build it): it must name the
-    library's default recipes and every recipe."""
-    from spacy_bert_ner.hf.export.quantize import INT8_RECIPES
-    from spacy_bert_ner.tuning.optimize import CALIBRATED_RECIPES, DEFAULT_RECIPES, default_recipes
+def test_the_command_shows_the_librarys_defaults_and_names_its_flags() -> None:
+    """The CLI reads its defaults and recipe names from the library (one place), and a bad value's message
+    names the flag the user typed, not the library's field."""
+    from spacy_bert_ner.hf.export.int8_recipes import INT8_RECIPES
+    from spacy_bert_ner.tuning.optimize_settings import CALIBRATED_RECIPES, DEFAULT_RECIPES, default_recipes
 
-    source = (Path(optimize_module.__file__).parents[1] / "cli" / "optimize.py").read_text(encoding="utf-8")
-    text = re.sub(r'"\s+"', "", source)  # implicit string concatenation joined
-    assert f"default: {','.join(DEFAULT_RECIPES)} (all: {', '.join(INT8_RECIPES)};" in text
-    assert f"--calibration, which adds {','.join(CALIBRATED_RECIPES)} to the default" in text
-    assert default_recipes(True) == DEFAULT_RECIPES + CALIBRATED_RECIPES
-    assert default_recipes(False) == DEFAULT_RECIPES and all(
-        INT8_RECIPES[r].static for r in CALIBRATED_RECIPES
+    shown = {name: param.default for name, param in inspect.signature(optimize_cli).parameters.items()}
+    library, timing = OptimizeSettings(), Timing()
+    assert [shown[name].default for name in ("max_f1_drop", "speed_tolerance", "min_speedup")] == [
+        library.max_f1_drop, library.speed_tolerance, library.min_speedup,
+    ]  # fmt: skip
+    assert (shown["timing_rounds"].default, shown["timing_words"].default) == (
+        timing.rounds,
+        timing.max_words,
     )
+    help_text = shown["recipes"].help
+    assert all(name in help_text for name in INT8_RECIPES) and ",".join(DEFAULT_RECIPES) in help_text
+    assert default_recipes(True) == DEFAULT_RECIPES + CALIBRATED_RECIPES
+    assert all(INT8_RECIPES[r].static for r in CALIBRATED_RECIPES)
+    bad = CliRunner().invoke(app, ["optimize", "p", "o", "--dev", "d.spacy", "--max-f1-drop", "-1"])
+    assert bad.exit_code == 1
+    assert "optimize settings: --max-f1-drop = -1.0: Input should be greater than or equal to 0" in bad.output
 
 
 @pytest.mark.slow

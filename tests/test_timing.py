@@ -39,5 +39,9 @@ def test_words_per_second_is_the_best_round_with_the_median_and_spread_beside_it
         "rounds": 3,
     }
     assert rounds.spread_cell() == "+300%" and Rounds([1.0]).spread_cell() == "-"
-    with pytest.raises(ConfigError, match="--timing-rounds and --timing-words must be 1 or more"):
+    with pytest.raises(ConfigError, match=r"timing: rounds = 0: Input should be greater than or equal to 1$"):
         Timing(rounds=0)
+    with pytest.raises(
+        ConfigError, match=r"timing: max_words = 0: .*; words = 1: not an option; known: rounds"
+    ):
+        Timing(max_words=0, words=1)

@@ -27,7 +27,6 @@ from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_te
 from spacy_bert_ner.tuning.forward import InputSetting
 from spacy_bert_ner.tuning.search import Objective, TuneSettings, tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
-from spacy_bert_ner.tuning.timing import Timing
 
 pytestmark = pytest.mark.core
 
@@ -537,10 +536,12 @@ def test_tune_names_a_budget_it_cannot_keep(rigged_dir: Path, dev_path: Path) ->
         tune(
             nlp, dev_path, TuneSettings(budget=Budget(min_words_per_second=1000), progress=False), costs=costs
         )
-    with pytest.raises(ConfigError, match=r"--max-time-ratio must be 1 or more"):
+    with pytest.raises(
+        ConfigError, match=r"budget: max_time_ratio = 0.5: must be 1 or more \(times the time"
+    ):
         Budget(0.5)
-    with pytest.raises(ConfigError, match=r"--timing-rounds and --timing-words must be 1 or more"):
-        Timing(rounds=0)
+    with pytest.raises(ConfigError, match=r"budget: min_words_per_second = 0.0: must be above 0"):
+        Budget(min_words_per_second=0.0)
     with pytest.raises(ConfigError, match=r"costs gives no time for sentences, packed, context 0"):
         tune(nlp, dev_path, TuneSettings(progress=False), costs={REFERENCE: 1.0})
 

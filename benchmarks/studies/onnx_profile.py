@@ -103,9 +103,10 @@ def main() -> None:
     args = parser.parse_args()
     print(host_line(), flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from spacy_bert_ner.hf.export.int8_recipes import recipe_named
     from spacy_bert_ner.hf.export.onnx_export import export_onnx
     from spacy_bert_ner.hf.export.onnx_fusion import fuse_graph
-    from spacy_bert_ner.hf.export.quantize import quantize_graph, recipe_named
+    from spacy_bert_ner.hf.export.quantize import quantize_graph
 
     torch.set_num_threads(args.threads)
     classifier, batches, n_words = pipeline_batches(args.pipeline, args.test, args.limit)

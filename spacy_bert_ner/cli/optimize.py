@@ -8,9 +8,15 @@ from typing import Optional
 import typer
 from wasabi import msg
 
+from ..hf.export.int8_recipes import INT8_RECIPES
 from ..host import this_host
+from ..tuning.optimize_settings import CALIBRATED_RECIPES, DEFAULT_RECIPES, OptimizeSettings
+from ..tuning.timing import Timing
 from .app import app
-from .output import guarded, say
+from .output import flags_of, guarded, say
+
+DEFAULTS, TIMING = OptimizeSettings(), Timing()  # the library's defaults, which the options show
+FLAGS = flags_of(OptimizeSettings, rounds="--timing-rounds", max_words="--timing-words")
 
 
 @app.command("optimize", rich_help_panel="Inference", no_args_is_help=True)
@@ -30,39 +36,40 @@ def optimize_cli(
     recipes: Optional[str] = typer.Option(
         None,
         "--recipes",
-        help="int8 recipes to try, comma-separated; default: "
-        "dynamic-per-channel-7bit,dynamic-per-channel,dynamic-per-channel-keep-ffn,"
-        "dynamic-per-channel-7bit-fused (all: dynamic, dynamic-per-channel, dynamic-per-channel-keep-ffn, "
-        "dynamic-per-channel-7bit, dynamic-per-channel-7bit-fused, dynamic-per-channel-fused, static, "
-        "static-7bit, static-keep-ffn; static ones need --calibration, which adds "
-        "static-keep-ffn,static-7bit to the default; -fused ones read with ONNX Runtime's fused attention "
-        "kernels)",
+        help=f"int8 recipes to try, comma-separated; default: {','.join(DEFAULT_RECIPES)} (all: "
+        f"{', '.join(INT8_RECIPES)}; static ones need --calibration, which adds "
+        f"{','.join(CALIBRATED_RECIPES)} to the default; -fused ones read with ONNX Runtime's fused "
+        "attention kernels)",
     ),
     max_f1_drop: float = typer.Option(
-        0.3, "--max-f1-drop", help="The most dev F1 points the int8 copy may lose against the float pipeline"
+        DEFAULTS.max_f1_drop,
+        "--max-f1-drop",
+        help="The most dev F1 points the int8 copy may lose against the float pipeline",
     ),
     else_float: bool = typer.Option(
         False, "--else-float", help="If no recipe passes the gate, save the float pipeline to OUTPUT instead"
     ),
     speed_tolerance: float = typer.Option(
-        0.05,
+        DEFAULTS.speed_tolerance,
         "--speed-tolerance",
         help="Recipes within this fraction of the fastest one's words/s read alike: of those within "
         "--max-f1-drop, the one losing the least dev F1 is saved",
     ),
     min_speedup: float = typer.Option(
-        1.05,
+        DEFAULTS.min_speedup,
         "--min-speedup",
         help="The least words/s an int8 copy must read at, as a multiple of the float pipeline's (0: any)",
     ),
     calibration_docs: int = typer.Option(
-        64, "--calibration-docs", help="How many training docs calibrate a static recipe"
+        DEFAULTS.calibration_docs,
+        "--calibration-docs",
+        help="How many training docs calibrate a static recipe",
     ),
     timing_rounds: int = typer.Option(
-        3, "--timing-rounds", help="Time each reading as the best of this many"
+        TIMING.rounds, "--timing-rounds", help="Time each reading as the best of this many"
     ),
     timing_words: int = typer.Option(
-        10_000, "--timing-words", help="Time on the first dev docs up to this many words"
+        TIMING.max_words, "--timing-words", help="Time on the first dev docs up to this many words"
     ),
     component: Optional[str] = typer.Option(
         None, "--component", help="The bert_ner component's name, if several"
@@ -81,8 +88,8 @@ def optimize_cli(
     --speed-tolerance of its words/s, the one losing the least F1), with optimize.json.
     Refuses, with the figures, when none is within it (needs the onnx extra)."""
     from ..scores import percent
-    from ..tuning.optimize import OptimizeSettings, default_recipes, optimize_pipeline
-    from ..tuning.timing import Timing
+    from ..tuning.optimize import optimize_pipeline
+    from ..tuning.optimize_settings import default_recipes
 
     def run():
         settings = OptimizeSettings(
@@ -107,7 +114,7 @@ def optimize_cli(
             gpu_id=gpu_id,
         )
 
-    result = guarded(run)
+    result = guarded(run, FLAGS)
     if result is None:
         say("ℹ", "blue", f"--gpu-id {gpu_id}: int8 reads on the CPU; saved the float pipeline to {output}")
         return

@@ -14,7 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
+
 from ..errors import ConfigError
+from ..validation import INVALID_SETTING, settings
 from .forward import InputSetting
 from .timing import Rounds
 
@@ -70,7 +74,7 @@ def costs_of(
     }
 
 
-@dataclass(frozen=True)
+@settings("budget")
 class Budget:
     """How slow the chosen reading may be: at most ``max_time_ratio`` times the reference reading's time,
     and at least ``min_words_per_second``; None: no limit."""
@@ -78,15 +82,22 @@ class Budget:
     max_time_ratio: Optional[float] = None
     min_words_per_second: Optional[float] = None
 
-    def __post_init__(self) -> None:
-        ratio, speed = self.max_time_ratio, self.min_words_per_second
+    @field_validator("max_time_ratio")
+    @classmethod
+    def _at_least_one(cls, ratio: Optional[float]) -> Optional[float]:
         if ratio is not None and not (math.isfinite(ratio) and ratio >= 1):
-            raise ConfigError(
-                f"--max-time-ratio must be 1 or more (times the time of {REFERENCE.describe()}, which is "
-                f"1 by definition), got {ratio!r}"
+            raise PydanticCustomError(
+                INVALID_SETTING,
+                f"must be 1 or more (times the time of {REFERENCE.describe()}, which is 1 by definition)",
             )
+        return ratio
+
+    @field_validator("min_words_per_second")
+    @classmethod
+    def _above_zero(cls, speed: Optional[float]) -> Optional[float]:
         if speed is not None and not (math.isfinite(speed) and speed > 0):
-            raise ConfigError(f"--min-words-per-second must be above 0, got {speed!r}")
+            raise PydanticCustomError(INVALID_SETTING, "must be above 0")
+        return speed
 
     def allows(self, cost: Cost) -> bool:
         if self.max_time_ratio is not None and cost.time_ratio > self.max_time_ratio:

@@ -27,7 +27,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import ConfigError, FusionError
-from ..hf.export.quantize import INT8_RECIPES, quantize_graph, recipe_named
+from ..hf.export.int8_recipes import INT8_RECIPES
+from ..hf.export.quantize import quantize_graph
 from ..hf.inference.classifier import TokenClassifier
 from ..hf.inference.graphs import ONNX_RUNTIME_REQUIREMENT, OnnxGraphs
 from ..host import this_host
@@ -45,78 +46,10 @@ from .forward import (
     read_pieces,
     scores_at_temperature,
 )
+from .optimize_settings import OptimizeSettings
 from .search import Objective, settings_of, thresholds_for, write_tuned
 from .thresholds import score
 from .timing import Rounds, Timing, round_robin, sample_of
-
-# Tried by default: the dynamic recipes that kept the CPU profile's dev F1 within 0.3 points when all were
-# measured (docs/measurements.md, "int8": the static ones lost more, or read slower; the fused one without
-# 7-bit weights lost 0.32); none needs calibration text. The others stay available with --recipes.
-DEFAULT_RECIPES: tuple[str, ...] = (
-    "dynamic-per-channel-7bit",
-    "dynamic-per-channel",
-    "dynamic-per-channel-keep-ffn",
-    "dynamic-per-channel-7bit-fused",
-)
-# Tried by default as well when training text is given to calibrate them (--calibration, as the workflow's
-# optimize-hf does): batched and batch-invariant, so on models that read short sentences they can be the
-# only int8 copies faster than float (dynamic ones read each sequence alone: docs/measurements.md, "int8").
-CALIBRATED_RECIPES: tuple[str, ...] = ("static-keep-ffn", "static-7bit")
-CALIBRATION_DOCS = 64  # training docs whose model inputs calibrate a static recipe's activation scales
-# Recipes reading within this fraction of the fastest one's words/s are equally fast: in two optimize runs on
-# the CPU profile's model, a recipe's speed over float moved by up to 3.4% (keep-ffn 1.17x, then 1.13x),
-# while per-channel and 7-bit read 1% apart, so noise chose the one losing twice the F1
-# (docs/measurements.md, "int8").
-SPEED_TOLERANCE = 0.05
-# An int8 copy must read faster than the float pipeline; above 1 by more than the timing noise (a few %).
-MIN_SPEEDUP = 1.05
-
-
-def default_recipes(calibrated: bool) -> tuple[str, ...]:
-    """The recipes tried when none are named: the dynamic ones, and with calibration text the static ones."""
-    return DEFAULT_RECIPES + (CALIBRATED_RECIPES if calibrated else ())
-
-
-@dataclass(frozen=True)
-class OptimizeSettings:
-    """What ``optimize`` tries and what it accepts.
-
-    recipes: the int8 recipes to try (:data:`spacy_bert_ner.hf.export.quantize.INT8_RECIPES`).
-    max_f1_drop: the most dev F1 (in points, 0-100) the int8 copy may lose against the float pipeline.
-    calibration_docs: how many training docs calibrate a static recipe.
-    speed_tolerance: recipes within this fraction of the fastest recipe's words/s count as equally fast;
-        of those within the gate, the one losing the least dev F1 is chosen.
-    """
-
-    component: Optional[str] = None
-    recipes: tuple[str, ...] = DEFAULT_RECIPES
-    max_f1_drop: float = 0.3
-    calibration_docs: int = CALIBRATION_DOCS
-    speed_tolerance: float = SPEED_TOLERANCE
-    min_speedup: float = MIN_SPEEDUP
-    timing: Timing = Timing()
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "recipes", tuple(dict.fromkeys(self.recipes)))
-        for name in self.recipes:
-            recipe_named(name)
-        if not self.recipes:
-            raise ConfigError(f"--recipes: name at least one of {', '.join(INT8_RECIPES)}")
-        if not 0 <= self.max_f1_drop <= 100:
-            raise ConfigError(f"--max-f1-drop is in F1 points, from 0 to 100; got {self.max_f1_drop}")
-        if not 0 <= self.speed_tolerance < 1:
-            raise ConfigError(
-                f"--speed-tolerance is a fraction of the fastest recipe's words/s, from 0 to below 1; got "
-                f"{self.speed_tolerance}"
-            )
-        if not 0 <= self.min_speedup:
-            raise ConfigError(
-                f"--min-speedup is a multiple of the float pipeline's words/s, from 0 (any); got "
-                f"{self.min_speedup}"
-            )
-        if self.calibration_docs < 1:
-            raise ConfigError(f"--calibration-docs must be 1 or more, got {self.calibration_docs}")
 
 
 @dataclass

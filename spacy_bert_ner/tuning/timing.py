@@ -11,22 +11,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Mapping, TypeVar
 
-from ..errors import ConfigError
+from pydantic import Field
+
+from ..validation import settings
 
 Key = TypeVar("Key", bound=Hashable)
 
 
-@dataclass(frozen=True)
+@settings("timing")
 class Timing:
     """The best of ``rounds`` round-robin passes over the first dev docs, up to ``max_words`` words (one pass
     is noisy on a shared machine: 25% between runs was seen)."""
 
-    rounds: int = 3
-    max_words: int = 10_000
-
-    def __post_init__(self) -> None:
-        if self.rounds < 1 or self.max_words < 1:
-            raise ConfigError(f"--timing-rounds and --timing-words must be 1 or more, got {self}")
+    rounds: int = Field(3, ge=1)
+    max_words: int = Field(10_000, ge=1)
 
 
 @dataclass

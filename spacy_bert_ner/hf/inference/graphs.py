@@ -22,8 +22,9 @@ import srsly
 import torch
 
 from ...errors import ConfigError
+from ..export.int8_recipes import DEFAULT_RECIPE, INT8_RECIPES, recipe_named
 from ..export.onnx_export import INPUT_NAMES, export_onnx, require_onnx
-from ..export.quantize import DEFAULT_RECIPE, INT8_RECIPES, quantize_graph, recipe_named
+from ..export.quantize import quantize_graph
 
 ONNX_DIR = "onnx"  # inside a model folder: <dtype>.onnx and GRAPHS_FILE
 GRAPHS_FILE = "graphs.json"  # {dtype: {"recipe": ..., ...}}: how each graph was made

@@ -19,6 +19,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 from ...errors import ConfigError
+from ...validation import one_line
 from .context import Recorded, largest_context
 
 Aggregation = Literal["first", "average", "max"]
@@ -128,14 +129,7 @@ def reading_options(**values: Any) -> ReadingOptions:
     try:
         return ReadingOptions(**values)
     except ValidationError as err:
-        problems = []
-        for error in err.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "options"
-            message = error["msg"]
-            if error["type"] == "unexpected_keyword_argument":
-                message = f"not an option; known: {', '.join(NAMES)}"
-            problems.append(f"{name} = {error.get('input')!r}: {message}")
-        raise ConfigError(f"bert_ner reading options: {'; '.join(problems)}") from None
+        raise ConfigError(one_line("bert_ner reading options", err, NAMES)) from None
 
 
 class ResolvedReading(NamedTuple):
