@@ -40,7 +40,7 @@ _PUBLIC = {
     "write_report": "evaluation.report",
     "tune": "tuning.search",
     "tune_pipeline": "tuning.search",
-    "TuneSettings": "tuning.search",
+    "TuneSettings": "tuning.tune_settings",
 }
 __all__ = ["__version__", *_PUBLIC]
 

@@ -26,7 +26,10 @@ def one_line(what: str, err: ValidationError, known: tuple[str, ...]) -> str:
     ``known`` ones."""
     problems = []
     for error in err.errors():
-        name = ".".join(str(part) for part in error["loc"]) or what
+        loc = list(error["loc"])
+        if loc and isinstance(loc[0], int) and loc[0] < len(known):  # a positional argument: its field
+            loc[0] = known[loc[0]]
+        name = ".".join(str(part) for part in loc) or what
         message = error["msg"]
         if error["type"] == "unexpected_keyword_argument":
             message = f"not an option; known: {', '.join(known)}"

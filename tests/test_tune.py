@@ -18,15 +18,16 @@ from tiny_models import save_rigged_classifier, with_int8_graph
 from typer.testing import CliRunner
 
 from spacy_bert_ner.cli import app
+from spacy_bert_ner.cli.arguments import parse_tries
 from spacy_bert_ner.errors import ConfigError
 from spacy_bert_ner.hf.inference.classifier import load_token_classifier, with_temperature
 from spacy_bert_ner.hf.inference.options import FORWARD_OPTIONS
-from spacy_bert_ner.tuning.arguments import parse_tries
 from spacy_bert_ner.tuning.budget import REFERENCE, Budget
 from spacy_bert_ner.tuning.calibration import expected_calibration_error, fit_temperature, reliability
 from spacy_bert_ner.tuning.forward import InputSetting
-from spacy_bert_ner.tuning.search import Objective, TuneSettings, tune
+from spacy_bert_ner.tuning.search import tune
 from spacy_bert_ner.tuning.thresholds import Candidates, best_f1, for_target, score
+from spacy_bert_ner.tuning.tune_settings import Objective, TuneSettings
 
 pytestmark = pytest.mark.core
 
@@ -305,7 +306,9 @@ def test_tune_finds_the_known_best_settings(rigged_dir: Path, dev_path: Path, tm
     assert not strict.held_out.kept and strict.chosen["thresholds"] == {}
     assert strict.chosen["temperature"] == 1.0 and strict.tuned.f < result.tuned.f
     assert f"under the {held_out.gain + 0.01:g} points a gain must reach" in strict.held_out.reason()
-    with pytest.raises(ConfigError, match=r"--min-held-out-gain is in F1 points, from 0 to 100; got -1"):
+    with pytest.raises(
+        ConfigError, match=r"min_held_out_gain = -1: Input should be greater than or equal to 0"
+    ):
         TuneSettings(min_held_out_gain=-1)
 
 
@@ -383,7 +386,9 @@ def test_tune_for_a_precision_target(rigged_dir: Path, dev_path: Path, tmp_path:
 
 def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Path) -> None:
     nlp = bert_ner(rigged_dir)
-    with pytest.raises(ConfigError, match="--aggregations: choose from first, average, max"):
+    with pytest.raises(
+        ConfigError, match=r"aggregations.0 = 'mean': Input should be 'first', 'average' or 'max'"
+    ):
         tune(nlp, dev_path, TuneSettings(aggregations=["mean"], progress=False))
     with pytest.raises(ConfigError, match="--component 'ner'"):
         tune(nlp, dev_path, TuneSettings(component="ner", progress=False))
@@ -402,6 +407,12 @@ def test_tune_refuses_bad_options(rigged_dir: Path, dev_path: Path, tmp_path: Pa
         ],
     )
     assert result.exit_code != 0 and "give one of them" in result.output
+    # the library names its fields; the command says them as the flags the user typed
+    bad = runner.invoke(
+        app, ["tune", "missing", str(dev_path), str(tmp_path / "o"), "--aggregations", "mean"]
+    )
+    assert bad.exit_code == 1
+    assert "tune settings: --aggregations = 'mean': Input should be 'first', 'average' or 'max'" in bad.output
 
 
 def test_tune_tries_window_lengths_over_whole_docs(rigged_dir: Path, dev_path: Path) -> None:
@@ -564,7 +575,7 @@ def test_tune_tries_int8_and_a_pipeline_saved_in_int8_reads_in_it(
         result.trials[1].as_dict()["dtype"] == "int8" and result.trials[1].plain.f == result.trials[0].plain.f
     )
     with pytest.raises(
-        ConfigError, match=r"--dtypes: choose from float32, bfloat16, float16, int8, got int4"
+        ConfigError, match=r"dtypes.0 = 'int4': Input should be 'float32', 'bfloat16', 'float16' or 'int8'"
     ):
         tune(nlp, dev_path, TuneSettings(dtypes=["int4"], progress=False))
     bert_ner(with_int8_graph(rigged_dir, tmp_path / "rigged-int8"), dtype="int8").to_disk(tmp_path / "int8")

@@ -50,7 +50,7 @@ def as_flags(message: str, flags: Mapping[str, str]) -> str:
     """The library's message naming settings fields (``max_f1_drop = -1: ...``,
     :mod:`spacy_bert_ner.validation`) as the command's user typed them (``--max-f1-drop = -1: ...``)."""
     for name, flag in flags.items():
-        message = re.sub(rf"(?<![\w.-]){re.escape(name)}(?= = )", flag, message)
+        message = re.sub(rf"(?<![\w.-]){re.escape(name)}(?:\.\d+)?(?= = )", flag, message)  # .N: an item
     return message
 
 

@@ -8,8 +8,21 @@ from typing import Optional
 import typer
 from wasabi import msg
 
+from ..hf.inference.options import AGGREGATIONS, DTYPE_NAMES, FORWARD_OPTIONS
+from ..tuning.timing import Timing
+from ..tuning.tune_settings import TuneSettings
 from .app import app
-from .output import guarded, say
+from .output import flags_of, guarded, say
+
+DEFAULTS, TIMING = TuneSettings(), Timing()  # the library's defaults, which the options show
+FLAGS = flags_of(
+    TuneSettings,
+    rounds="--timing-rounds",
+    max_words="--timing-words",
+    max_time_ratio="--max-time-ratio",
+    min_words_per_second="--min-words-per-second",
+    tries="--try",
+)
 
 
 @app.command("tune", rich_help_panel="Inference", no_args_is_help=True)
@@ -42,10 +55,10 @@ def tune_cli(
         None, "--contexts", help="Contexts (wordpieces) to try, e.g. 0,32,64; default: 0 and the pipeline's"
     ),
     packing: bool = typer.Option(
-        True, "--packing/--no-packing", help="Also try packed sentences for each context"
+        DEFAULTS.packing, "--packing/--no-packing", help="Also try packed sentences for each context"
     ),
     whole_docs: bool = typer.Option(
-        False, "--whole-docs", help="Also try windows over whole docs (no sentences)"
+        DEFAULTS.whole_docs, "--whole-docs", help="Also try windows over whole docs (no sentences)"
     ),
     windows: Optional[str] = typer.Option(
         None,
@@ -64,30 +77,38 @@ def tune_cli(
         help="Choose only among readings that read at least this many words/s on dev (on this machine)",
     ),
     timing_rounds: int = typer.Option(
-        3, "--timing-rounds", help="Time each reading as the best of this many round-robin passes"
+        TIMING.rounds, "--timing-rounds", help="Time each reading as the best of this many round-robin passes"
     ),
     timing_words: int = typer.Option(
-        10_000, "--timing-words", help="Time each reading on the first dev docs up to this many words"
+        TIMING.max_words,
+        "--timing-words",
+        help="Time each reading on the first dev docs up to this many words",
     ),
     dtypes: str = typer.Option(
         "",
         "--dtypes",
-        help="Also try every input setting in these dtypes, e.g. float32,int8 (int8: CPU only)",
+        help=f"Also try every input setting in these dtypes ({', '.join(DTYPE_NAMES)}), e.g. float32,int8 "
+        "(int8: CPU only)",
     ),
     tries: Optional[list[str]] = typer.Option(
         None,
         "--try",
         help="NAME=VALUE[,VALUE...], repeatable: also try every input setting with these values of a reading "
-        "option that changes the model's input (window, stride, context, pack_sentences, dtype), "
-        "e.g. --try stride=64,96",
+        f"option that changes the model's input ({', '.join(FORWARD_OPTIONS)}), e.g. --try stride=64,96",
     ),
-    aggregations: str = typer.Option("first,average,max", "--aggregations", help="Aggregations to try"),
+    aggregations: str = typer.Option(
+        ",".join(DEFAULTS.aggregations),
+        "--aggregations",
+        help=f"Aggregations to try, of {', '.join(AGGREGATIONS)}",
+    ),
     thresholds: bool = typer.Option(
-        True, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
+        DEFAULTS.thresholds, "--thresholds/--no-thresholds", help="Choose per-label thresholds (for best F1)"
     ),
-    temperature: bool = typer.Option(True, "--temperature/--no-temperature", help="Fit the temperature"),
+    temperature: bool = typer.Option(
+        DEFAULTS.temperature, "--temperature/--no-temperature", help="Fit the temperature"
+    ),
     min_held_out_gain: float = typer.Option(
-        1.0,
+        DEFAULTS.min_held_out_gain,
         "--min-held-out-gain",
         help="F1 points the temperature and thresholds must gain on held-out halves of dev to be kept "
         "(fitted on one half, scored on the other, both ways); 0: any gain",
@@ -109,10 +130,9 @@ def tune_cli(
     pipeline with them in its config.cfg, and OUTPUT/tune.json with every setting tried and the
     calibration (score bins -> precision) before and after the temperature."""
     from ..scores import percent
-    from ..tuning.arguments import parse_tries, whole_numbers
     from ..tuning.budget import Budget
-    from ..tuning.search import TuneSettings, objective_for, tune_pipeline
-    from ..tuning.timing import Timing
+    from ..tuning.search import tune_pipeline
+    from .arguments import objective_for, parse_tries, whole_numbers
 
     def run():
         settings = TuneSettings(
@@ -124,7 +144,7 @@ def tune_cli(
             windows=whole_numbers(windows, "--windows", "128,256"),
             dtypes=tuple(d for d in dtypes.split(",") if d),
             tries=parse_tries(tries or []),
-            aggregations=tuple(aggregations.split(",")),
+            aggregations=tuple(a for a in aggregations.split(",") if a),
             thresholds=thresholds,
             temperature=temperature,
             min_held_out_gain=min_held_out_gain,
@@ -134,7 +154,7 @@ def tune_cli(
         )
         return tune_pipeline(pipeline, dev, output, settings, eval_data=eval_data, gpu_id=gpu_id)
 
-    result = guarded(run)
+    result = guarded(run, FLAGS)
     rows = [
         [
             t.setting.describe(),

@@ -24,9 +24,9 @@ from ..scores import CountedScores
 from .calibration import fit_temperature
 from .forward import Cached, Dataset, Decoded, decode, scores_at_temperature
 from .thresholds import Candidates, Thresholds, best_f1, score
+from .tune_settings import MIN_GAIN
 
 HALVES = ("even", "odd")  # the docs of dev at even and at odd positions
-MIN_GAIN = 1.0  # F1 points the held-out halves must gain for tune to keep its temperature and thresholds
 
 
 @dataclass

@@ -14,12 +14,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, cast
+from typing import Any, Mapping, Optional, Sequence
 
 from spacy.language import Language
 
 from ..errors import ConfigError
-from ..hf.inference.options import AGGREGATIONS, DTYPE_NAMES, Aggregation
+from ..hf.inference.options import Aggregation
 from ..pipeline.bert_ner import BertNER
 from ..scores import CountedScores
 from .budget import REFERENCE, Budget, Cost, costs_of, within
@@ -35,26 +35,11 @@ from .forward import (
     scores_at_temperature,
     time_settings,
 )
-from .held_out import MIN_GAIN, HeldOut, check_held_out
-from .thresholds import Candidates, Scope, Thresholds, best_f1, for_target, score
+from .held_out import HeldOut, check_held_out
+from .thresholds import Candidates, Thresholds, best_f1, for_target, score
 from .timing import Rounds, Timing
 from .tune_json import result_as_json
-
-
-@dataclass(frozen=True)
-class Objective:
-    """``f1``: the best F1; ``p`` / ``r``: reach ``target`` precision / recall per label or overall, with as
-    much of the other as possible."""
-
-    metric: Literal["f1", "p", "r"] = "f1"
-    target: Optional[float] = None
-    scope: Scope = "label"
-
-    def describe(self) -> str:
-        if self.metric == "f1":
-            return "best F1"
-        name = "precision" if self.metric == "p" else "recall"
-        return f"{name} >= {self.target:g} {'per label' if self.scope == 'label' else 'overall'}"
+from .tune_settings import Objective, TuneSettings
 
 
 @dataclass
@@ -123,75 +108,6 @@ def thresholds_for(
     assert objective.target is not None
     result = for_target(candidates, objective.metric, objective.target, objective.scope)
     return result.thresholds, result.reached
-
-
-def check_aggregations(aggregations: Iterable[str]) -> list[Aggregation]:
-    aggregations = list(dict.fromkeys(aggregations))
-    bad = [a for a in aggregations if a not in AGGREGATIONS]
-    if bad or not aggregations:
-        raise ConfigError(
-            f"--aggregations: choose from {', '.join(AGGREGATIONS)}, got {', '.join(aggregations) or 'none'}"
-        )
-    return [cast(Aggregation, a) for a in aggregations]
-
-
-def check_dtypes(dtypes: Iterable[str]) -> list[str]:
-    dtypes = list(dict.fromkeys(dtypes))
-    bad = [d for d in dtypes if d not in DTYPE_NAMES]
-    if bad:
-        raise ConfigError(f"--dtypes: choose from {', '.join(DTYPE_NAMES)}, got {', '.join(bad)}")
-    return dtypes
-
-
-@dataclass(frozen=True)
-class TuneSettings:
-    """What ``tune`` tries and how it chooses, checked once; the CLI and the library call build the same
-    object.
-
-    component: the bert_ner component's name (None: the pipeline's only one).
-    contexts, packing, whole_docs, windows, dtypes: the input settings to try (:func:`.forward.input_grid`).
-    tries: more values of any reading option of kind ``forward`` (``{"stride": (64, 96)}``), each tried
-        with every input setting above; a new forward option in hf/inference/options.py can be tried here as
-        it is.
-    aggregations: the aggregations to try on each input setting's forward pass.
-    thresholds, temperature: whether to choose per-label thresholds and fit the temperature.
-    min_held_out_gain: the F1 points they must gain on held-out halves of dev to be kept (:mod:`.held_out`).
-    """
-
-    component: Optional[str] = None
-    objective: Objective = Objective()
-    contexts: Optional[tuple[int, ...]] = None
-    packing: bool = True
-    whole_docs: bool = False
-    windows: Optional[tuple[int, ...]] = None
-    dtypes: tuple[str, ...] = ()
-    tries: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-    aggregations: tuple[Aggregation, ...] = cast(tuple[Aggregation, ...], AGGREGATIONS)
-    thresholds: bool = True
-    temperature: bool = True
-    min_held_out_gain: float = MIN_GAIN
-    progress: bool = True
-    budget: Budget = Budget()
-    timing: Timing = Timing()
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__  # frozen: normalise the sequences it was given once, here
-        set_(self, "aggregations", tuple(check_aggregations(self.aggregations)))
-        set_(self, "dtypes", tuple(check_dtypes(self.dtypes)))
-        for field_name in ("contexts", "windows"):
-            value = getattr(self, field_name)
-            set_(self, field_name, None if value is None else tuple(value))
-        tries: dict[str, list[Any]] = {}  # a name given twice (--try stride=64 --try stride=96) keeps both
-        for name, values in self.tries:
-            for value in values:
-                InputSetting.of(True, **{name: value})  # a forward option and a valid value, or a ConfigError
-                if value not in tries.setdefault(name, []):
-                    tries[name].append(value)
-        set_(self, "tries", tuple((name, tuple(values)) for name, values in tries.items()))
-        if not 0 <= self.min_held_out_gain <= 100:
-            raise ConfigError(
-                f"--min-held-out-gain is in F1 points, from 0 to 100; got {self.min_held_out_gain}"
-            )
 
 
 def tune(
@@ -346,24 +262,6 @@ def write_tuned(nlp: Language, name: str, chosen: dict[str, Any], output: Path) 
     config = load_config(output / "config.cfg", interpolate=False)
     config["components"][name].update(chosen)
     config.to_disk(output / "config.cfg")
-
-
-def objective_for(
-    target_precision: Optional[float] = None, target_recall: Optional[float] = None, scope: str = "label"
-) -> Objective:
-    """The objective a precision or recall target asks for (per label or overall); the best F1 without."""
-    if target_precision is not None and target_recall is not None:
-        raise ConfigError(
-            "--target-precision and --target-recall: give one of them (or neither, for the best F1)"
-        )
-    if scope not in ("label", "overall"):
-        raise ConfigError(f"--target-scope must be label or overall, got {scope!r}")
-    checked = cast(Scope, scope)
-    if target_precision is not None:
-        return Objective("p", target_precision, checked)
-    if target_recall is not None:
-        return Objective("r", target_recall, checked)
-    return Objective()
 
 
 def tune_pipeline(

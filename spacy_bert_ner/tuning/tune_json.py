@@ -46,7 +46,7 @@ def result_as_json(result: Any, pipeline: str, dev: Path, output: Path) -> dict[
 
 def search_space(settings: Any) -> dict[str, Any]:
     """What tune was asked to try (tune.json ``search``), from its
-    :class:`~spacy_bert_ner.tuning.search.TuneSettings`."""
+    :class:`~spacy_bert_ner.tuning.tune_settings.TuneSettings`."""
     return {
         "contexts": settings.contexts,
         "packing": settings.packing,

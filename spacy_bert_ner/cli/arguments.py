@@ -1,12 +1,14 @@
-"""The ``tune`` command's list arguments as the library's values: ``--try NAME=VALUES``, ``--contexts``,
-``--windows``; a bad one raises :class:`~spacy_bert_ner.errors.ConfigError` naming the option."""
+"""The ``tune`` command's arguments as the library's values: ``--try NAME=VALUES``, ``--contexts``,
+``--windows``, the precision or recall target; a bad one raises :class:`~spacy_bert_ner.errors.ConfigError`
+naming the option."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 from ..errors import ConfigError
+from ..tuning.tune_settings import Objective
 
 
 def parse_tries(values: Sequence[str]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -38,3 +40,20 @@ def whole_numbers(value: Optional[str], option: str, example: str) -> Optional[l
         raise ConfigError(
             f"{option}: comma-separated whole numbers of wordpieces, e.g. {example}; got {value!r}"
         ) from None
+
+
+def objective_for(
+    target_precision: Optional[float] = None, target_recall: Optional[float] = None, scope: str = "label"
+) -> Objective:
+    """The objective a precision or recall target asks for (per label or overall); the best F1 without."""
+    if target_precision is not None and target_recall is not None:
+        raise ConfigError(
+            "--target-precision and --target-recall: give one of them (or neither, for the best F1)"
+        )
+    if scope not in ("label", "overall"):
+        raise ConfigError(f"--target-scope must be label or overall, got {scope!r}")
+    if target_precision is not None:
+        return Objective("p", target_precision, cast(Any, scope))
+    if target_recall is not None:
+        return Objective("r", target_recall, cast(Any, scope))
+    return Objective()
