@@ -639,3 +639,32 @@ def test_tune_refuses_to_try_what_is_not_a_forward_option() -> None:
         parse_tries(["stride"])
     twice = TuneSettings(tries=parse_tries(["stride=64", "dtype=int8", "stride=96,64"]))
     assert twice.tries == (("stride", (64, 96)), ("dtype", ("int8",)))
+
+
+def test_a_reading_that_wins_only_on_the_dev_it_was_chosen_on_is_not_taken() -> None:
+    """Four dev docs, one LOC each; each reading labels one entity per doc, right or wrong. Noise: B beats
+    the pipeline's reading A on the even half and loses on the odd one, so held out it scores worse and A
+    stays. Signal: C is right everywhere, and held out it gains the 50 points it shows on dev."""
+    from spacy_bert_ner.tuning.forward import Decoded
+    from spacy_bert_ner.tuning.held_out import check_reading
+
+    vocab = spacy.blank("en").vocab
+    docs = [Doc(vocab, words=["Paris", "x"], ents=["B-LOC", "O"]) for _ in range(4)]
+    data = type("Dev", (), {"examples": [type("Ex", (), {"reference": doc})() for doc in docs]})()
+
+    def reading(right: set[int]) -> Decoded:
+        candidates = Candidates(
+            numpy.array(["LOC"] * 4, dtype=object),
+            numpy.ones(4),
+            numpy.array([i in right for i in range(4)]),
+            {},
+        )
+        return Decoded(candidates, numpy.array([[i, 0, 1] for i in range(4)]))
+
+    names = {"A": "A", "B": "B", "C": "C"}
+    noise = check_reading({"A": reading({0, 1, 3}), "B": reading({0, 2})}, names, "A", data)
+    assert noise.picks == ["B", "A"] and not noise.kept and noise.gain == pytest.approx(-50)
+    assert "the pipeline's own reading kept" in noise.reason()
+    signal = check_reading({"A": reading({0, 1}), "C": reading({0, 1, 2, 3})}, names, "A", data)
+    assert signal.picks == ["C", "C"] and signal.kept and signal.gain == pytest.approx(50)
+    assert signal.as_dict()["kept"] is True and "reading chosen on dev" in signal.reason()

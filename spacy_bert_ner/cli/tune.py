@@ -195,6 +195,9 @@ def tune_cli(
         f"{percent(result.tuned.r)}); calibration error {result.ece_before:.4f} -> {result.ece_after:.4f} at "
         f"temperature {result.temperature:g}; {result.seconds:.1f} s",
     )
+    if result.reading_held_out is not None:
+        kept = result.reading_held_out.kept
+        say("ℹ" if kept else "⚠", "blue" if kept else "yellow", result.reading_held_out.reason())
     if result.held_out is not None:
         say(
             "ℹ" if result.held_out.kept else "⚠",

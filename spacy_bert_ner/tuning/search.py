@@ -26,6 +26,7 @@ from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
 from .forward import (
     Dataset,
+    Decoded,
     InputSetting,
     bert_ner_component,
     current_setting,
@@ -35,7 +36,7 @@ from .forward import (
     scores_at_temperature,
     time_settings,
 )
-from .held_out import HeldOut, check_held_out
+from .held_out import HeldOut, ReadingCheck, check_held_out, check_reading
 from .thresholds import Candidates, Thresholds, best_f1, for_target, score
 from .timing import Rounds, Timing
 from .tune_json import result_as_json
@@ -98,6 +99,7 @@ class Result:
     evaluation: dict[str, Any] = field(default_factory=dict)  # --eval data, if given
     settings: Optional["TuneSettings"] = None  # what was tried, as asked
     held_out: Optional[HeldOut] = None  # the temperature and thresholds checked on held-out halves of dev
+    reading_held_out: Optional[ReadingCheck] = None  # the reading's choice, checked the same way
 
 
 def thresholds_for(
@@ -152,9 +154,11 @@ def tune(
     cost = costs_of(seconds, n_words, timed)
     allowed = within(budget, cost)
     trials: list[Trial] = []
+    decoded: dict[tuple[InputSetting, str], Decoded] = {}  # each reading at temperature 1
     for setting, cached in cache.items():
         for aggregation in settings.aggregations:
-            candidates = decode(component, data, cached, aggregation, 1.0).candidates
+            decoded[setting, aggregation] = decode(component, data, cached, aggregation, 1.0)
+            candidates = decoded[setting, aggregation].candidates
             thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
             plain, tuned = score(candidates), score(candidates, thresholds)
             trials.append(
@@ -169,6 +173,15 @@ def tune(
         component.thresholds,
     )
     best = max((t for t in trials if t.within_budget), key=lambda trial: trial.rank(objective))
+    reading = None
+    own = (current, classifier.aggregation)
+    readings = {(t.setting, t.aggregation): t for t in trials if t.within_budget}
+    if objective.metric == "f1" and own in readings and (best.setting, best.aggregation) != own:
+        names = {key: f"{key[0].describe()}, {key[1]}" for key in readings}
+        picked = {key: decoded[key] for key in readings}
+        reading = check_reading(picked, names, own, data, settings.min_held_out_gain)
+        if not reading.kept:  # the choice fits dev's noise: the pipeline's own reading
+            best = readings[own]
     chosen_cache = cache[best.setting]
     untempered = decode(component, data, chosen_cache, best.aggregation, 1.0)
     temperature = 1.0
@@ -209,6 +222,7 @@ def tune(
         chosen_cost=best.cost,
         settings=settings,
         held_out=held_out,
+        reading_held_out=reading,
     )
 
 

@@ -39,6 +39,9 @@ def result_as_json(result: Any, pipeline: str, dev: Path, output: Path) -> dict[
             "reliability_after": [b.as_dict() for b in result.reliability_after],
         },
         "held_out": result.held_out.as_dict() if result.held_out is not None else None,
+        "reading_held_out": (
+            result.reading_held_out.as_dict() if result.reading_held_out is not None else None
+        ),
         "evaluation": result.evaluation,
         "seconds": round(result.seconds, 2),
     }
