@@ -304,3 +304,41 @@ def test_two_processes_train_one_model(hf_corpus: Path, backbone: Path, tmp_path
     nlp = spacy.blank("en")
     nlp.add_pipe("bert_ner", config={"model": str(output / "model")})
     assert nlp("John Smith lives in Paris .").text
+
+
+def test_gpu_id_picks_the_cpu_or_one_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """train-hf follows the workflow's device: -1 trains on the CPU, N on GPU N alone (the only GPU the
+    process sees), none leaves the Trainer its own choice; the device query is patched (CI has no GPU)."""
+    import torch
+
+    from spacy_bert_ner.cli.train import training_device
+    from spacy_bert_ner.errors import ConfigError
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert training_device(None) == {} and training_device(-1) == {"training_args.use_cpu": True}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(
+        ConfigError, match=r"--gpu-id 0: this machine has 0 CUDA GPU\(s\) visible; pass --gpu"
+    ):
+        training_device(0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert (
+        training_device(1) == {"training_args.use_cpu": False} and os.environ["CUDA_VISIBLE_DEVICES"] == "1"
+    )
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")  # already narrowed: N counts within the list
+    training_device(1)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "6"
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(ConfigError, match=r"torchrun / accelerate launch give each process its GPU"):
+        training_device(0)
+
+
+def test_gpu_id_minus_one_trains_on_the_cpu(hf_corpus: Path, backbone: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [*cli_args(hf_corpus, backbone, tmp_path), *NO_CHECKPOINTS, "-g", "-1"])
+    assert result.exit_code == 0, result.output
+    import torch
+
+    assert torch.load(tmp_path / "model" / "training_args.bin", weights_only=False).use_cpu is True

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
+from spacy.tokens import DocBin
 from tiny_models import conll_sentences, save_backbone
 from weasel.util import load_project_config
 
@@ -156,8 +158,12 @@ def test_workflow_all_runs_then_skips_everything(project: dict[str, Path], first
     assert list((root / "packages").glob("*/dist/*.tar.gz")) or list((root / "packages").rglob("*.whl"))
     second = run_all(project)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    # `data` always runs (no_skip: it reads the user's files, which weasel cannot list as deps); it
+    # rewrites the same bytes, so every step after it is skipped
+    assert ran(second.stdout) == {"data"}, second.stdout[-3000:]
     for command in workflow_commands():
-        assert f"Skipping '{command}': nothing changed" in second.stdout, (command, second.stdout[-3000:])
+        if command != "data":
+            assert f"Skipping '{command}': nothing changed" in second.stdout, (command, second.stdout[-3000:])
 
 
 @pytest.mark.slow
@@ -204,7 +210,7 @@ def test_changing_one_module_reruns_exactly_the_steps_that_list_it(
     finally:
         path.write_text(original, encoding="utf-8")
     assert third.returncode == 0, third.stdout[-4000:] + third.stderr[-4000:]
-    assert ran(third.stdout) == dependents, third.stdout[-3000:]
+    assert ran(third.stdout) == dependents | {"data"}, third.stdout[-3000:]  # data: always (no_skip)
 
 
 # What only the spaCy route reads or writes: the HF workflow's commands are the others' HF halves.
@@ -443,3 +449,47 @@ def test_workflow_runs_on_a_users_corpus_with_its_own_labels(
     assert all(t in report for t in types) and "creative-work" in report
     assert "1 line(s) hold only white space" in result.stdout + result.stderr  # said, per file
     assert list((own_project / "packages").glob("en_bert_ner_hf-*/dist/*.tar.gz"))
+    # the user edits a corpus file in place: `data` copies it again and `convert` converts again
+    dev_file = data / "tweets.dev"
+    before = (own_project / "corpus" / "dev.spacy").read_bytes()
+    dev_file.write_text(dev_file.read_text(encoding="utf-8").replace("\n\n", "\n\nedited\tO\n\n", 1))
+
+    def run_step(step: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "weasel", "run", step, str(own_project), *args]
+        return subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+        )
+
+    for step in ("data", "convert"):
+        rerun = run_step(step)
+        assert rerun.returncode == 0 and ran(rerun.stdout) == {step}, rerun.stdout[-3000:]
+    assert (own_project / "corpus" / "dev.spacy").read_bytes() != before
+    unchanged = [run_step(step) for step in ("data", "convert")][-1]
+    assert "Skipping 'convert': nothing changed" in unchanged.stdout, unchanged.stdout[-3000:]
+
+
+def test_the_scheme_variable_reaches_convert(tmp_path: Path) -> None:
+    """A BIOES column corpus goes through `data` and `convert` with --vars.scheme=bioes: S- and E- tags
+    become the right spans."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "project.yml", root / "project.yml")
+    shutil.copytree(
+        REPO / "spacy_bert_ner", root / "spacy_bert_ner", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    rows = ["John\tS-PER", "lives\tO", "in\tO", "New\tB-LOC", "York\tE-LOC", ".\tO", ""]
+    files = {}
+    for split in ("train", "dev", "test"):
+        files[split] = tmp_path / f"{split}.bioes"
+        files[split].write_text("\n".join(rows) + "\n", encoding="utf-8")
+    variables = [f"--vars.{split}_file={path}" for split, path in files.items()]
+    for step in ("data", "convert"):
+        done = subprocess.run(
+            [sys.executable, "-m", "weasel", "run", step, str(root), *variables, "--vars.scheme=bioes"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    nlp = spacy.blank("en")
+    (doc,) = DocBin().from_disk(root / "corpus" / "train.spacy").get_docs(nlp.vocab)
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [("John", "PER"), ("New York", "LOC")]

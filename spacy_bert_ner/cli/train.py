@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
@@ -21,6 +23,12 @@ from .output import guarded, say
 def train_hf_cli(
     ctx: typer.Context,
     config_path: Path = typer.Argument(..., help="A train-hf config, e.g. configs/hf_bert_ner.cfg"),
+    gpu_id: Optional[int] = typer.Option(
+        None,
+        "--gpu-id",
+        "-g",
+        help="-1: train on the CPU; N: on GPU N only; not given: the HF Trainer's choice (every visible GPU)",
+    ),
 ) -> None:
     """Fine-tune a Hugging Face token classifier by the HF course recipe (Trainer) on converted DocBins.
 
@@ -33,7 +41,7 @@ def train_hf_cli(
     from ..hf.finetune.recipe import fit, is_main_process, summary
     from ..training.train_hf import prepare_training
 
-    overrides = parse_config_overrides(ctx.args)
+    overrides = {**parse_config_overrides(ctx.args), **guarded(lambda: training_device(gpu_id))}
     prepared = guarded(lambda: prepare_training(config_path, overrides))  # before the first training step
     if is_main_process():
         for line in prepared.notes:
@@ -120,3 +128,30 @@ def assemble_cli(
 
     guarded(run)
     say("✔", "green", f"Saved the pipeline to {output_dir}: spacy.load({str(output_dir)!r})")
+
+
+def training_device(gpu_id: Optional[int]) -> dict[str, Any]:
+    """The device ``train-hf --gpu-id`` asks for, as config overrides and the process's visible GPUs: -1 the
+    CPU (``use_cpu``); N that GPU alone (``CUDA_VISIBLE_DEVICES=N``, set before CUDA starts, so the Trainer
+    neither picks GPU 0 nor spreads over every GPU with DataParallel); None leaves both to the Trainer."""
+    if gpu_id is None:
+        return {}
+    if gpu_id < 0:
+        return {"training_args.use_cpu": True}
+    import torch
+
+    if os.environ.get("LOCAL_RANK") is not None:
+        raise ConfigError(
+            f"--gpu-id {gpu_id}: torchrun / accelerate launch give each process its GPU; drop --gpu-id"
+        )
+    if not torch.cuda.is_available() or gpu_id >= torch.cuda.device_count():
+        raise ConfigError(
+            f"--gpu-id {gpu_id}: this machine has {torch.cuda.device_count()} CUDA GPU(s) visible; pass "
+            "--gpu-id -1 to train on the CPU"
+        )
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:  # already narrowed: N counts within that list
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible.split(",")[gpu_id]
+    else:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_id)
+    return {"training_args.use_cpu": False}
