@@ -217,7 +217,10 @@ def tuned(corpus: Path, work: Path, result: dict[str, Any]) -> dict[str, Any]:
             tuned_pipeline, corpus / f"{split}.spacy", variant / f"{split}_after.json"
         )
     tune = json.loads((tuned_pipeline / "tune.json").read_text())
-    figures["kept"] = tune.get("held_out", {}).get("kept")
+    held_out, reading = tune.get("held_out") or {}, tune.get("reading_held_out")
+    figures["kept"] = held_out.get("kept")  # the temperature and thresholds
+    figures["held_out_gain"] = held_out.get("gain")
+    figures["reading_kept"] = None if reading is None else reading["kept"]  # None: the own reading won
     return figures
 
 
