@@ -316,6 +316,17 @@ def shipped_dev_f1(r: dict[str, Any]) -> float:
     return r["tune"]["dev_tuned"]["f"]
 
 
+def held_out_note(tune: dict[str, Any]) -> str:
+    """What the held-out halves of dev let ``tune`` keep (older tune.json files have no such record)."""
+    notes = []
+    reading, held_out = tune.get("reading_held_out"), tune.get("held_out")
+    if reading is not None and not reading["kept"]:
+        notes.append(f"own reading kept, the best other gained {reading['gain']:+.2f} held out")
+    if held_out is not None and not held_out["kept"]:
+        notes.append(f"thresholds and temperature left out, held-out gain {held_out['gain']:+.2f}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def optimize_line(report: dict[str, Any]) -> str:
     """optimize-hf in one line: what it shipped, each recipe's dev F1 change and speed-up on dev."""
     recipes = "; ".join(
@@ -460,7 +471,9 @@ def notes(r: dict[str, Any]) -> list[str]:
         f"train_runtime {minutes(steps['train_runtime'])}, context {train['context']}, {unit}; "
         f"peak RSS {train['peak_rss_mb'] / 1024:.2f} GiB.",
         f"- `tune-hf`: budget {tune['budget']['description']}; chose `{reading(tune)}`, "
-        f"temperature {tune['chosen']['temperature']:g}, per-label thresholds; "
+        f"temperature {tune['chosen']['temperature']:g}, "
+        f"{'per-label thresholds' if tune['chosen'].get('thresholds') else 'no thresholds'}"
+        f"{held_out_note(tune)}; "
         f"{cost['words_per_second']:,.0f} words/s on dev, {cost['time_ratio']:.3f}x the time of context 0 "
         f"per sentence; dev F1 {pct(tune['dev_default']['f'])} -> {pct(tune['dev_tuned']['f'])}.",
         *([optimize_line(r["optimize"])] if "optimize" in r else []),
