@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy
 import torch
 
 from ....errors import ConfigError
@@ -34,15 +33,7 @@ class CompiledRuntime(TorchRuntime):
                 'runtime "compile" builds C++ kernels on the CPU and found no compiler (CXX, c++, g++, '
                 'clang++): install one (e.g. apt install g++) or set runtime "torch"'
             )
-        self.compiled: Any = torch.compile(model, dynamic=True, backend=self.backend)
-
-    def logits(self, input_ids: numpy.ndarray, attention_mask: numpy.ndarray) -> torch.Tensor:
-        device = self.device
-        with torch.inference_mode():
-            return self.compiled(
-                input_ids=torch.from_numpy(input_ids).to(device),
-                attention_mask=torch.from_numpy(attention_mask).to(device),
-            ).logits
+        self.forward = torch.compile(model, dynamic=True, backend=self.backend)
 
 
 def compiler_found() -> bool:

@@ -4,7 +4,7 @@ in the dtype its weights were loaded in."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy
 import torch
@@ -24,6 +24,7 @@ class TorchRuntime:
     def __init__(self, model: "PreTrainedModel", graphs: OnnxGraphs) -> None:
         self.model = model
         self.graphs = graphs
+        self.forward: Any = model  # what logits calls: the model, or a compiled wrapper of it
 
     @property
     def device(self) -> torch.device:
@@ -32,7 +33,7 @@ class TorchRuntime:
     def logits(self, input_ids: numpy.ndarray, attention_mask: numpy.ndarray) -> torch.Tensor:
         device = self.device
         with torch.inference_mode():
-            return self.model(
+            return self.forward(
                 input_ids=torch.from_numpy(input_ids).to(device),
                 attention_mask=torch.from_numpy(attention_mask).to(device),
             ).logits
