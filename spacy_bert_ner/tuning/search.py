@@ -25,6 +25,7 @@ from ..scores import CountedScores
 from .budget import REFERENCE, Budget, Cost, costs_of, within
 from .calibration import Bin, expected_calibration_error, fit_temperature, reliability
 from .forward import (
+    Cached,
     Dataset,
     Decoded,
     InputSetting,
@@ -126,8 +127,6 @@ def tune(
     input, is always tried: time ratios are relative to it); ``costs`` gives the seconds per setting
     instead."""
     start = time.perf_counter()
-    objective, budget, timing = settings.objective, settings.budget, settings.timing
-    use_thresholds, fit_temp, progress = settings.thresholds, settings.temperature, settings.progress
     name, component = bert_ner_component(nlp, settings.component)
     data = Dataset.load(nlp, name, dev)
     grid = input_grid(
@@ -139,8 +138,55 @@ def tune(
         settings.dtypes,
         dict(settings.tries),
     )
-    grid = list(dict.fromkeys([*grid, REFERENCE]))
-    cache = forward_all(component, data.docs, grid, progress)
+    cache = forward_all(component, data.docs, list(dict.fromkeys([*grid, REFERENCE])), settings.progress)
+    cost = _costs(component, data, cache, settings.timing, costs)
+    trials, decoded = _trials(component, data, cache, cost, settings)
+    classifier = component.classifier
+    current = current_setting(component)
+    default = score(
+        decode(component, data, cache[current], classifier.aggregation, classifier.temperature).candidates,
+        component.thresholds,
+    )
+    best, reading = _choose_reading(trials, decoded, (current, classifier.aggregation), data, settings)
+    fit = _calibrate(component, data, cache[best.setting], best.aggregation, settings)
+    chosen = {
+        **best.setting.as_config(),
+        "aggregation": best.aggregation,
+        "temperature": fit.temperature,
+        "thresholds": fit.thresholds,
+    }
+    before, after = fit.untempered.candidates, fit.calibrated.candidates
+    return Result(
+        component=name,
+        objective=settings.objective,
+        trials=trials,
+        chosen=chosen,
+        default=default,
+        tuned=score(after, fit.thresholds),
+        temperature=fit.temperature,
+        reached=fit.reached,
+        reliability_before=reliability(before.scores, before.correct),
+        reliability_after=reliability(after.scores, after.correct),
+        ece_before=expected_calibration_error(before.scores, before.correct),
+        ece_after=expected_calibration_error(after.scores, after.correct),
+        seconds=time.perf_counter() - start,
+        budget=settings.budget,
+        timing=settings.timing,
+        chosen_cost=best.cost,
+        settings=settings,
+        held_out=fit.held_out,
+        reading_held_out=reading,
+    )
+
+
+def _costs(
+    component: BertNER,
+    data: Dataset,
+    cache: Mapping[InputSetting, Cached],
+    timing: Timing,
+    costs: Optional[Mapping[InputSetting, float]],
+) -> dict[InputSetting, Cost]:
+    """Each setting's speed: timed on dev as ``timing`` says, or from the seconds ``costs`` gives."""
     timed: Optional[dict[InputSetting, Rounds]] = None
     if costs is not None:
         missing = [setting.describe() for setting in cache if setting not in costs]
@@ -151,79 +197,86 @@ def tune(
     else:
         timed, n_words = time_settings(component, data.docs, list(cache), timing)
         seconds = {setting: rounds.best for setting, rounds in timed.items()}
-    cost = costs_of(seconds, n_words, timed)
-    allowed = within(budget, cost)
+    return costs_of(seconds, n_words, timed)
+
+
+def _trials(
+    component: BertNER,
+    data: Dataset,
+    cache: Mapping[InputSetting, Cached],
+    cost: Mapping[InputSetting, Cost],
+    settings: TuneSettings,
+) -> tuple[list[Trial], dict[tuple[InputSetting, str], Decoded]]:
+    """Every setting and aggregation decoded at temperature 1 and scored, with and without thresholds."""
+    allowed = within(settings.budget, cost)
     trials: list[Trial] = []
-    decoded: dict[tuple[InputSetting, str], Decoded] = {}  # each reading at temperature 1
+    decoded: dict[tuple[InputSetting, str], Decoded] = {}
     for setting, cached in cache.items():
         for aggregation in settings.aggregations:
             decoded[setting, aggregation] = decode(component, data, cached, aggregation, 1.0)
             candidates = decoded[setting, aggregation].candidates
-            thresholds, reached = thresholds_for(candidates, objective, use_thresholds)
+            thresholds, reached = thresholds_for(candidates, settings.objective, settings.thresholds)
             plain, tuned = score(candidates), score(candidates, thresholds)
             trials.append(
-                Trial(
-                    setting, aggregation, plain, tuned, thresholds, reached, cost[setting], setting in allowed
-                )
+                Trial(setting, aggregation, plain, tuned, thresholds, reached, cost[setting], setting in allowed)
             )
-    current = current_setting(component)
-    classifier = component.classifier
-    default = score(
-        decode(component, data, cache[current], classifier.aggregation, classifier.temperature).candidates,
-        component.thresholds,
-    )
+    return trials, decoded
+
+
+def _choose_reading(
+    trials: list[Trial],
+    decoded: Mapping[tuple[InputSetting, str], Decoded],
+    own: tuple[InputSetting, str],
+    data: Dataset,
+    settings: TuneSettings,
+) -> tuple[Trial, Optional[ReadingCheck]]:
+    """The best trial within budget; for F1, a reading other than the pipeline's ``own`` only where its
+    gain holds on held-out halves of dev (:func:`.held_out.check_reading`)."""
+    objective = settings.objective
     best = max((t for t in trials if t.within_budget), key=lambda trial: trial.rank(objective))
-    reading = None
-    own = (current, classifier.aggregation)
     readings = {(t.setting, t.aggregation): t for t in trials if t.within_budget}
-    if objective.metric == "f1" and own in readings and (best.setting, best.aggregation) != own:
-        names = {key: f"{key[0].describe()}, {key[1]}" for key in readings}
-        picked = {key: decoded[key] for key in readings}
-        reading = check_reading(picked, names, own, data, settings.min_held_out_gain)
-        if not reading.kept:  # the choice fits dev's noise: the pipeline's own reading
-            best = readings[own]
-    chosen_cache = cache[best.setting]
-    untempered = decode(component, data, chosen_cache, best.aggregation, 1.0)
+    if objective.metric != "f1" or own not in readings or (best.setting, best.aggregation) == own:
+        return best, None
+    names = {key: f"{key[0].describe()}, {key[1]}" for key in readings}
+    picked = {key: decoded[key] for key in readings}
+    reading = check_reading(picked, names, own, data, settings.min_held_out_gain)
+    if not reading.kept:  # the choice fits dev's noise: the pipeline's own reading
+        best = readings[own]
+    return best, reading
+
+
+@dataclass
+class _Fit:
+    """The chosen reading's temperature and thresholds, and its candidates before and after them."""
+
+    temperature: float
+    thresholds: Thresholds
+    reached: dict[str, bool]
+    untempered: Decoded
+    calibrated: Decoded
+    held_out: Optional[HeldOut]
+
+
+def _calibrate(
+    component: BertNER, data: Dataset, cached: Cached, aggregation: Aggregation, settings: TuneSettings
+) -> _Fit:
+    """Fit the temperature and thresholds ``settings`` asks for; for F1, keep them only where their gain
+    holds on held-out halves of dev (:func:`.held_out.check_held_out`)."""
+    fit_temp, use_thresholds = settings.temperature, settings.thresholds
+    untempered = decode(component, data, cached, aggregation, 1.0)
     temperature = 1.0
     if fit_temp:
-        scores_at = scores_at_temperature(chosen_cache, data.docs, best.aggregation, untempered)
+        scores_at = scores_at_temperature(cached, data.docs, aggregation, untempered)
         temperature = fit_temperature(scores_at, untempered.candidates.correct)
-    calibrated = decode(component, data, chosen_cache, best.aggregation, temperature)
-    thresholds, reached = thresholds_for(calibrated.candidates, objective, use_thresholds)
+    calibrated = decode(component, data, cached, aggregation, temperature)
+    thresholds, reached = thresholds_for(calibrated.candidates, settings.objective, use_thresholds)
     held_out = None
-    if objective.metric == "f1" and (fit_temp or use_thresholds) and len(data.docs) >= 2:
+    if settings.objective.metric == "f1" and (fit_temp or use_thresholds) and len(data.docs) >= 2:
         fitted = (fit_temp, use_thresholds, settings.min_held_out_gain)
-        held_out = check_held_out(component, data, chosen_cache, best.aggregation, *fitted)
+        held_out = check_held_out(component, data, cached, aggregation, *fitted)
         if not held_out.kept:  # they fit dev's noise: the untuned reading of the chosen setting
             temperature, thresholds, calibrated = 1.0, {}, untempered
-    chosen = {
-        **best.setting.as_config(),
-        "aggregation": best.aggregation,
-        "temperature": temperature,
-        "thresholds": thresholds,
-    }
-    before, after = untempered.candidates, calibrated.candidates
-    return Result(
-        component=name,
-        objective=objective,
-        trials=trials,
-        chosen=chosen,
-        default=default,
-        tuned=score(after, thresholds),
-        temperature=temperature,
-        reached=reached,
-        reliability_before=reliability(before.scores, before.correct),
-        reliability_after=reliability(after.scores, after.correct),
-        ece_before=expected_calibration_error(before.scores, before.correct),
-        ece_after=expected_calibration_error(after.scores, after.correct),
-        seconds=time.perf_counter() - start,
-        budget=budget,
-        timing=timing,
-        chosen_cost=best.cost,
-        settings=settings,
-        held_out=held_out,
-        reading_held_out=reading,
-    )
+    return _Fit(temperature, thresholds, reached, untempered, calibrated, held_out)
 
 
 def evaluate_settings(
