@@ -16,8 +16,9 @@ import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
+from spacy_bert_ner.annotate.annotate_settings import AnnotateSettings
 from spacy_bert_ner.annotate.corpus import annotate_corpus
-from spacy_bert_ner.annotate.engine import AnnotateSettings, annotate_local, plan_run
+from spacy_bert_ner.annotate.engine import annotate_local, plan_run
 from spacy_bert_ner.annotate.inputs import find_inputs, plan_shards, read_shard
 from spacy_bert_ner.annotate.outputs import MANIFEST, USER_DATA_KEY
 from spacy_bert_ner.cli import app
@@ -117,6 +118,25 @@ def test_bad_inputs_are_named(tmp_path: Path, monkeypatch, inputs, error, messag
     (tmp_path / "notes.md").write_text("x\n")
     with pytest.raises(error, match=message):
         find_inputs(inputs)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--shard-size", "0"],
+            "annotate settings: --shard-size = 0: Input should be greater than or equal to 1",
+        ),
+        (["--torch-threads", "0"], "--torch-threads = 0: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_bad_annotate_option_is_named_as_its_flag(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "a.txt").write_text("Paris\n")
+    result = CliRunner().invoke(
+        app, ["annotate", "no-pipeline", str(tmp_path / "a.txt"), str(tmp_path / "o"), *args]
+    )
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_gpu_with_forked_processes_is_refused(pipeline_dir: Path, tmp_path: Path) -> None:
@@ -342,7 +362,8 @@ def test_ray_engine_equals_the_local_run_even_when_a_worker_dies(
     before the killer found a worker did not test that: it is run again (three tries at most)."""
     import threading
 
-    from spacy_bert_ner.annotate.ray_engine import RaySettings, annotate_ray
+    from spacy_bert_ner.annotate.annotate_settings import RaySettings
+    from spacy_bert_ner.annotate.ray_engine import annotate_ray
 
     folder, _ = corpus
     settings = AnnotateSettings(shard_size=2, batch_size=1)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from spacy_bert_ner.cli import app
 from spacy_bert_ner.data.docbin import read_docbin
 from spacy_bert_ner.data.docs import TEXT_KEY
 from spacy_bert_ner.data.records import rule_tokenizer
-from spacy_bert_ner.data.sources import ConvertOptions, convert_splits, named_splits
+from spacy_bert_ner.data.sources import ConvertSettings, convert_splits, named_splits
 from spacy_bert_ner.errors import ConfigError, DataError
 
 COLUMNS = (
@@ -56,7 +57,7 @@ def spacy_records(with_tokens: bool) -> list[dict]:
 
 
 def convert(tmp_path: Path, train: Path, **options) -> list:
-    return convert_splits(named_splits({"train": train}), tmp_path / "out", ConvertOptions(**options))
+    return convert_splits(named_splits({"train": train}), tmp_path / "out", ConvertSettings(**options))
 
 
 def test_columns_and_jsonl_with_tokens_give_the_same_entities(tmp_path: Path) -> None:
@@ -252,7 +253,7 @@ def test_dev_split_beside_a_dev_file_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "t.conll", COLUMNS)
     splits = named_splits({"train": path, "dev": path})
     with pytest.raises(ConfigError, match="--dev-split: a dev split is given"):
-        convert_splits(splits, tmp_path / "out", ConvertOptions(dev_split=0.5))
+        convert_splits(splits, tmp_path / "out", ConvertSettings(dev_split=0.5))
 
 
 def test_cli_named_splits_write_train_dev_test(tmp_path: Path) -> None:
@@ -357,3 +358,33 @@ def test_fetch_corpus_names_json_and_docbin_files_by_format(tmp_path: Path) -> N
 def test_convert_tokenizes_as_a_blank_pipeline_does(lang: str, text: str) -> None:
     """convert builds spaCy's tokenizer without a Language (which would import every pipeline component)."""
     assert [t.text for t in rule_tokenizer(lang)(text)] == [t.text for t in spacy.blank(lang)(text)]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "xml"], "convert settings: --format = 'xml': use one of auto, columns, spacy"),
+        (["--misaligned", "widen"], "--misaligned = 'widen': use one of error, expand, contract, skip"),
+        (["--scheme", "bio"], "--scheme = 'bio': use one of auto, iob1, iob2, bioes, bilou"),
+        (["--dev-split", "1.5"], "--dev-split = 1.5: Input should be less than 1"),
+        (["--n-sents", "0"], "--n-sents = 0: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_bad_convert_option_is_named_as_its_flag_and_nothing_is_written(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    path = jsonl(tmp_path / "t.jsonl", [{"text": "Paris", "spans": [{"start": 0, "end": 5, "label": "LOC"}]}])
+    result = CliRunner().invoke(app, ["convert", "--train", str(path), str(tmp_path / "o"), *args])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_convert_settings_defaults_are_the_cli_defaults() -> None:
+    """The CLI shows the library's defaults: one place for each."""
+    from spacy_bert_ner.cli.convert import convert_cli
+
+    defaults = {p.name: p.default.default for p in inspect.signature(convert_cli).parameters.values()}
+    settings = ConvertSettings()
+    assert defaults["fmt"] == settings.format and defaults["misaligned"] == settings.misaligned
+    assert defaults["scheme"] == settings.scheme and defaults["no_articles"] is not settings.keep_articles
+    assert (defaults["lang"], defaults["seed"], defaults["n_sents"]) == (settings.lang, settings.seed, None)

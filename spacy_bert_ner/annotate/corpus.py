@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal, Optional, Sequence, get_args
 
 from ..errors import ConfigError
-from .engine import AnnotateSettings, Summary, annotate_local, plan_run
+from .annotate_settings import AnnotateSettings, RaySettings
+from .engine import Summary, annotate_local, plan_run
 
 EngineName = Literal["local", "ray"]
 
@@ -37,7 +38,7 @@ def annotate_corpus(
         )
     plan = plan_run(pipeline, inputs, output_dir, settings)
     if engine == "ray":
-        from .ray_engine import RaySettings, annotate_ray
+        from .ray_engine import annotate_ray
 
         return annotate_ray(plan, settings, RaySettings(ray_address, ray_workers, gpus_per_worker), progress)
     return annotate_local(plan, settings, progress)

@@ -13,27 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import DataError
 from ..heap import return_free_memory
 from ..pipeline.load import configure_process, load_pipeline
+from .annotate_settings import AnnotateSettings
 from .inputs import InputFile, Record, Shard, find_inputs, plan_shards, read_shard
 from .outputs import Manifest, ShardCounts, remove_temporaries, shard_files, write_shard_files
-
-
-@dataclass(frozen=True)
-class AnnotateSettings:
-    """What shapes the outputs (``shard_size``, ``text_key``: a resumed run must keep them) and how the
-    work runs (the rest)."""
-
-    shard_size: int = 1000
-    text_key: str = "text"
-    batch_size: int = 50
-    n_process: int = 1
-    strict: bool = False
-    gpu_id: int = -1
-    torch_threads: Optional[int] = None
 
 
 @dataclass

@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import asdict, dataclass
-from typing import Any, Iterator, Optional
+from dataclasses import asdict
+from typing import Any, Iterator
 
 from ..errors import ConfigError, DataError
 from ..pipeline.load import configure_process, load_pipeline
-from .engine import AnnotateSettings, Plan, Summary, annotate_shard, run_engine
+from .annotate_settings import AnnotateSettings, RaySettings
+from .engine import Plan, Summary, annotate_shard, run_engine
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
 
 RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
-
-
-@dataclass(frozen=True)
-class RaySettings:
-    address: Optional[str] = None  # None: start (or join) a local Ray
-    workers: int = 1
-    gpus_per_worker: float = 0.0
 
 
 def _shard_from_dict(data: dict[str, Any]) -> Shard:

@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from wasabi import msg
 
+from ..data.convert_settings import FORMATS, MISALIGNED, TAG_SCHEMES, ConvertSettings
 from ..errors import ConfigError
 from ..output_paths import check_output
 from .app import app
-from .output import guarded, say
+from .output import flags_of, guarded, say
+
+DEFAULTS = ConvertSettings()  # the library's defaults, which the options show
+FLAGS = flags_of(ConvertSettings, format="--format", keep_articles="--no-articles")
 
 if TYPE_CHECKING:
     from ..data.stats import SplitStats
@@ -79,36 +83,38 @@ def convert_cli(
     dev: Optional[Path] = typer.Option(None, "--dev", help="The dev split: a file of any name"),
     test: Optional[Path] = typer.Option(None, "--test", help="The test split: a file of any name"),
     fmt: str = typer.Option(
-        "auto",
+        DEFAULTS.format,
         "--format",
-        help="auto (by suffix and content), columns (token first, NER tag last), spacy (spaCy / Prodigy "
-        "JSONL: text, spans, tokens), doccano (text, label / entities), labelstudio (JSON export), docbin",
+        help=f"{' | '.join(FORMATS)}: auto (by suffix and content), columns (token first, NER tag last), "
+        "spacy (spaCy / Prodigy JSONL: text, spans, tokens), doccano (text, label / entities), labelstudio "
+        "(JSON export), docbin",
     ),
     misaligned: str = typer.Option(
-        "error",
-        help="A span that does not fall on token boundaries: error, expand or contract it to whole tokens, "
-        "or skip it",
+        DEFAULTS.misaligned,
+        help=f"{' | '.join(MISALIGNED)}: a span that does not fall on token boundaries: error, expand or "
+        "contract it to whole tokens, or skip it",
     ),
-    lang: str = typer.Option("en", help="spaCy language whose tokenizer splits texts given without tokens"),
+    lang: str = typer.Option(
+        DEFAULTS.lang, help="spaCy language whose tokenizer splits texts given without tokens"
+    ),
     dev_split: Optional[float] = typer.Option(
         None, "--dev-split", help="No dev file: hold out this part of train's Docs as dev (e.g. 0.1; 0: none)"
     ),
-    seed: int = typer.Option(0, help="Which Docs --dev-split holds out"),
+    seed: int = typer.Option(DEFAULTS.seed, help="Which Docs --dev-split holds out"),
     n_sents: Optional[int] = typer.Option(
-        None,
+        DEFAULTS.n_sents,
         "--n-sents",
         "-n",
-        min=1,
         help="Column files: sentences per Doc (never crossing articles); default: one Doc per article",
     ),
     scheme: str = typer.Option(
-        "auto", help="Column files: NER tag scheme: auto (IOB1/IOB2), iob1, iob2, bioes, bilou"
+        DEFAULTS.scheme, help=f"Column files: NER tag scheme: {' | '.join(TAG_SCHEMES)} (auto: IOB1/IOB2)"
     ),
     strict: bool = typer.Option(
-        False, "--strict", help="Reject I- tags that open an entity instead of repairing them"
+        DEFAULTS.strict, "--strict", help="Reject I- tags that open an entity instead of repairing them"
     ),
     no_articles: bool = typer.Option(
-        False,
+        not DEFAULTS.keep_articles,
         "--no-articles",
         help="Ignore -DOCSTART- boundaries (as HF datasets does): one Doc per --n-sents",
     ),
@@ -116,7 +122,7 @@ def convert_cli(
 ) -> None:
     """Convert a corpus (column files, annotation-tool JSON / JSONL, DocBins, a HF dataset) to spaCy DocBin
     files, with a stats table. Nothing is written when any input has an error."""
-    from ..data.sources import ConvertOptions, convert_splits, found_splits, named_splits
+    from ..data.sources import convert_splits, found_splits, named_splits
 
     named = {"train": given(train), "dev": given(dev), "test": given(test)}
     if any(named.values()) and output_dir is None and source is not None:
@@ -132,7 +138,7 @@ def convert_cli(
     def run() -> list[tuple[SplitStats, Path]]:
         if source is not None and any(named.values()):
             raise ConfigError("give either SOURCE or --train/--dev/--test, not both")
-        options = ConvertOptions(
+        options = ConvertSettings(
             scheme=scheme,
             strict=strict,
             n_sents=n_sents,
@@ -154,7 +160,7 @@ def convert_cli(
             raise ConfigError("give SOURCE or --train FILE (with --dev FILE, --test FILE)")
         return convert_splits(splits, output_dir, options)
 
-    rows = guarded(run)
+    rows = guarded(run, FLAGS)
     print_stats(rows)
     say("✔", "green", f"Wrote {len(rows)} DocBin file(s) to {output_dir}")
 

@@ -11,7 +11,7 @@ The Docs keep the record's text exactly (``doc.text == text``) and mark it as re
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Optional
+from typing import Iterable, Optional
 
 import spacy
 from spacy.tokenizer import Tokenizer
@@ -27,11 +27,10 @@ from spacy.vocab import Vocab, create_vocab
 
 from ..errors import ConfigError, DataError
 from .annotations import CharSpan, Record
+from .convert_settings import MISALIGNED
 from .docs import SOURCE_KEY, TEXT_KEY
 from .stats import SplitStats
 
-Misaligned = Literal["error", "expand", "contract", "skip"]
-MISALIGNED: tuple[str, ...] = ("error", "expand", "contract", "skip")
 MISALIGNED_FIX = (
     "pass --misaligned expand (widen it to whole tokens), contract (narrow it) or skip (leave it out), "
     "or give the record's tokens"

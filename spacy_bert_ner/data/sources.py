@@ -22,9 +22,10 @@ from spacy.vocab import Vocab
 from ..errors import ConfigError, DataError, DataWarning
 from .annotations import SPAN_FORMATS, read_json_records
 from .conll import BOM, Article, Sentence, decode_tags, read_conll, read_text
+from .convert_settings import ConvertSettings
 from .docbin import articles_to_docs, gc_paused, write_docbin
 from .docbin_source import read_docbin_source
-from .records import MISALIGNED, records_to_docs, rule_tokenizer
+from .records import records_to_docs, rule_tokenizer
 from .stats import SplitStats
 
 HF_PREFIX = "hf:"
@@ -55,33 +56,7 @@ OFFLINE_HINT = (
 )
 
 
-FORMATS: tuple[str, ...] = ("auto", "columns", *SPAN_FORMATS, "docbin")
 FORMAT_OF_SUFFIX = {".spacy": "docbin"}
-
-
-@dataclass(frozen=True)
-class ConvertOptions:
-    """How ``convert`` reads its sources; every field is a ``convert`` option of the same name."""
-
-    scheme: str = "auto"  # column files and HF rows: auto (IOB1/IOB2), iob1, iob2, bioes, bilou
-    strict: bool = False  # reject I- tags that open an entity instead of repairing them
-    n_sents: Optional[int] = None  # sentences per Doc (column files, HF rows)
-    keep_articles: bool = True  # one Doc per -DOCSTART- article
-    revision: Optional[str] = None  # hf: sources
-    format: str = "auto"  # one of FORMATS
-    misaligned: str = "error"  # span formats: error, expand, contract, skip
-    lang: str = "en"  # the tokenizer for texts without tokens, and the Docs' vocab
-    dev_split: Optional[float] = None  # hold out this part of train as dev when no dev is given
-    seed: int = 0  # which part --dev-split holds out
-    progress: bool = False
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ConfigError(f"--format {self.format!r}: use one of {', '.join(FORMATS)}")
-        if self.misaligned not in MISALIGNED:
-            raise ConfigError(f"--misaligned {self.misaligned!r}: use one of {', '.join(MISALIGNED)}")
-        if self.dev_split is not None and not 0 < self.dev_split < 1:
-            raise ConfigError(f"--dev-split {self.dev_split}: give the part of train to hold out, e.g. 0.1")
 
 
 @dataclass(frozen=True)
@@ -124,7 +99,7 @@ class SplitSource:
             head = file.read(4096).removeprefix(BOM.encode("utf-8")).lstrip()
         return "json" if head[:1] in (b"{", b"[") else "columns"
 
-    def read(self, options: ConvertOptions, tokenizer: Tokenizer) -> tuple[list[Doc], SplitStats]:
+    def read(self, options: ConvertSettings, tokenizer: Tokenizer) -> tuple[list[Doc], SplitStats]:
         """The split's Docs (in ``tokenizer``'s vocab, which also splits texts given without tokens) and
         what reading them counted."""
         fmt = self.format(options.format)
@@ -140,7 +115,7 @@ class SplitSource:
             return docs, stats
         return self._read_columns(options, tokenizer.vocab, stats), stats
 
-    def _read_columns(self, options: ConvertOptions, vocab: Vocab, stats: SplitStats) -> list[Doc]:
+    def _read_columns(self, options: ConvertSettings, vocab: Vocab, stats: SplitStats) -> list[Doc]:
         articles, info = self._articles(options.scheme, options.strict)
         keep = options.keep_articles and self.has_articles
         if keep and not any(article.docstart for article in articles):
@@ -287,7 +262,7 @@ def hold_out_dev(
 
 
 def convert_splits(
-    splits: Sequence[SplitSource], output_dir: str | Path, options: ConvertOptions = ConvertOptions()
+    splits: Sequence[SplitSource], output_dir: str | Path, options: ConvertSettings = ConvertSettings()
 ) -> list[tuple[SplitStats, Path]]:
     """Read every split, then write each to ``output_dir/{split}.spacy``: nothing is written when any
     split has an error. Returns each split's counts and file."""
@@ -334,9 +309,9 @@ def convert_source(
     without crossing articles; ``keep_articles=False``, HF rows and column files without ``-DOCSTART-``
     lines, which have no articles, give one Doc per ``n_sents`` (default 1) sentences, with a warning for
     such files. Span files: one Doc per record. DocBins: their Docs. ``options``: the other
-    :class:`ConvertOptions`.
+    :class:`ConvertSettings`.
     """
-    settings = ConvertOptions(
+    settings = ConvertSettings(
         scheme=scheme,
         strict=strict,
         n_sents=n_sents,
