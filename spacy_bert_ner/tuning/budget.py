@@ -19,11 +19,8 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
 from ..validation import INVALID_SETTING, settings
-from .forward import InputSetting
+from .input_setting import REFERENCE, InputSetting
 from .timing import Rounds
-
-# The reading every time ratio is relative to: each sentence its own input, no context.
-REFERENCE = InputSetting.of(True, context=0, pack_sentences=False)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,17 @@ Key = TypeVar("Key", bound=Hashable)  # a reading: (input setting, aggregation)
 HALVES = ("even", "odd")  # the docs of dev at even and at odd positions
 
 
+def f1_gain(before: CountedScores, after: CountedScores) -> float:
+    """The F1 points ``after`` gains over ``before``."""
+    return 100 * (after.f - before.f)
+
+
+def clears(points: float, min_gain: float) -> bool:
+    """Whether a held-out gain of ``points`` is more than dev's noise: positive and at least ``min_gain``
+    (the one rule for the reading, the temperature and the thresholds)."""
+    return points > 0 and points >= min_gain - 1e-9
+
+
 @dataclass
 class HalfCheck:
     """What one half fitted, and the other half's scores without and with it."""
@@ -66,11 +77,11 @@ class HeldOut:
     @property
     def gain(self) -> float:
         """F1 points the held-out halves gain with the temperature and thresholds."""
-        return 100 * (self.tuned.f - self.untuned.f)
+        return f1_gain(self.untuned, self.tuned)
 
     @property
     def kept(self) -> bool:
-        return self.gain > 0 and self.gain >= self.min_gain - 1e-9
+        return clears(self.gain, self.min_gain)
 
     def reason(self) -> str:
         """One line: what the held-out halves scored, and what tune does with it."""
@@ -177,11 +188,11 @@ class ReadingCheck:
 
     @property
     def gain(self) -> float:
-        return 100 * (self.chosen.f - self.default.f)
+        return f1_gain(self.default, self.chosen)
 
     @property
     def kept(self) -> bool:
-        return self.gain > 0 and self.gain >= self.min_gain - 1e-9
+        return clears(self.gain, self.min_gain)
 
     def reason(self) -> str:
         figures = (

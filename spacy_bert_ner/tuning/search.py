@@ -218,7 +218,9 @@ def _trials(
             thresholds, reached = thresholds_for(candidates, settings.objective, settings.thresholds)
             plain, tuned = score(candidates), score(candidates, thresholds)
             trials.append(
-                Trial(setting, aggregation, plain, tuned, thresholds, reached, cost[setting], setting in allowed)
+                Trial(
+                    setting, aggregation, plain, tuned, thresholds, reached, cost[setting], setting in allowed
+                )
             )
     return trials, decoded
 
