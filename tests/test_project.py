@@ -252,28 +252,6 @@ def test_hf_workflow_is_the_hf_half_of_all() -> None:
     assert "spacy=" not in report.replace("-m hf", "") and "training/spacy" not in report
 
 
-@pytest.mark.core
-@pytest.mark.slow
-def test_hf_workflow_runs_without_the_spacy_route(
-    tmp_path_factory: pytest.TempPathFactory, conll_dir: Path
-) -> None:
-    """`spacy project run hf` from scratch where spacy-transformers is not installed (CI's core environment,
-    pytest -m core): every step rc 0 and its outputs written. Beside the spaCy route, `run all` covers the
-    same steps and test_hf_workflow_is_the_hf_half_of_all the rest, so it is skipped there."""
-    import importlib.util
-
-    if importlib.util.find_spec("spacy_transformers") is not None:
-        pytest.skip("spacy-transformers is installed: run in CI's core environment (pytest -m core)")
-    fresh = make_project(tmp_path_factory, conll_dir)
-    result = run_all(fresh, workflow="hf")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    config = srsly.read_yaml(REPO / "project.yml")
-    assert set(config["workflows"]["hf"]) <= ran(result.stdout)
-    for path in ("metrics/hf.json", "metrics/raw_hf.json", "metrics/parity_hf.json", "reports/report.html"):
-        assert (fresh["root"] / path).exists(), path
-    assert not (fresh["root"] / "training" / "spacy").exists()
-
-
 def project_cpu_profile() -> str:
     """The CPU-profile command that project.yml's `check` step prints (its conll_dir var filled in)."""
     from spacy_bert_ner.cli.workflow import cpu_profile_command
@@ -412,12 +390,22 @@ def own_project(tmp_path_factory: pytest.TempPathFactory, project: dict[str, Pat
     return root
 
 
+@pytest.mark.core
 @pytest.mark.slow
 def test_workflow_runs_on_a_users_corpus_with_its_own_labels(
     own_project: Path, project: dict[str, Path]
 ) -> None:
-    """convert -> train-hf (no config edited) -> assemble -> tune -> evaluate -> parity -> evaluate-raw ->
-    report -> package on WNUT-17 files as given: every step rc 0, the model's labels are the corpus's."""
+    """`spacy project run hf` (convert -> train-hf, no config edited -> assemble -> tune -> optimize ->
+    evaluate -> evaluate-raw -> parity -> report -> package) on WNUT-17 files as given, where
+    spacy-transformers is not installed (CI's core environment, pytest -m core): every step runs with rc 0,
+    the model's labels are the corpus's, and the HF workflow needs no spaCy route. Beside the spaCy route it
+    is skipped: `run all` there (test_workflow_all_runs_then_skips_everything) runs the same steps on
+    CoNLL-2003 and the spaCy route's, whose labels come from the DocBins the same way, and
+    test_hf_workflow_is_the_hf_half_of_all checks that the two workflows' steps match."""
+    import importlib.util
+
+    if importlib.util.find_spec("spacy_transformers") is not None:
+        pytest.skip("spacy-transformers is installed: run in CI's core environment (pytest -m core)")
     data = own_project.parent / f"{own_project.name}-data"
     variables = {
         **workflow_vars(project),
@@ -428,12 +416,16 @@ def test_workflow_runs_on_a_users_corpus_with_its_own_labels(
     }
     args = [f"--vars.{key}={value}" for key, value in variables.items()]
     result = subprocess.run(
-        [sys.executable, "-m", "weasel", "run", "all", str(own_project), *args],
+        [sys.executable, "-m", "weasel", "run", "hf", str(own_project), *args],
         capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert set(srsly.read_yaml(REPO / "project.yml")["workflows"]["hf"]) <= ran(result.stdout)
+    for path in ("metrics/hf.json", "metrics/raw_hf.json", "metrics/parity_hf.json", "reports/report.html"):
+        assert (own_project / path).exists(), path
+    assert not (own_project / "training" / "spacy").exists()
     manifest = json.loads((own_project / "assets" / "corpus" / "corpus.json").read_text(encoding="utf-8"))
     assert {split: entry["file"] for split, entry in manifest.items()} == {
         "train": "train.jsonl", "dev": "dev.conll", "test": "test.conll"
