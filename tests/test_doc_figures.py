@@ -5,9 +5,11 @@ under a heading that names its commit and date, and every commit named exists wi
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,11 @@ RENDERED = re.compile(r"<!-- results:([\w-]+) -->.*?<!-- /results:\1 -->", re.S)
 CODE_BLOCK = re.compile(r"```.*?```", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 HEADING = re.compile(r"(?m)^(#{2,3} .*)$")
+RESULTS = REPO / "results"
+# The figures of a run that results/ holds, as pages print them: its F1s (x100, two decimals) and words/s.
+SCORE_KEYS = {"ents_f", "f", "dev_f", "test_f", "word_f", "best_dev_word_f", "eval_word_f"}
+SPEED_KEYS = {"words_per_second", "words_per_second_median"}
+BREAKDOWNS = {"per_type", "ents_per_type"}  # per-label figures: small counts, which coincide by chance
 
 
 def sections(text: str) -> list[tuple[str, str]]:
@@ -50,6 +57,78 @@ def traced(body: str) -> bool:
 def untraced(text: str) -> dict[str, list[str]]:
     """Each section of a page with figures and nothing to trace them to, with its first figures."""
     return {head: found[:5] for head, body in sections(text) if (found := figures(body)) and not traced(body)}
+
+
+def current_figures(results: Path = RESULTS) -> dict[str, str]:
+    """Each figure of the runs ``results`` holds, as a page would print it (``87.32``, ``3,410``), and the
+    first file and field that holds it."""
+    found: dict[str, str] = {}
+
+    def walk(value: Any, key: str, where: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name not in BREAKDOWNS:
+                    walk(item, name, f"{where}/{name}")
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key, where)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if key in SCORE_KEYS and 0 < value < 1:
+                found.setdefault(f"{100 * value:.2f}", where)
+            elif key in SPEED_KEYS and value >= 1000:
+                found.setdefault(f"{value:,.0f}", where)
+
+    for path in sorted(results.rglob("*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8")), "", str(path.relative_to(results.parent)))
+    return found
+
+
+def typed_current(text: str, current: dict[str, str]) -> dict[str, list[str]]:
+    """Each section of a page that types a figure of a current run (outside rendered blocks and code) and
+    is not dated to the commit of a run of its own, with the figures and where results/ holds them."""
+    typed = {}
+    for head, body in sections(text):
+        values = [figure.split(" ")[0] for figure in figures(body)]
+        hits = [f"{value} ({current[value]})" for value in values if value in current]
+        if hits and not DATED.search(body):
+            typed[head] = hits
+    return typed
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if p.name != "history.md"], ids=lambda p: str(p.relative_to(REPO))
+)
+def test_no_page_types_a_figure_of_a_current_run(page: Path) -> None:
+    """A figure results/ holds is shown only in a block rendered from it (``python -m tools.main_job
+    render``), so it cannot go stale when the run is made again; a section dated to its own run's commit
+    reports that run, whose figures may equal today's."""
+    assert typed_current(page.read_text(encoding="utf-8"), current_figures()) == {}, (
+        "type no figure of a current run: render it (tools/main_job.py render) or link to its table"
+    )
+
+
+def test_the_check_finds_a_typed_current_figure() -> None:
+    current = {"87.37": "results/cpu-profile/raw_hf.json/ents_f", "3,410": "results/x.json/words_per_second"}
+    page = "# Page\n\n## Headline\n\nThe shipped pipeline scores 87.37 at 3,410 words/s.\n"
+    assert typed_current(page, current) == {
+        "## Headline": [
+            "87.37 (results/cpu-profile/raw_hf.json/ents_f)",
+            "3,410 (results/x.json/words_per_second)",
+        ]
+    }
+    rendered = "## Headline\n\n<!-- results:scores -->\n87.37\n<!-- /results:scores -->\n"
+    dated = "## Earlier\n\nIt scored 87.37 (commit abcdef0, 2026-12-01).\n"
+    assert typed_current(rendered + dated, current) == {}
+
+
+def test_current_figures_are_read_from_results(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    run = {"ents_f": 0.8737, "ents_per_type": {"LOC": {"f": 0.9}}, "speed": {"words_per_second": 3410.4}}
+    (tmp_path / "run" / "raw.json").write_text(json.dumps(run), encoding="utf-8")
+    assert current_figures(tmp_path) == {
+        "87.37": f"{tmp_path.name}/run/raw.json/ents_f",
+        "3,410": f"{tmp_path.name}/run/raw.json/speed/words_per_second",
+    }
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
