@@ -7,7 +7,7 @@ the files in both). A shard is the unit of retry:
 Ray Data restarts an actor that dies and resubmits its shard, and a shard's files are only written (and
 listed in the manifest) once whole, so nothing is lost or written twice. On a cluster the input files
 must be readable at the same paths from every node (a shared file system); the outputs are written by
-the driver. Ray is an optional dependency: ``pip install "spacy-bert-ner[ray]"``.
+the driver. Ray is an optional dependency: ``pip install -e ".[ray]"`` in a checkout.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .engine import Plan, Summary, annotate_shard, run_engine
 from .inputs import InputFile, Part, Shard
 from .outputs import ShardCounts, shard_name, write_shard_files
 
-RAY_HINT = 'install it with pip install "spacy-bert-ner[ray]"'
+RAY_HINT = 'install it in this checkout: pip install -e ".[ray]"'
 FILE_COLUMNS = {"spacy": ".spacy", "jsonl": ".jsonl", "errors_jsonl": ".errors.jsonl"}  # column: file suffix
 
 

@@ -24,8 +24,9 @@ def annotate_cli(
     paths: list[str] = typer.Argument(
         ...,
         metavar="INPUT... OUTPUT_DIR",
-        help="Inputs: .txt (one doc per line), .jsonl (a text field), .spacy DocBins, folders or globs of "
-        "them; then the output folder (shard-N.spacy, shard-N.jsonl, shard-N.errors.jsonl, manifest.json)",
+        help="Inputs: .txt or .text (one doc per line), .jsonl (a text field), .spacy DocBins, folders or "
+        "globs of them; then the output folder (shard-N.spacy, shard-N.jsonl, shard-N.errors.jsonl, "
+        "manifest.json)",
     ),
     shard_size: int = typer.Option(
         DEFAULTS.shard_size, "--shard-size", help="Input records per output shard"

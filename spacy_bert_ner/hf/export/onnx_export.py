@@ -17,7 +17,7 @@ import torch
 
 from ...errors import ConfigError
 
-ONNX_EXTRA_FIX = 'install the onnx extra: pip install "spacy-bert-ner[onnx]"'
+ONNX_EXTRA_FIX = 'install the onnx extra in this checkout: pip install -e ".[onnx]"'
 ONNX_MODULES = ("onnx", "onnxruntime", "onnxscript")  # the onnx extra: export, quantization and reading
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "logits"
