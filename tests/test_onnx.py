@@ -313,7 +313,8 @@ def test_without_the_onnx_extra_int8_names_it(
     monkeypatch.setattr(onnx_export, "ONNX_MODULES", ("onnx", "no_such_module_here"))
     with pytest.raises(
         ConfigError,
-        match=r'needs no_such_module_here: install the onnx extra in this checkout: pip install -e "\.\[onnx\]"',
+        match=r"needs no_such_module_here: install the onnx extra in this checkout: "
+        r'pip install -e "\.\[onnx\]"',
     ):
         load_token_classifier(str(rigged_dir)).graphs.make("int8")
     # reading a saved one needs ONNX Runtime

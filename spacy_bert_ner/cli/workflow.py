@@ -47,8 +47,8 @@ def spacy_route_problem(spacy_config: Path) -> Optional[str]:
             return None
         return (
             f"{spacy_config} (the spaCy route without spacy-transformers) needs spacy-curated-transformers, "
-            f'which is not installed. Install its extra in this checkout: pip install -e ".[{CURATED_EXTRA}]"; '
-            "it pins no transformers version."
+            "which is not installed. Install its extra in this checkout: "
+            f'pip install -e ".[{CURATED_EXTRA}]"; it pins no transformers version.'
         )
     if "spacy-transformers." not in spacy_config.read_text(encoding="utf-8"):
         return None
