@@ -276,6 +276,19 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
     assert gpu.exit_code == 1
     assert "No usable GPU 0 here" in gpu.output and cpu_profile_command("data/conll") in gpu.output
     assert "--vars.data_source=data/conll " in gpu.output
+    # the corpus given by the file variables: the own-data command, as docs/own-data.md gives it
+    files = ["--train-file", "my/train.jsonl", "--dev-file", "my/dev.conll", "--test-file", "my/test.conll"]
+    own = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", *files])
+    said = " ".join(own.output.split())
+    assert own.exit_code == 1 and cpu_profile_command("", files[1::2]) in said
+    assert "--vars.train_file=my/train.jsonl" in said and "data_source" not in said
+    page = (REPO / "docs" / "own-data.md").read_text(encoding="utf-8")
+    wnut = page.split("<!-- wnut17-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0].strip()
+    wnut_files = [
+        wnut.split(f"--vars.{name}=", 1)[1].split(" ", 1)[0]
+        for name in ("train_file", "dev_file", "test_file")
+    ]
+    assert wnut.endswith(cpu_profile_command("", wnut_files))
 
 
 def test_check_stops_when_the_spacy_route_lacks_its_extra(

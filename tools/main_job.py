@@ -370,6 +370,8 @@ def headline(r: dict[str, Any]) -> str:
         training = minutes(step_time(run, train))
         if tune:
             training += f" + `tune` {minutes(step_time(run, tune))}"
+            if any(step["step"] == "optimize-hf" for step in run["steps"]):  # runs before it had none
+                training += f" + `optimize` {minutes(step_time(run, 'optimize-hf'))}"
         lines.append(row(name, f"**{pct(raw['ents_f'])}**", f"{speed:,.0f}", training))
     words = (
         "words/s of that pass"
@@ -462,9 +464,12 @@ def notes(r: dict[str, Any]) -> list[str]:
     cost, steps = tune["chosen_cost"], train["train"]
     unit = "sentences packed into inputs" if train["pack_sentences"] else "one sentence per input"
     docs = "articles" if r["run"].get("profile", "cpu-profile") == "cpu-profile" else "docs"
+    int8 = bool(r.get("optimize")) and r["optimize"]["shipped"] == "int8"
+    shipped_dev = "the int8 copy's own, from `optimize`" if int8 else "`tune`'s, after it"
     return [
         f"Words/s: `spacy evaluate`'s own figure (gold tokens, whole {docs}). Dev F: spaCy's scorer on gold",
-        "tokens (the spaCy route's `model-best` during training; `tune`'s dev scores for the HF route;",
+        "tokens (the spaCy route's `model-best` during training; the HF route shipped:",
+        f"{shipped_dev}; before `tune`: `tune`'s dev score of the pipeline as trained;",
         f"`train-hf`'s own word-level seqeval on dev sentences: {pct(train['dev']['word_seqeval']['f'])}).",
         "",
         f"- `train-hf`: `{train['config']}`, {steps['global_step']:,} steps, {steps['epoch']:g} epochs, "

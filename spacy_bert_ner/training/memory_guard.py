@@ -1,4 +1,4 @@
-"""spaCy training callbacks registered by this package: keep CPU training memory flat, and show it.
+"""spaCy training callbacks registered by this package: keep CPU training memory from climbing, and show it.
 
 Why: on CPU, a transformer trained on batches of varying shape frees and re-allocates large tensors of
 ever-different sizes. glibc's malloc raises its mmap threshold after such frees, so later tensors come
@@ -29,7 +29,8 @@ def make_memory_guard(
     log_every: int = 100,
     log_path: Optional[str] = None,
 ) -> Callable[[Language, dict], None]:
-    """A ``[training.before_update]`` callback that keeps RSS flat on glibc and records it.
+    """A ``[training.before_update]`` callback that keeps RSS from climbing on glibc (not perfectly
+    flat: docs/training-spacy.md) and records it.
 
     trim_every: give free heap memory back to the OS (``malloc_trim(0)``) every N steps; 0 turns it off.
     mmap_threshold_mb: serve allocations of at least this many MB by mmap, so freeing them returns
