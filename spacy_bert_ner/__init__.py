@@ -41,6 +41,8 @@ _PUBLIC = {
     "tune": "tuning.search",
     "tune_pipeline": "tuning.search",
     "TuneSettings": "tuning.tune_settings",
+    "optimize_pipeline": "tuning.optimize",
+    "OptimizeSettings": "tuning.optimize_settings",
 }
 __all__ = ["__version__", *_PUBLIC]
 

@@ -29,3 +29,14 @@ def test_importing_the_package_loads_no_submodule() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "['spacy_bert_ner']"
+
+
+def test_the_api_page_names_every_public_name_once() -> None:
+    """docs/api.md has a row for each name of ``__all__`` and names nothing that is not public."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `")]
+    named = [name.strip(" `") for row in rows for name in row.split(",")]
+    public = [name for name in spacy_bert_ner.__all__ if name != "__version__"]
+    assert sorted(named) == sorted(public)
