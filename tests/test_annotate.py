@@ -128,6 +128,8 @@ def test_bad_inputs_are_named(tmp_path: Path, monkeypatch, inputs, error, messag
             "annotate settings: --shard-size = 0: Input should be greater than or equal to 1",
         ),
         (["--torch-threads", "0"], "--torch-threads = 0: Input should be greater than or equal to 1"),
+        (["--workers", "0"], "ray settings: --workers = 0: Input should be greater than or equal to 1"),
+        (["--gpus-per-worker", "-1"], "--gpus-per-worker = -1.0: Input should be greater than or equal to 0"),
     ],
 )
 def test_a_bad_annotate_option_is_named_as_its_flag(tmp_path: Path, args: list[str], message: str) -> None:

@@ -28,17 +28,18 @@ DATED = re.compile(r"commit ([0-9a-f]{7})\b[^.\n]{0,40}?(20\d\d-\d\d-\d\d)")
 RENDERED = re.compile(r"<!-- results:([\w-]+) -->.*?<!-- /results:\1 -->", re.S)
 CODE_BLOCK = re.compile(r"```.*?```", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
-HEADING = re.compile(r"(?m)^(#{2,3} .*)$")
+HEADING = re.compile(r"(?m)^(#{2,4} .*)$")
 RESULTS = REPO / "results"
 # The figures of a run that results/ holds, as pages print them: its F1s (x100, two decimals) and words/s.
 SCORE_KEYS = {"ents_f", "f", "dev_f", "test_f", "word_f", "best_dev_word_f", "eval_word_f"}
 SPEED_KEYS = {"words_per_second", "words_per_second_median"}
 BREAKDOWNS = {"per_type", "ents_per_type"}  # per-label figures: small counts, which coincide by chance
+THOUSANDS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)")  # a words/s as tables print it: 3,410
 
 
 def sections(text: str) -> list[tuple[str, str]]:
-    """A page cut at its ``##`` and ``###`` headings: (heading, body), the part before the first as
-    ``(top)``."""
+    """A page cut at its ``##``, ``###`` and ``####`` headings: (heading, body), the part before the first
+    as ``(top)``."""
     parts = HEADING.split(text)
     return [("(top)", parts[0]), *zip(parts[1::2], parts[2::2])]
 
@@ -83,14 +84,27 @@ def current_figures(results: Path = RESULTS) -> dict[str, str]:
     return found
 
 
-def typed_current(text: str, current: dict[str, str]) -> dict[str, list[str]]:
-    """Each section of a page that types a figure of a current run (outside rendered blocks and code) and
-    is not dated to the commit of a run of its own, with the figures and where results/ holds them."""
+def current_commits(results: Path = RESULTS) -> set[str]:
+    """The commits of the runs ``results`` holds (each run.json's, seven characters)."""
+    return {
+        json.loads(path.read_text(encoding="utf-8"))["commit"][:7]
+        for path in sorted(results.rglob("run.json"))
+    }
+
+
+def typed_current(
+    text: str, current: dict[str, str], commits: set[str] = frozenset()
+) -> dict[str, list[str]]:
+    """Each section of a page that types a figure of a current run (outside rendered blocks and code: in
+    prose or a table) and is not dated to a run of its own (a commit that is not a current run's), with the
+    figures and where results/ holds them."""
     typed = {}
     for head, body in sections(text):
-        values = [figure.split(" ")[0] for figure in figures(body)]
-        hits = [f"{value} ({current[value]})" for value in values if value in current]
-        if hits and not DATED.search(body):
+        prose = INLINE_CODE.sub("", CODE_BLOCK.sub("", RENDERED.sub("", body)))
+        values = [figure.split(" ")[0] for figure in figures(body)] + THOUSANDS.findall(prose)
+        hits = list(dict.fromkeys(f"{value} ({current[value]})" for value in values if value in current))
+        own_run = any(commit not in commits for commit, _ in DATED.findall(body))
+        if hits and not own_run:
             typed[head] = hits
     return typed
 
@@ -102,7 +116,7 @@ def test_no_page_types_a_figure_of_a_current_run(page: Path) -> None:
     """A figure results/ holds is shown only in a block rendered from it (``python -m tools.main_job
     render``), so it cannot go stale when the run is made again; a section dated to its own run's commit
     reports that run, whose figures may equal today's."""
-    assert typed_current(page.read_text(encoding="utf-8"), current_figures()) == {}, (
+    assert typed_current(page.read_text(encoding="utf-8"), current_figures(), current_commits()) == {}, (
         "type no figure of a current run: render it (tools/main_job.py render) or link to its table"
     )
 
@@ -119,6 +133,12 @@ def test_the_check_finds_a_typed_current_figure() -> None:
     rendered = "## Headline\n\n<!-- results:scores -->\n87.37\n<!-- /results:scores -->\n"
     dated = "## Earlier\n\nIt scored 87.37 (commit abcdef0, 2026-12-01).\n"
     assert typed_current(rendered + dated, current) == {}
+    table = "## Speed\n\n| pipeline | words/s |\n| --- | ---: |\n| shipped | 3,410 |\n"
+    assert typed_current(table, current) == {"## Speed": ["3,410 (results/x.json/words_per_second)"]}
+    # dated to the current run's own commit: still a typed copy of it
+    assert typed_current(dated, current, {"abcdef0"}) == {
+        "## Earlier": ["87.37 (results/cpu-profile/raw_hf.json/ents_f)"]
+    }
 
 
 def test_current_figures_are_read_from_results(tmp_path: Path) -> None:

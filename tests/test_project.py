@@ -276,19 +276,32 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
     assert gpu.exit_code == 1
     assert "No usable GPU 0 here" in gpu.output and cpu_profile_command("data/conll") in gpu.output
     assert "--vars.data_source=data/conll " in gpu.output
-    # the corpus given by the file variables: the own-data command, as docs/own-data.md gives it
-    files = ["--train-file", "my/train.jsonl", "--dev-file", "my/dev.conll", "--test-file", "my/test.conll"]
-    own = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", *files])
+    # the corpus given by the file variables: the own-data command, with the other corpus variables set
+    files = ["--train-file", "my data/train.jsonl", "--dev-file", "", "--test-file", "my/test.conll"]
+    kept = ["--var", "dev_split=0.1", "--var", "scheme=auto", "--var", "lang=de"]
+    own = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", *files, *kept])
     said = " ".join(own.output.split())
-    assert own.exit_code == 1 and cpu_profile_command("", files[1::2]) in said
-    assert "--vars.train_file=my/train.jsonl" in said and "data_source" not in said
+    assert (
+        own.exit_code == 1
+        and cpu_profile_command("", files[1::2], {"dev_split": "0.1", "lang": "de"}) in said
+    )
+    assert "--vars.train_file='my data/train.jsonl' " in said and "--vars.dev_file" not in said
+    assert said.endswith("--vars.dev_split=0.1 --vars.lang=de") and "scheme" not in said
+    assert "data_source" not in said
+
+
+def test_the_own_data_command_is_what_check_prints_for_a_users_files() -> None:
+    """docs/own-data.md's command is the one `check` prints without a GPU for the same files, and the corpus
+    variables `check` keeps have project.yml's defaults as the values it leaves out."""
+    from spacy_bert_ner.cli.workflow import CORPUS_VAR_DEFAULTS, cpu_profile_command
+
     page = (REPO / "docs" / "own-data.md").read_text(encoding="utf-8")
     wnut = page.split("<!-- wnut17-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0].strip()
-    wnut_files = [
-        wnut.split(f"--vars.{name}=", 1)[1].split(" ", 1)[0]
-        for name in ("train_file", "dev_file", "test_file")
-    ]
+    names = ("train_file", "dev_file", "test_file")
+    wnut_files = [wnut.split(f"--vars.{name}=", 1)[1].split(" ", 1)[0] for name in names]
     assert wnut.endswith(cpu_profile_command("", wnut_files))
+    defaults = srsly.read_yaml(REPO / "project.yml")["vars"]
+    assert {name: str(defaults[name]) for name in CORPUS_VAR_DEFAULTS} == CORPUS_VAR_DEFAULTS
 
 
 def test_check_stops_when_the_spacy_route_lacks_its_extra(

@@ -4,7 +4,7 @@ chosen."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, Sequence, get_args
+from typing import Literal, Sequence, get_args
 
 from ..errors import ConfigError
 from .annotate_settings import AnnotateSettings, RaySettings
@@ -20,14 +20,12 @@ def annotate_corpus(
     settings: AnnotateSettings,
     *,
     engine: EngineName = "local",
-    ray_address: Optional[str] = None,
-    ray_workers: int = 1,
-    gpus_per_worker: float = 0.0,
+    ray: RaySettings = RaySettings(),
     progress: bool = True,
 ) -> Summary:
     """Annotate ``inputs`` with ``pipeline`` into ``output_dir`` (:func:`plan_run`): here, in
-    ``settings.n_process`` processes (``engine="local"``), or on a Ray cluster (``engine="ray"``,
-    ``ray_workers`` actors with ``gpus_per_worker`` GPUs each, at ``ray_address`` or a local Ray)."""
+    ``settings.n_process`` processes (``engine="local"``), or on a Ray cluster (``engine="ray"``, as
+    ``ray`` says: its actors, their GPUs, its address or a local Ray)."""
     if engine not in get_args(EngineName):
         raise ConfigError(f"--engine must be local or ray, got {engine!r}")
     if engine == "local" and settings.gpu_id >= 0 and settings.n_process > 1:
@@ -40,5 +38,5 @@ def annotate_corpus(
     if engine == "ray":
         from .ray_engine import annotate_ray
 
-        return annotate_ray(plan, settings, RaySettings(ray_address, ray_workers, gpus_per_worker), progress)
+        return annotate_ray(plan, settings, ray, progress)
     return annotate_local(plan, settings, progress)

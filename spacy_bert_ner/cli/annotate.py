@@ -75,17 +75,10 @@ def annotate_cli(
             gpu_id=gpu_id,
             torch_threads=torch_threads,
         )
+        ray = RaySettings(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
         check_output(Path(output), "folder", "OUTPUT_DIR")
         return annotate_corpus(
-            pipeline,
-            inputs,
-            Path(output),
-            settings,
-            engine=engine,
-            ray_address=address,
-            ray_workers=workers,
-            gpus_per_worker=gpus_per_worker,
-            progress=progress,
+            pipeline, inputs, Path(output), settings, engine=engine, ray=ray, progress=progress
         )
 
     summary = guarded(run, FLAGS)

