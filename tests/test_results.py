@@ -74,11 +74,12 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
     assert rows[0].startswith("| wnut17-100 | 100 | **did not learn** | 450 (250) | 5.0 min |")
     assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | – | – |" in rows[0]
     assert rows[0].endswith(
-        "| did not learn at 200 (200), 5.0 min †; 50.00 at 600 (400), 11.0 min |"
+        "| did not learn at 200 (200), 5.0 min †1; 50.00 at 600 (400), 11.0 min |"
     )  # fewest steps first
-    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min † | not run | not run | "
+    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min †2 | not run | not run | "
                             "50.00 → 52.00 | 41.00 → 40.90 | not run |")  # fmt: skip
-    assert "CPU: CPU X, 2 cores" in table and "† Ran beside a CI run on the same 2 cores" in table
+    assert "CPU: CPU X, 2 cores" in table and "†2 Ran beside a CI run on the same 2 cores" in table
+    assert "†1 Ran beside tests on the same 2 cores" in table  # each mark once, in the order shown
 
 
 def test_the_tables_show_the_figures_in_results(main_job: ModuleType, tmp_path: Path) -> None:

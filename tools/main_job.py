@@ -548,10 +548,9 @@ def test_f1(result: dict[str, Any]) -> str:
     return pct(result["test_f"]) if result["rc"] == 0 else "did not learn"
 
 
-def spacy_cell(result: dict[str, Any]) -> str:
-    """One spaCy-route run: test F1 (or why none), steps taken (best), wall time."""
+def spacy_cell(result: dict[str, Any], mark: str = "") -> str:
+    """One spaCy-route run: test F1 (or why none), steps taken (best), wall time (and its ``mark``)."""
     f1 = pct(result["test_f"]) if result["rc"] == 0 and result["test_f"] is not None else "did not learn"
-    mark = " †" if result.get("beside") else ""
     return (
         f"{f1} at {result['planned_steps']:,} ({result['best_step']:,}), "
         f"{minutes(result['train_seconds'])}{mark}"
@@ -567,6 +566,13 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
         "spaCy route test F1: steps (best), train time",
     )  # fmt: skip
     cpus = set()
+    besides: dict[str, str] = {}  # what a shown time ran beside -> its mark, numbered as the table shows them
+
+    def mark(result: dict[str, Any]) -> str:
+        if not result.get("beside"):
+            return ""
+        return " " + besides.setdefault(result["beside"], f"†{len(besides) + 1}")
+
     for name in sorted(corpora, key=corpus_order):
         every = corpora[name]
         variants = {k: v for k, v in every.items() if v.get("route") != "spacy"}
@@ -587,12 +593,12 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
                 f"{documented['train_sentences']:,}",
                 f"**{test_f1(documented)}**" + (" ‡" if documented.get("made_before") else ""),
                 f"{documented['steps_taken']:,} ({documented['best_step']:,})",
-                minutes(documented["train_seconds"]) + (" †" if documented.get("beside") else ""),
+                minutes(documented["train_seconds"]) + mark(documented),
                 f"{pct(by_dev['test_f'])} ({by_dev['variant']})" if by_dev else no_sweep,
                 f"{pct(by_test['test_f'])} ({by_test['variant']})" if by_test else no_sweep,
                 f"{pct(tune['dev_before'])} → {pct(tune['dev_after'])}" if tune else "–",
                 f"{pct(tune['test_before'])} → {pct(tune['test_after'])}" if tune else "–",
-                "; ".join(spacy_cell(v) for v in spacy_runs) or "not run",
+                "; ".join(spacy_cell(v, mark(v)) for v in spacy_runs) or "not run",
             )
         )
     variants = sorted({v for corpus in corpora.values() for v in corpus if not v.startswith("spacy-")})
@@ -605,13 +611,9 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
         "`--training.max_steps` as given (own-data.md's workflow passes it as `--vars.spacy_max_steps`), "
         "`spacy evaluate` of model-best on test; its time is the whole `spacy train` run. "
         f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
-        *sorted(
-            {
-                f"† Ran beside {v['beside']} on the same 2 cores: its time is not comparable."
-                for c in corpora.values()
-                for v in c.values()
-                if v.get("beside")
-            }
+        *(
+            f"{symbol} Ran beside {beside} on the same 2 cores: its time is not comparable."
+            for beside, symbol in besides.items()
         ),
         *sorted(
             {
