@@ -122,19 +122,19 @@ def test_no_page_types_a_figure_of_a_current_run(page: Path) -> None:
 
 
 def test_the_check_finds_a_typed_current_figure() -> None:
-    current = {"87.37": "results/cpu-profile/raw_hf.json/ents_f", "3,410": "results/x.json/words_per_second"}
+    current = {"87.37": "results/cpu-profile/raw_hf.json/ents_f", "3,410": "run/speed.json/words_per_second"}
     page = "# Page\n\n## Headline\n\nThe shipped pipeline scores 87.37 at 3,410 words/s.\n"
     assert typed_current(page, current) == {
         "## Headline": [
             "87.37 (results/cpu-profile/raw_hf.json/ents_f)",
-            "3,410 (results/x.json/words_per_second)",
+            "3,410 (run/speed.json/words_per_second)",
         ]
     }
     rendered = "## Headline\n\n<!-- results:scores -->\n87.37\n<!-- /results:scores -->\n"
     dated = "## Earlier\n\nIt scored 87.37 (commit abcdef0, 2026-12-01).\n"
     assert typed_current(rendered + dated, current) == {}
     table = "## Speed\n\n| pipeline | words/s |\n| --- | ---: |\n| shipped | 3,410 |\n"
-    assert typed_current(table, current) == {"## Speed": ["3,410 (results/x.json/words_per_second)"]}
+    assert typed_current(table, current) == {"## Speed": ["3,410 (run/speed.json/words_per_second)"]}
     # dated to the current run's own commit: still a typed copy of it
     assert typed_current(dated, current, {"abcdef0"}) == {
         "## Earlier": ["87.37 (results/cpu-profile/raw_hf.json/ents_f)"]
