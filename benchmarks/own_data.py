@@ -8,10 +8,15 @@ MiniLM, nothing edited, beside variants of it (learning rate, budget), and ``tun
         --corpora conll2003-200,wnut17-200 --variants spacy-steps200,spacy-steps600
     python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
         --corpora conll2003-100,wnut17-all --retune documented
+    python -m benchmarks.own_data /tmp/small /tmp/own results/small-corpora \\
+        --corpora wnut17-100,wnut17-200 --variants start-from \\
+        --start-from /tmp/own/conll2003-1000/documented/model
 
 For each corpus folder (``benchmarks.small_corpora`` writes them), ``convert --train/--dev/--test`` once, then
 per variant ``train-hf configs/hf_bert_ner_texts_cpu.cfg`` with the variant's overrides (``documented``:
-none), timed; a ``spacy-`` variant is the spaCy route instead: ``spacy train configs/bert_ner_cpu.cfg`` with
+none), timed; ``start-from`` is the documented command started from ``--start-from``'s fine-tuned token
+classifier (``--model.start_from``: its encoder kept, a new head for the corpus's labels), not part of the
+sweep; a ``spacy-`` variant is the spaCy route instead: ``spacy train configs/bert_ner_cpu.cfg`` with
 MiniLM and the variant's overrides, then ``spacy evaluate`` of its model-best on test. With ``--tune``, that
 variant's model is ``assemble``d, scored by ``spacy evaluate`` on dev and test, ``tune``d on dev and scored
 again; ``--retune`` does only that, for models an earlier run left in WORK, and replaces the ``tune`` figures
@@ -44,6 +49,8 @@ VARIANTS: dict[str, list[str]] = {
     "steps1200": ["--budget.min_steps", "1200"],
     "lr2e-4-steps1200": ["--training_args.learning_rate", "2e-4", "--budget.min_steps", "1200"],
 }
+# Not a sweep variant: the documented command from a model that already knows entities (--start-from).
+START_FROM = "start-from"
 
 SPACY_CONFIG = "configs/bert_ner_cpu.cfg"
 # The spaCy route's budgets: own-data.md's workflow passes --vars.spacy_max_steps (200 in its WNUT-17
@@ -105,19 +112,36 @@ def ents_f(pipeline: Path, docbin: Path, output: Path) -> float:
     return json.loads(output.read_text())["ents_f"]
 
 
-def train(corpus: Path, work: Path, variant: str) -> dict[str, Any]:
+def overrides_of(variant: str, start_from: Path | None = None) -> list[str]:
+    """The variant's ``train-hf`` overrides of the documented command."""
+    if variant == START_FROM:
+        if start_from is None:
+            raise SystemExit(
+                f"--variants {START_FROM} needs --start-from PATH (a fine-tuned token classifier)"
+            )
+        return ["--model.start_from", str(start_from)]
+    return VARIANTS[variant]
+
+
+def train(corpus: Path, work: Path, variant: str, start_from: Path | None = None) -> dict[str, Any]:
     """One ``train-hf`` run of the documented command with the variant's overrides, and its figures."""
     out = work / variant
+    overrides = overrides_of(variant, start_from)
     rc, seconds, tail = run(
         "spacy_bert_ner", "train-hf", CONFIG, "--paths.train", str(corpus / "train.spacy"),
         "--paths.dev", str(corpus / "dev.spacy"), "--paths.test", str(corpus / "test.spacy"),
-        "--paths.output", str(out), "--model.backbone", minilm(), *VARIANTS[variant],
+        "--paths.output", str(out), "--model.backbone", minilm(), *overrides,
     )  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())
     budget = metrics["budget"]
     return {
         "variant": variant,
-        "overrides": VARIANTS[variant],
+        "overrides": overrides,
+        **(
+            {"start_from": str(start_from), "backbone_labels": metrics.get("backbone_labels")}
+            if variant == START_FROM
+            else {}
+        ),
         "rc": rc,
         "message": tail.splitlines()[-1] if rc else None,
         "wall_seconds": seconds,
@@ -247,7 +271,7 @@ def main() -> None:
     parser.add_argument("work", type=Path, help="where converted corpora, models and pipelines go")
     parser.add_argument("results", type=Path, help="where one JSON per corpus and variant goes")
     parser.add_argument("--corpora", required=True, help="corpus folder names, comma-separated")
-    known = [*VARIANTS, *SPACY_VARIANTS]
+    known = [*VARIANTS, START_FROM, *SPACY_VARIANTS]
     parser.add_argument(
         "--variants", help=f"of {', '.join(known)} (default: documented, or none with --retune)"
     )
@@ -255,12 +279,19 @@ def main() -> None:
     parser.add_argument(
         "--retune", default="", help="variants whose model (in WORK) is tuned again, not re-trained"
     )
+    parser.add_argument(
+        "--start-from",
+        type=Path,
+        help=f"the fine-tuned token classifier the {START_FROM} variant starts from",
+    )
     args = parser.parse_args()
     print(host_line(), flush=True)
     variants = args.variants.split(",") if args.variants else [] if args.retune else ["documented"]
     unknown = [v for v in variants if v not in known]
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
+    if START_FROM in variants:
+        overrides_of(START_FROM, args.start_from)  # the missing --start-from named before any work
     for name in args.corpora.split(","):
         work = args.work / name
         corpus = converted(args.corpora_dir / name, work)
@@ -272,7 +303,11 @@ def main() -> None:
                 "cpu": cpu(),
                 "commit": commit(),
                 "command": CONFIG,
-                **(train_spacy if variant in SPACY_VARIANTS else train)(corpus, work, variant),
+                **(
+                    train_spacy(corpus, work, variant)
+                    if variant in SPACY_VARIANTS
+                    else train(corpus, work, variant, args.start_from)
+                ),
             }
             if variant in args.tune.split(",") and result["rc"] == 0:
                 result["tune"] = tuned(corpus, work, result)

@@ -58,6 +58,9 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
             "documented": small_run("documented", 1, 0.0, 0.0),
             "lr2e-4": small_run("lr2e-4", 0, 0.3, 0.2),
             "steps1200": small_run("steps1200", 0, 0.2, 0.25),
+            # started from a NER model: its own column, not the sweep's (its test F1 0.45 would beat it)
+            "start-from": {**small_run("start-from", 0, 0.5, 0.45),
+                           "start_from": "/w/conll2003-1000/documented/model"},
             # the spaCy route: its own column, not the sweep's (its test F1 0.5 would beat the sweep's)
             "spacy-steps600": {**small_run("spacy-steps600", 0, 0.6, 0.5), "route": "spacy",
                                "planned_steps": 600, "best_step": 400, "train_seconds": 660.0},
@@ -72,12 +75,14 @@ def test_small_corpora_table_reads_each_run(main_job: ModuleType, tmp_path: Path
     table = main_job.small_corpora_table(main_job.load_small_corpora(tmp_path))
     rows = [line for line in table.splitlines() if line.startswith("| wnut17")]
     assert rows[0].startswith("| wnut17-100 | 100 | **did not learn** | 450 (250) | 5.0 min |")
-    assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | – | – |" in rows[0]
+    assert "| 20.00 (lr2e-4) | 25.00 (steps1200) | 45.00 | – | – |" in rows[0]  # the documented run: no F1
     assert rows[0].endswith(
         "| did not learn at 200 (200), 5.0 min †1; 50.00 at 600 (400), 11.0 min |"
     )  # fewest steps first
-    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min †2 | not run | not run | "
+    assert rows[1].endswith("| **40.00** | 450 (250) | 5.0 min †2 | not run | not run | not run | "
                             "50.00 → 52.00 | 41.00 → 40.90 | not run |")  # fmt: skip
+    assert "`--model.start_from` the model of this table's `documented` run on conll2003-1000" in table
+    assert "Variants run: `documented`, `lr2e-4`, `steps1200` (" in table
     assert "CPU: CPU X, 2 cores" in table and "†2 Ran beside a CI run on the same 2 cores" in table
     assert "†1 Ran beside tests on the same 2 cores" in table  # each mark once, in the order shown
 

@@ -557,13 +557,32 @@ def spacy_cell(result: dict[str, Any], mark: str = "") -> str:
     )
 
 
+def start_cell(result: dict[str, Any] | None, documented: dict[str, Any]) -> str:
+    """A ``start-from`` run: test F1 and its difference from the documented run's (from the backbone)."""
+    if result is None:
+        return "not run"
+    if result["rc"] != 0 or documented["rc"] != 0:
+        return test_f1(result)
+    return f"{pct(result['test_f'])} ({100 * (result['test_f'] - documented['test_f']):+.2f})"
+
+
+def start_model(path: str) -> str:
+    """Where a ``start-from`` run's model came from, from its path: WORK/CORPUS/VARIANT/model is this table's
+    own ``VARIANT`` run on ``CORPUS``; any other path is named as it is."""
+    parts = Path(path).parts
+    if len(parts) >= 3 and parts[-1] == "model":
+        return f"the model of this table's `{parts[-2]}` run on {parts[-3]}"
+    return f"`{path}`"
+
+
 def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
     """docs/own-data.md's small-corpora table: the documented path's test F1 beside the sweep's, train time,
-    tune's dev and test F1 before and after, and the spaCy route's test F1 at each budget run."""
+    the same command started from a fine-tuned token classifier, tune's dev and test F1 before and after,
+    and the spaCy route's test F1 at each budget run."""
     lines = header(
         "corpus", "train sentences", "test F1, as documented", "steps (best)", "train time",
-        "sweep: best by dev F1 (its test F1)", "sweep: best test F1", "`tune` dev F1", "`tune` test F1",
-        "spaCy route test F1: steps (best), train time",
+        "sweep: best by dev F1 (its test F1)", "sweep: best test F1", "test F1, started from a NER model",
+        "`tune` dev F1", "`tune` test F1", "spaCy route test F1: steps (best), train time",
     )  # fmt: skip
     cpus = set()
     besides: dict[str, str] = {}  # what a shown time ran beside -> its mark, numbered as the table shows them
@@ -575,7 +594,8 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
 
     for name in sorted(corpora, key=corpus_order):
         every = corpora[name]
-        variants = {k: v for k, v in every.items() if v.get("route") != "spacy"}
+        variants = {k: v for k, v in every.items() if v.get("route") != "spacy" and "start_from" not in v}
+        started = next((v for v in every.values() if "start_from" in v), None)
         spacy_runs = sorted(
             (v for v in every.values() if v.get("route") == "spacy"), key=lambda v: v["planned_steps"]
         )
@@ -596,12 +616,19 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
                 minutes(documented["train_seconds"]) + mark(documented),
                 f"{pct(by_dev['test_f'])} ({by_dev['variant']})" if by_dev else no_sweep,
                 f"{pct(by_test['test_f'])} ({by_test['variant']})" if by_test else no_sweep,
+                start_cell(started, documented),
                 f"{pct(tune['dev_before'])} → {pct(tune['dev_after'])}" if tune else "–",
                 f"{pct(tune['test_before'])} → {pct(tune['test_after'])}" if tune else "–",
                 "; ".join(spacy_cell(v, mark(v)) for v in spacy_runs) or "not run",
             )
         )
-    variants = sorted({v for corpus in corpora.values() for v in corpus if not v.startswith("spacy-")})
+    variants = sorted(
+        {k for corpus in corpora.values() for k, v in corpus.items() if v.get("route") != "spacy"}
+        - {k for corpus in corpora.values() for k, v in corpus.items() if "start_from" in v}
+    )
+    starts = sorted(
+        {start_model(v["start_from"]) for c in corpora.values() for v in c.values() if "start_from" in v}
+    )
     notes = [
         "Test F1: `train-hf`'s word-level seqeval on the test sentences (gold tokens), best checkpoint; "
         "`tune` columns: `spacy evaluate` of the assembled pipeline before and after `tune` on dev. "
@@ -610,7 +637,15 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
         "evaluations of dev included. spaCy route: `spacy train configs/bert_ner_cpu.cfg` with MiniLM and "
         "`--training.max_steps` as given (own-data.md's workflow passes it as `--vars.spacy_max_steps`), "
         "`spacy evaluate` of model-best on test; its time is the whole `spacy train` run. "
-        f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
+        + (
+            "Started from a NER model: the documented command with `--model.start_from` "
+            f"{' / '.join(starts)} (its encoder kept, a new head for the corpus's labels; in brackets, "
+            "the difference from the documented run, which starts from the plain backbone), not part of "
+            "the sweep. "
+            if starts
+            else ""
+        )
+        + f"CPU: {'; '.join(sorted(cpus))}, 2 cores.",
         *(
             f"{symbol} Ran beside {beside} on the same 2 cores: its time is not comparable."
             for beside, symbol in besides.items()
