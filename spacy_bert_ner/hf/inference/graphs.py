@@ -40,6 +40,13 @@ NO_INT8_GRAPH = (
 )
 
 
+# Sessions a forked child inherited from its parent, kept referenced for the child's whole life: destroying
+# one joins the parent's thread-pool threads, which do not exist in the child, and the child hangs (or
+# crashes in pthread_join; microsoft/onnxruntime#31961). spaCy's and annotate's workers end with os._exit,
+# so nothing here is ever destroyed in them.
+_INHERITED_SESSIONS: list[Any] = []
+
+
 def _remove_in_owner(folder: Path, owner: int) -> None:
     """Remove ``folder``, unless this is a forked child of the process that made it (which still reads it)."""
     if os.getpid() == owner:
@@ -71,6 +78,8 @@ class OnnxSession:
         """float32 [batch, length, n_labels] for int64 inputs [batch, length]."""
         wanted = (os.getpid(), torch.get_num_threads())
         if self._opened_for != wanted:
+            if self._session is not None and self._opened_for[0] != wanted[0]:
+                _INHERITED_SESSIONS.append(self._session)  # opened before a fork: never destroyed here
             self._session, self._opened_for = self._open(wanted[1]), wanted
         feed = dict(zip(INPUT_NAMES, (input_ids, attention_mask), strict=True))
         return self._session.run(None, feed)[0]
