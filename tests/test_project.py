@@ -278,7 +278,7 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
     assert "--vars.data_source=data/conll " in gpu.output
     # the corpus given by the file variables: the own-data command, with the other corpus variables set
     files = ["--train-file", "my data/train.jsonl", "--dev-file", "", "--test-file", "my/test.conll"]
-    kept = ["--var", "dev_split=0.1", "--var", "scheme=auto", "--var", "lang=de"]
+    kept = ["--var", "dev_split=0.1", "--var", "scheme=auto", "--var", "lang=de", "--var", "seed=0.0"]
     own = CliRunner().invoke(app, ["check-gpu", "--gpu-id=0", *files, *kept])
     said = " ".join(own.output.split())
     assert (
@@ -286,7 +286,8 @@ def test_check_gpu_without_a_gpu_stops_with_the_cpu_command(tmp_path: Path) -> N
         and cpu_profile_command("", files[1::2], {"dev_split": "0.1", "lang": "de"}) in said
     )
     assert "--vars.train_file='my data/train.jsonl' " in said and "--vars.dev_file" not in said
-    assert said.endswith("--vars.dev_split=0.1 --vars.lang=de") and "scheme" not in said
+    assert said.endswith("--vars.dev_split=0.1 --vars.lang=de") and "scheme" not in said  # defaults left out
+    assert "seed" not in said  # 0.0 is the default 0
     assert "data_source" not in said
 
 

@@ -42,6 +42,15 @@ CORPUS_VAR_DEFAULTS = {
 }
 
 
+def is_corpus_default(name: str, value: object) -> bool:
+    """Whether a corpus variable's value is its default, numbers by value (``0.0`` is ``dev_split``'s 0)."""
+    default = CORPUS_VAR_DEFAULTS[name]
+    try:
+        return float(str(value)) == float(default)
+    except ValueError:
+        return str(value) == default
+
+
 def cpu_profile_command(
     conll_dir: str = CONLL_DIR_PLACEHOLDER,
     corpus_files: Sequence[str] = (),
@@ -60,7 +69,7 @@ def cpu_profile_command(
     kept = [
         f"--vars.{name}={shlex.quote(str(value))}"
         for name, value in (corpus_vars or {}).items()
-        if name in CORPUS_VAR_DEFAULTS and str(value) != CORPUS_VAR_DEFAULTS[name]
+        if name in CORPUS_VAR_DEFAULTS and not is_corpus_default(name, value)
     ]
     named = [
         (name, path) for name, path in zip(("train_file", "dev_file", "test_file"), corpus_files) if path
