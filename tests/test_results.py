@@ -235,3 +235,23 @@ def test_the_recorders_own_copies_are_not_uncommitted_changes(main_job: ModuleTy
     assert main_job.uncommitted_changes(tmp_path, copies) == []
     (tmp_path / "code.py").write_text("2\n")
     assert [line.split()[-1] for line in main_job.uncommitted_changes(tmp_path, copies)] == ["code.py"]
+
+
+def test_the_spacy_routes_table_puts_each_route_beside_the_other(
+    main_job: ModuleType, tmp_path: Path
+) -> None:
+    """docs/training-spacy.md's side by side: the CPU profile's spaCy route (spacy-transformers) and the
+    curated profile's, each named by its package, the transformers it forces and its own figures."""
+    cpu_profile = main_job.load(RESULTS)
+    assert "No run recorded" in main_job.spacy_routes_table({}, cpu_profile)
+    curated = json.loads(json.dumps(cpu_profile))
+    versions = curated["run"]["machine"]["versions"]
+    versions.update(
+        {"spacy-transformers": None, "spacy-curated-transformers": "0.3.1", "transformers": "5.25.0"}
+    )
+    curated["raw_spacy"]["ents_f"] = 0.12345
+    table = main_job.spacy_routes_table(curated, cpu_profile)
+    rows = [line for line in table.splitlines() if line.startswith("| spacy-")]
+    assert rows[0].startswith("| spacy-transformers 1.4.0 | 4.53.2: transformers < 4.53.3 (CVE-2026-4372) |")
+    assert rows[1].startswith("| spacy-curated-transformers 0.3.1 | 5.25.0: no transformers pin, no CVE |")
+    assert "| **12.35** |" in rows[1] and "| **12.35** |" not in rows[0]

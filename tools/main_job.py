@@ -1,7 +1,8 @@
 """A published workflow command, run once and recorded: per-step wall times and its small outputs, then the
-tables. Two are published (:data:`PROFILES`): ``cpu-profile``, README's main command (CoNLL-2003, rendered
-into README.md and docs/workflow.md), and ``wnut17``, the own-data page's command (WNUT-17, rendered into
-docs/own-data.md).
+tables. Three are published (:data:`PROFILES`): ``cpu-profile``, README's main command (CoNLL-2003, rendered
+into README.md and docs/workflow.md); ``wnut17``, the own-data page's command (WNUT-17, rendered into
+docs/own-data.md); and ``curated``, the CPU profile with the spaCy route on spacy-curated-transformers
+(docs/training-spacy.md's command; its spaCy route rendered there beside the CPU profile's).
 
     python -m tools.main_job run [--profile wnut17]   # run the profile's command, then `collect`
     python -m tools.main_job collect --log main_job.log --project . [--profile wnut17]
@@ -46,6 +47,8 @@ README = REPO / "README.md"
 INDEX_DOC = REPO / "docs" / "index.md"
 WORKFLOW_DOC = REPO / "docs" / "workflow.md"
 OWN_DATA_DOC = REPO / "docs" / "own-data.md"
+TRAINING_SPACY_DOC = REPO / "docs" / "training-spacy.md"
+CURATED_RESULTS = REPO / "results" / "curated"
 MAIN_COMMAND_MARKER = "<!-- main-command -->"
 RENDER_COMMAND = "python -m tools.main_job render"
 
@@ -65,7 +68,10 @@ OUTPUTS = {
 }
 # Outputs of steps that runs before optimize-hf (commit 3d97bb8) did not have: copied when there.
 LATER_OUTPUTS = {"training/hf/shipped/optimize.json": "optimize.json"}
-PACKAGES = ["spacy", "spacy-transformers", "thinc", "transformers", "torch", "datasets", "seqeval"]
+PACKAGES = [
+    "spacy", "spacy-transformers", "spacy-curated-transformers", "thinc", "transformers", "torch", "datasets",
+    "seqeval",
+]  # fmt: skip
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DIVIDER = re.compile(r"^=+ (\S+) =+$")
 
@@ -236,7 +242,7 @@ def collect(
 
 
 def load(results: Path = RESULTS) -> dict[str, Any]:
-    """Every JSON file under ``results`` by its stem."""
+    """Every JSON file under ``results`` by its stem (none where the folder is not there yet)."""
     return {path.stem: json.loads(path.read_text(encoding="utf8")) for path in sorted(results.glob("*.json"))}
 
 
@@ -664,6 +670,63 @@ def small_corpora_table(corpora: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
 
 
+# The spaCy routes' transformer packages: which one a run used, and whether it forces the CVE'd transformers.
+SPACY_ROUTE_PACKAGES = {
+    "spacy-transformers": "transformers < 4.53.3 (CVE-2026-4372)",
+    "spacy-curated-transformers": "no transformers pin, no CVE",
+}
+
+
+def route_package(run: dict[str, Any]) -> str:
+    """The spaCy route's transformer package of a run, from the versions it recorded."""
+    versions = run["machine"]["versions"]
+    return next((name for name in SPACY_ROUTE_PACKAGES if versions.get(name)), "spacy-transformers")
+
+
+def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> str:
+    """docs/training-spacy.md's side by side: the spaCy route of the CPU profile's run (spacy-transformers)
+    and of the curated profile's (spacy-curated-transformers), each run once with the same budget."""
+    if not curated:
+        return (
+            "No run recorded in `results/curated/` yet: `python -m tools.main_job run --profile curated` "
+            "makes it."
+        )
+    lines = header(
+        "spaCy route", "transformers", "dev F1", "test F1, gold tokens", "test F1, raw text",
+        "words/s, raw text", "`train-spacy`", "host", "run",
+    )  # fmt: skip
+    for r in (cpu_profile, curated):
+        run = r["run"]
+        package = route_package(run)
+        versions = run["machine"]["versions"]
+        lines.append(
+            row(
+                f"{package} {versions[package]}",
+                f"{versions['transformers']}: {SPACY_ROUTE_PACKAGES[package]}",
+                pct(r["spacy_meta"]["performance"]["ents_f"]),
+                pct(r["spacy"]["ents_f"]),
+                f"**{pct(r['raw_spacy']['ents_f'])}**",
+                f"{r['raw_spacy']['speed']:,.0f}" if "speed" in r["raw_spacy"] else "–",
+                minutes(step_time(run, "train-spacy")),
+                host_of(r),
+                f"`{run['commit'][:7]}`, {run['started'][:10]}, {minutes(run['workflow_seconds'])}",
+            )
+        )
+    return "\n".join(
+        [
+            *lines,
+            "",
+            "Each row is the spaCy route of one run of its command (the CPU profile's: README's main "
+            "command; the curated one: the command above), MiniLM, 1,000 steps on CoNLL-2003's training "
+            "articles, "
+            "2 CPU cores. Dev F1: `model-best`'s during training (gold tokens); test: `spacy evaluate` "
+            "(gold tokens) and `evaluate-raw` (the articles as plain text, with words/s of that pass). "
+            "Speeds from different host kinds do not compare; the run column links each row to its "
+            f"`run.json`. Rendered from `results/cpu-profile/` and `results/curated/` by `{RENDER_COMMAND}`.",
+        ]
+    )
+
+
 class Profile(NamedTuple):
     """A published command: where it is written, where its results live, which pages render them."""
 
@@ -689,6 +752,12 @@ PROFILES = {
         OWN_DATA_DOC,
         "<!-- wnut17-command -->",
         {OWN_DATA_DOC: ("wnut17", lambda r: own_data_tables(r))},
+    ),
+    "curated": Profile(
+        CURATED_RESULTS,
+        TRAINING_SPACY_DOC,
+        "<!-- curated-command -->",
+        {TRAINING_SPACY_DOC: ("spacy-routes", lambda r: spacy_routes_table(r, load(RESULTS)))},
     ),
 }
 
