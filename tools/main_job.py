@@ -721,8 +721,9 @@ def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> 
             "articles, "
             "2 CPU cores. Dev F1: `model-best`'s during training (gold tokens); test: `spacy evaluate` "
             "(gold tokens) and `evaluate-raw` (the articles as plain text, with words/s of that pass). "
-            "Speeds from different host kinds do not compare; the run column links each row to its "
-            f"`run.json`. Rendered from `results/cpu-profile/` and `results/curated/` by `{RENDER_COMMAND}`.",
+            "Speeds and times from different host kinds do not compare; the run column is each run's "
+            "commit, day and workflow time (its `run.json`). Rendered from `results/cpu-profile/` and "
+            f"`results/curated/` by `{RENDER_COMMAND}`.",
         ]
     )
 
