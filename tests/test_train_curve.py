@@ -85,6 +85,7 @@ def test_train_curve_then_report(hf_corpus: Path, backbone: Path, tmp_path: Path
     assert [p["fraction"] for p in points] == [0.5, 1.0]
     assert 0 < points[0]["sentences"] < points[1]["sentences"]
     assert all(p["steps_taken"] == MAX_STEPS for p in points)
+    assert curve["host"]["cores"] >= 1 and curve["host"]["kind"]  # the minutes' machine
     metrics = json.loads((output / "100" / "metrics.json").read_text())
     assert metrics["train"]["sentences"] == points[1]["sentences"]
     assert (output / "050" / "metrics.json").is_file()
@@ -95,6 +96,7 @@ def test_train_curve_then_report(hf_corpus: Path, backbone: Path, tmp_path: Path
     html = page.read_text()
     assert "<h2 id='curve'>" in html and "learning curve: dev entity F1 against training sentences" in html
     assert html.count("<circle") == 2 and curve["reading"] in html
+    assert f"Minutes measured on {curve['host']['cpu']} ({curve['host']['kind']})" in html
     assert "<h2 id='subword'>" not in html  # no metrics files: no scores to compare
     bad = CliRunner().invoke(
         app, ["report", str(tmp_path / "r2.html"), "--curve", f"x={hf_corpus / 'x.json'}"]

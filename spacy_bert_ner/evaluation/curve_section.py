@@ -81,9 +81,11 @@ def curve_section(curves: Mapping[str, dict[str, Any]]) -> str:
             f"<td>{p['train_seconds'] / 60:.1f}</td><td>{'yes' if p['learned'] else 'no'}</td></tr>"
             for p in curve["points"]
         )
+        host = curve.get("host")  # curve.json files written before hosts were recorded have none
+        on = f"<p>Minutes measured on {escaped(host['cpu'])} ({escaped(host['kind'])}).</p>" if host else ""
         parts.append(
             f"<h3>{escaped(name)}</h3><p><b>{escaped(curve['reading'])}</b></p>"
             "<table><tr><th>share</th><th>sentences</th><th>dev F1</th><th>steps</th><th>minutes</th>"
-            f"<th>learned</th></tr>{rows}</table>"
+            f"<th>learned</th></tr>{rows}</table>{on}"
         )
     return "\n".join(parts)

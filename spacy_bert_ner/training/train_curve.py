@@ -19,6 +19,7 @@ from ..bio import TaggedSentence
 from ..errors import ConfigError
 from ..hf.finetune.recipe import fit, prepare
 from ..hf.finetune.settings import load_settings
+from ..host import this_host
 from .train_hf import read_splits
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -97,7 +98,7 @@ def train_curve(
 ) -> dict[str, Any]:
     """Train the config on each share of its training set (a model folder and metrics.json per share under
     ``output``/NN), keeping models that did not learn (each is a point of the curve), and write
-    ``output``/curve.json: the points and the reading."""
+    ``output``/curve.json: the points, the reading and the host the minutes were measured on."""
     ordered = check_fractions(fractions)
     given = {**(overrides or {}), "budget.keep_unlearned": True}
     points = []
@@ -126,6 +127,7 @@ def train_curve(
         "overrides": given,
         "points": [asdict(point) for point in points],
         "reading": reading(points),
+        "host": this_host().as_dict(),  # the shares' minutes are this machine's
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / CURVE_FILE).write_text(json.dumps(curve, indent=2) + "\n", encoding="utf-8")
