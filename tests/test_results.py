@@ -177,13 +177,16 @@ def test_step_times_come_from_weasels_dividers(main_job: ModuleType, tmp_path: P
         "130 ============ check ============\x1b[0m\n"
         "131 =========== Initializing pipeline ===========\n"
         "132 ============ train ============\n"
+        "140 step 0 rss 699 MB, kept 692 MB (trim 0 ms)\n"
+        "160 step 100 rss 1692 MB, kept 1032 MB (trim 57 ms)\n"
+        "180 step 200 rss 1500 MB, kept 1040 MB (trim 50 ms)\n"
         "190 ============ evaluate ============\n"
         "195 END rc=0\n"
     )
     steps, marks = main_job.step_seconds(log, ["check", "train", "evaluate"])
     assert steps == [
         {"step": "check", "seconds": 2},
-        {"step": "train", "seconds": 58},
+        {"step": "train", "seconds": 58, "rss_mb_highest": 1692},  # the guard's highest reading
         {"step": "evaluate", "seconds": 5},
     ]
     assert marks == {"log_start": 100, "workflow_start": 130, "end": 195}
@@ -255,3 +258,15 @@ def test_the_spacy_routes_table_puts_each_route_beside_the_other(
     assert rows[0].startswith("| spacy-transformers 1.4.0 | 4.53.2: transformers < 4.53.3 (CVE-2026-4372) |")
     assert rows[1].startswith("| spacy-curated-transformers 0.3.1 | 5.25.0: no transformers pin, no CVE |")
     assert "| **12.35** |" in rows[1] and "| **12.35** |" not in rows[0]
+
+    def curated_row(highest: int | None) -> str:
+        steps = curated["run"]["steps"]
+        for step in steps:
+            step.pop("rss_mb_highest", None)
+            if step["step"] == "train-spacy" and highest is not None:
+                step["rss_mb_highest"] = highest
+        return main_job.spacy_routes_table(curated, cpu_profile).splitlines()[3]
+
+    cells = curated_row(3446).split(" | ")  # the route, transformers, 4 figures, train-spacy, RSS, ...
+    assert cells[0] == "| spacy-curated-transformers 0.3.1" and cells[7] == "3,446 MB"
+    assert curated_row(None).split(" | ")[7] == "–"  # a run recorded without the guard's readings

@@ -74,6 +74,8 @@ PACKAGES = [
 ]  # fmt: skip
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DIVIDER = re.compile(r"^=+ (\S+) =+$")
+# spacy-bert-ner.memory_guard.v1's reading, printed every log_every steps of `spacy train`
+RSS_READING = re.compile(r"^step \d+ rss (\d+) MB, kept")
 
 
 # -- run and collect ----------------------------------------------------------------------------
@@ -126,8 +128,11 @@ def log_lines(log: Path) -> list[str]:
 
 
 def step_seconds(log: Path, steps: list[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Each workflow step's wall seconds from a timestamped log, and the log's start, first step and end."""
+    """Each workflow step's wall seconds from a timestamped log, and the log's start, first step and end.
+    A step whose output holds the memory guard's readings also gets ``rss_mb_highest``: the highest RSS
+    read (a reading every ``log_every`` steps, not a continuous peak)."""
     marks: list[tuple[str, int]] = []
+    highest: dict[str, int] = {}
     first = last = None
     for number, raw in enumerate(log_lines(log), 1):
         stamp, _, text = raw.partition(" ")
@@ -136,9 +141,14 @@ def step_seconds(log: Path, steps: list[str]) -> tuple[list[dict[str, Any]], dic
         second = int(stamp)
         first = second if first is None else first
         last = second
-        match = DIVIDER.match(ANSI.sub("", text).strip())
+        plain = ANSI.sub("", text).strip()
+        match = DIVIDER.match(plain)
         if match and match.group(1) in steps:
             marks.append((match.group(1), second))
+        reading = RSS_READING.match(plain)
+        if reading and marks:
+            step = marks[-1][0]
+            highest[step] = max(highest.get(step, 0), int(reading.group(1)))
     if first is None or last is None:
         raise SystemExit(f"{log}: empty log")
     names = [name for name, _ in marks]
@@ -147,7 +157,11 @@ def step_seconds(log: Path, steps: list[str]) -> tuple[list[dict[str, Any]], dic
         names = ", ".join(missing)
         raise SystemExit(f"{log}: no divider for step(s) {names}: the workflow did not run them all")
     timed = [
-        {"step": name, "seconds": (marks[i + 1][1] if i + 1 < len(marks) else last) - second}
+        {
+            "step": name,
+            "seconds": (marks[i + 1][1] if i + 1 < len(marks) else last) - second,
+            **({"rss_mb_highest": highest[name]} if name in highest else {}),
+        }
         for i, (name, second) in enumerate(marks)
     ]
     return timed, {"log_start": first, "workflow_start": marks[0][1], "end": last}
@@ -683,6 +697,12 @@ def route_package(run: dict[str, Any]) -> str:
     return next((name for name in SPACY_ROUTE_PACKAGES if versions.get(name)), "spacy-transformers")
 
 
+def highest_rss(run: dict[str, Any], name: str) -> str:
+    """A step's highest memory-guard RSS reading, or a dash for runs recorded without one."""
+    step = next(step for step in run["steps"] if step["step"] == name)
+    return f"{step['rss_mb_highest']:,} MB" if "rss_mb_highest" in step else "–"
+
+
 def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> str:
     """docs/training-spacy.md's side by side: the spaCy route of the CPU profile's run (spacy-transformers)
     and of the curated profile's (spacy-curated-transformers), each run once with the same budget."""
@@ -693,7 +713,7 @@ def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> 
         )
     lines = header(
         "spaCy route", "transformers", "dev F1", "test F1, gold tokens", "test F1, raw text",
-        "words/s, raw text", "`train-spacy`", "host", "run",
+        "words/s, raw text", "`train-spacy`", "RSS, highest reading", "host", "run",
     )  # fmt: skip
     for r in (cpu_profile, curated):
         run = r["run"]
@@ -708,6 +728,7 @@ def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> 
                 f"**{pct(r['raw_spacy']['ents_f'])}**",
                 f"{r['raw_spacy']['speed']:,.0f}" if "speed" in r["raw_spacy"] else "–",
                 minutes(step_time(run, "train-spacy")),
+                highest_rss(run, "train-spacy"),
                 host_of(r),
                 f"`{run['commit'][:7]}`, {run['started'][:10]}, {minutes(run['workflow_seconds'])}",
             )
@@ -720,7 +741,8 @@ def spacy_routes_table(curated: dict[str, Any], cpu_profile: dict[str, Any]) -> 
             "command; the curated one: the command above), MiniLM, 1,000 steps on CoNLL-2003's training "
             "articles, "
             "2 CPU cores. Dev F1: `model-best`'s during training (gold tokens); test: `spacy evaluate` "
-            "(gold tokens) and `evaluate-raw` (the articles as plain text, with words/s of that pass). "
+            "(gold tokens) and `evaluate-raw` (the articles as plain text, with words/s of that pass); RSS: "
+            "the highest of the memory guard's readings during `train-spacy` (one every 100 steps). "
             "Speeds and times from different host kinds do not compare; the run column is each run's "
             "commit, day and workflow time (its `run.json`). Rendered from `results/cpu-profile/` and "
             f"`results/curated/` by `{RENDER_COMMAND}`.",
