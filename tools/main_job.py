@@ -279,8 +279,13 @@ def header(*names: str) -> list[str]:
     return [row(*names), row("---", *["---:"] * (len(names) - 1))]
 
 
+def step_record(run: dict[str, Any], name: str) -> dict[str, Any]:
+    """The named step of a run's ``steps``."""
+    return next(step for step in run["steps"] if step["step"] == name)
+
+
 def step_time(run: dict[str, Any], name: str) -> float:
-    return next(step["seconds"] for step in run["steps"] if step["step"] == name)
+    return step_record(run, name)["seconds"]
 
 
 def reading(tune: dict[str, Any]) -> str:
@@ -699,7 +704,7 @@ def route_package(run: dict[str, Any]) -> str:
 
 def highest_rss(run: dict[str, Any], name: str) -> str:
     """A step's highest memory-guard RSS reading, or a dash for runs recorded without one."""
-    step = next(step for step in run["steps"] if step["step"] == name)
+    step = step_record(run, name)
     return f"{step['rss_mb_highest']:,} MB" if "rss_mb_highest" in step else "–"
 
 
